@@ -1,0 +1,107 @@
+//! `reference-server`: serve srpc on a TCP port until Ctrl-C or SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use reference_server::{run_with, Config, Db};
+
+#[derive(Parser, Debug)]
+#[command(version, about = "The srpc reference server")]
+struct Args {
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to bind; 0 picks a free one (printed on start).
+    #[arg(long, default_value_t = 4444)]
+    port: u16,
+    /// Largest request payload in bytes; longer declared lengths get ERROR unread.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    max_payload: usize,
+    /// Time a client has to deliver its whole request, e.g. 5s or 500ms.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    read_timeout: Duration,
+    /// Connections served at once; further clients wait in the backlog.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("reference-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reference-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args) -> Result<(), String> {
+    let listener = bind(&args.host, args.port).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on {addr}");
+    let _ = std::io::stdout().flush();
+    let config = Config {
+        max_payload: args.max_payload,
+        read_timeout: args.read_timeout,
+        max_connections: args.max_connections as usize,
+        ..Config::default()
+    };
+    run_with(listener, config, Db::new(), shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, String> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("cannot resolve --host {host}: {e}"))?
+        .collect();
+    let mut last = None;
+    for addr in &addrs {
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .map_err(|e| e.to_string())?;
+        let _ = socket.set_reuseaddr(true);
+        match socket.bind(*addr).and_then(|()| socket.listen(1024)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(format!("cannot listen on {addr}: {e}")),
+        }
+    }
+    Err(last.unwrap_or_else(|| format!("--host {host} resolved to no address")))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
