@@ -66,7 +66,9 @@ impl Command {
         let mut out = Vec::with_capacity(96);
         match self {
             Command::Get { obj, key } => {
-                out.extend_from_slice(br#"{"status": "OK", "response": {"func": "GET", "response": {"obj": "#);
+                out.extend_from_slice(
+                    br#"{"status": "OK", "response": {"func": "GET", "response": {"obj": "#,
+                );
                 json::dump(&obj, &mut out);
                 out.extend_from_slice(br#", "val": "#);
                 match db.get(&key) {
@@ -77,7 +79,9 @@ impl Command {
             }
             Command::Put { obj, key, val } => {
                 db.put(key, Arc::from(json::dumps(&val)));
-                out.extend_from_slice(br#"{"status": "OK", "response": {"func": "PUT", "response": {"obj": "#);
+                out.extend_from_slice(
+                    br#"{"status": "OK", "response": {"func": "PUT", "response": {"obj": "#,
+                );
                 json::dump(&obj, &mut out);
                 out.extend_from_slice(br#", "response": "ok"}}}"#);
             }
@@ -92,7 +96,9 @@ impl Command {
 }
 
 fn take(members: &mut Vec<(Vec<u16>, Value)>, name: &str) -> Option<Value> {
-    let pos = members.iter().position(|(k, _)| k.iter().copied().eq(name.encode_utf16()))?;
+    let pos = members
+        .iter()
+        .position(|(k, _)| k.iter().copied().eq(name.encode_utf16()))?;
     Some(members.swap_remove(pos).1)
 }
 
@@ -126,7 +132,10 @@ mod tests {
             r#"{"status": "OK", "response": {"func": "GET", "response": {"obj": "ABC", "val": null}}}"#
         );
         assert_eq!(
-            call(&db, r#"{"func":"PUT","params":{"obj":"ABC","val":{"val1":111,"val2":222}}}"#),
+            call(
+                &db,
+                r#"{"func":"PUT","params":{"obj":"ABC","val":{"val1":111,"val2":222}}}"#
+            ),
             r#"{"status": "OK", "response": {"func": "PUT", "response": {"obj": "ABC", "response": "ok"}}}"#
         );
         assert_eq!(

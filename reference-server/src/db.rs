@@ -36,7 +36,11 @@ impl Key {
             Value::Float(f) if f.is_nan() => Key::NaN,
             Value::Float(f) if f.is_finite() && f.fract() == 0.0 => {
                 let text = format!("{:.0}", f.abs());
-                Key::Integral(if *f < 0.0 && text != "0" { format!("-{text}") } else { text })
+                Key::Integral(if *f < 0.0 && text != "0" {
+                    format!("-{text}")
+                } else {
+                    text
+                })
             }
             Value::Float(f) => Key::Float(f.to_bits()),
             Value::Str(units) => Key::Str(units.clone()),

@@ -34,7 +34,10 @@ impl std::fmt::Display for FrameError {
         match self {
             FrameError::NegativeLength(n) => write!(f, "negative payload length {n}"),
             FrameError::TooLong { declared, max } => {
-                write!(f, "declared payload length {declared} exceeds the maximum {max}")
+                write!(
+                    f,
+                    "declared payload length {declared} exceeds the maximum {max}"
+                )
             }
         }
     }
@@ -87,17 +90,29 @@ mod tests {
         let mut frame = header(1, 5);
         frame.extend_from_slice(b"hello");
         for cut in 0..frame.len() {
-            assert!(matches!(decode(&frame[..cut], 100), Ok(Decoded::Incomplete { .. })), "cut {cut}");
+            assert!(
+                matches!(decode(&frame[..cut], 100), Ok(Decoded::Incomplete { .. })),
+                "cut {cut}"
+            );
         }
-        assert_eq!(decode(&frame, 100), Ok(Decoded::Frame { version: 1, len: 5 }));
+        assert_eq!(
+            decode(&frame, 100),
+            Ok(Decoded::Frame { version: 1, len: 5 })
+        );
     }
 
     #[test]
     fn bad_lengths_are_refused_from_the_header_alone() {
-        assert_eq!(decode(&header(1, -1), 100), Err(FrameError::NegativeLength(-1)));
+        assert_eq!(
+            decode(&header(1, -1), 100),
+            Err(FrameError::NegativeLength(-1))
+        );
         assert_eq!(
             decode(&header(1, i32::MAX), 100),
-            Err(FrameError::TooLong { declared: i32::MAX as usize, max: 100 })
+            Err(FrameError::TooLong {
+                declared: i32::MAX as usize,
+                max: 100
+            })
         );
     }
 

@@ -436,7 +436,9 @@ pub fn py_float_repr(f: f64, out: &mut Vec<u8>) {
             out.push(b'.');
             out.extend_from_slice(&digits[1..]);
         }
-        out.extend_from_slice(format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()).as_bytes());
+        out.extend_from_slice(
+            format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()).as_bytes(),
+        );
     } else if decpt <= 0 {
         out.extend_from_slice(b"0.");
         out.extend(std::iter::repeat_n(b'0', (-decpt) as usize));
@@ -487,7 +489,10 @@ mod tests {
 
     #[test]
     fn integers_are_exact_and_bounded() {
-        assert_eq!(roundtrip("1180591620717411303424"), "1180591620717411303424");
+        assert_eq!(
+            roundtrip("1180591620717411303424"),
+            "1180591620717411303424"
+        );
         assert_eq!(roundtrip("-0"), "0");
         assert!(parse("9".repeat(4300).as_bytes()).is_ok());
         assert!(parse(format!("-{}", "9".repeat(4300)).as_bytes()).is_ok());
@@ -509,24 +514,49 @@ mod tests {
         let many: String = (0..40).map(|n| format!("\"k{n}\":{n},")).collect();
         let doc = format!("{{{many}\"k3\":\"x\"}}");
         let out = roundtrip(&doc);
-        assert!(out.starts_with(r#"{"k0": 0, "k1": 1, "k2": 2, "k3": "x", "k4": 4"#), "{out}");
+        assert!(
+            out.starts_with(r#"{"k0": 0, "k1": 1, "k2": 2, "k3": "x", "k4": 4"#),
+            "{out}"
+        );
     }
 
     #[test]
     fn non_standard_literals_round_trip() {
-        assert_eq!(roundtrip("[NaN, Infinity, -Infinity]"), "[NaN, Infinity, -Infinity]");
+        assert_eq!(
+            roundtrip("[NaN, Infinity, -Infinity]"),
+            "[NaN, Infinity, -Infinity]"
+        );
     }
 
     #[test]
     fn rejects_what_cpython_rejects() {
         for bad in [
-            "", " ", "01", "1.", "1e", "-", "[1,]", "{\"a\":1,}", "{'a':1}", "\"\t\"", "\"\\x\"",
-            "\"\\u12\"", "[1] x", "\u{feff}{}", "nul", "{1:2}", "+1", ".5",
+            "",
+            " ",
+            "01",
+            "1.",
+            "1e",
+            "-",
+            "[1,]",
+            "{\"a\":1,}",
+            "{'a':1}",
+            "\"\t\"",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "[1] x",
+            "\u{feff}{}",
+            "nul",
+            "{1:2}",
+            "+1",
+            ".5",
         ] {
             assert!(parse(bad.as_bytes()).is_err(), "accepted {bad:?}");
         }
         assert!(parse(b"\"\xff\"").is_err());
-        assert!(parse(b"\"\xed\xa0\x80\"").is_err(), "UTF-8 encoded surrogate");
+        assert!(
+            parse(b"\"\xed\xa0\x80\"").is_err(),
+            "UTF-8 encoded surrogate"
+        );
     }
 
     #[test]
@@ -534,13 +564,19 @@ mod tests {
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(parse(ok.as_bytes()).is_ok());
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
-        assert_eq!(parse(deep.as_bytes()).unwrap_err().reason, "nesting too deep");
+        assert_eq!(
+            parse(deep.as_bytes()).unwrap_err().reason,
+            "nesting too deep"
+        );
         // Unclosed nesting far beyond the bound fails fast instead of recursing.
         assert!(parse("[".repeat(1_000_000).as_bytes()).is_err());
     }
 
     #[test]
     fn whitespace_around_and_inside_is_allowed() {
-        assert_eq!(roundtrip(" \t\r\n{ \"a\" :\n[ 1 , 2 ] } \n"), r#"{"a": [1, 2]}"#);
+        assert_eq!(
+            roundtrip(" \t\r\n{ \"a\" :\n[ 1 , 2 ] } \n"),
+            r#"{"a": [1, 2]}"#
+        );
     }
 }
