@@ -1,1 +1,13 @@
+//! srpc-check: conformance tests, load and fuzzing for servers that speak srpc.
+//!
+//! `wire` is the harness's own codec (independent of the reference server's), `target` and
+//! `builtin` say what is being tested, `bench` generates load, and `cli`/`app` turn a command
+//! line into work and an exit code.
 
+pub mod app;
+pub mod bench;
+pub mod builtin;
+pub mod cli;
+pub mod error;
+pub mod target;
+pub mod wire;

@@ -40,7 +40,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(args)) {
+    // The accept loop runs on a worker, not on this thread, so each connection task it spawns
+    // starts on the same worker without a cross-thread wake-up.
+    let served = runtime.block_on(async {
+        tokio::spawn(serve(args))
+            .await
+            .unwrap_or_else(|e| Err(format!("server task failed: {e}")))
+    });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("reference-server: {e}");

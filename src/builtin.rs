@@ -1,0 +1,79 @@
+//! `--target builtin`: the reference server, embedded, on a free loopback port.
+//!
+//! It runs on its own thread and runtime so the harness's own load or timeouts never share a
+//! scheduler with the server under test. Dropping the handle stops it and joins the thread.
+
+use std::net::SocketAddr;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use reference_server::{Config, Db};
+use tokio::sync::oneshot;
+
+pub struct BuiltinServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl BuiltinServer {
+    /// Starts the reference server on 127.0.0.1, port 0, with `worker_threads` runtime threads.
+    pub fn start(worker_threads: usize) -> std::io::Result<BuiltinServer> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(worker_threads.max(1))
+            .thread_name("builtin-server")
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("builtin-server".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            eprintln!("srpc-check: builtin server: {e}");
+                            return;
+                        }
+                    };
+                    let config = Config {
+                        // Keep shutdown quick: the harness never leaves requests half-sent
+                        // longer than its own operation timeout.
+                        read_timeout: Duration::from_secs(5),
+                        ..Config::default()
+                    };
+                    if let Err(e) = reference_server::run_with(listener, config, Db::new(), async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    {
+                        eprintln!("srpc-check: builtin server: {e}");
+                    }
+                });
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })?;
+        Ok(BuiltinServer {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for BuiltinServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! What `--target` names: the embedded reference server, or a HOST:PORT to resolve.
+
+use std::net::SocketAddr;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Start the reference server in-process on a free port.
+    Builtin,
+    /// A server somewhere else, as the user wrote it.
+    Remote { host: String, port: u16 },
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+
+    fn from_str(spec: &str) -> std::result::Result<Target, String> {
+        if spec == "builtin" {
+            return Ok(Target::Builtin);
+        }
+        let (host, port) = spec.rsplit_once(':').ok_or_else(|| {
+            format!("'{spec}' is not HOST:PORT (for example localhost:4444), nor 'builtin'")
+        })?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(format!("'{spec}' has no host; try localhost:{port}"));
+        }
+        let port = port
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("'{port}' in '{spec}' is not a port number (1-65535)"))?;
+        Ok(Target::Remote {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Builtin => f.write_str("builtin"),
+            Target::Remote { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
+            Target::Remote { host, port } => write!(f, "{host}:{port}"),
+        }
+    }
+}
+
+/// Resolves a remote target to its addresses, in the resolver's order.
+pub async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| Error::Unreachable {
+            target: format!("{host}:{port}"),
+            reason: format!("the name does not resolve ({e})"),
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::Unreachable {
+            target: format!("{host}:{port}"),
+            reason: "the name resolves to no address".into(),
+        });
+    }
+    Ok(addrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_targets() {
+        assert_eq!("builtin".parse(), Ok(Target::Builtin));
+        assert_eq!(
+            "localhost:4444".parse(),
+            Ok(Target::Remote { host: "localhost".into(), port: 4444 })
+        );
+        assert_eq!("[::1]:80".parse(), Ok(Target::Remote { host: "::1".into(), port: 80 }));
+        assert!("localhost".parse::<Target>().unwrap_err().contains("HOST:PORT"));
+        assert!("localhost:0".parse::<Target>().is_err());
+        assert!("localhost:99999".parse::<Target>().is_err());
+        assert!(":4444".parse::<Target>().unwrap_err().contains("no host"));
+    }
+}
