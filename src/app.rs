@@ -26,7 +26,8 @@ fn bench_command(args: BenchArgs) -> Result<u8> {
     let builtin;
     let addr = match &args.target {
         Target::Builtin => {
-            builtin = BuiltinServer::start(2).map_err(|e| Error::io("cannot start the builtin server", e))?;
+            builtin = BuiltinServer::start(2)
+                .map_err(|e| Error::io("cannot start the builtin server", e))?;
             builtin.addr()
         }
         Target::Remote { host, port } => {
@@ -43,7 +44,8 @@ fn bench_command(args: BenchArgs) -> Result<u8> {
         Format::Json => serde_json::to_string_pretty(&report).expect("report serialises") + "\n",
     };
     if let Some(path) = &args.output {
-        std::fs::write(path, &text).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        std::fs::write(path, &text)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     }
     write_stdout(&text)?;
     Ok(EXIT_OK)
@@ -53,7 +55,9 @@ fn bench_command(args: BenchArgs) -> Result<u8> {
 pub fn write_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("cannot write to stdout", e)),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("cannot write to stdout", e))
+        }
         _ => Ok(()),
     }
 }

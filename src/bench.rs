@@ -109,7 +109,9 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
         return Err(Error::Usage("--connections must be at least 1".into()));
     }
     let runtime = if opts.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(opts.threads)
@@ -151,7 +153,9 @@ async fn run_async(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Resul
     let mut failures: BTreeMap<Failure, u64> = BTreeMap::new();
     for w in workers {
         let stats = w.await.expect("bench worker panicked");
-        latency_us.add(&stats.latency_us).expect("histograms share bounds");
+        latency_us
+            .add(&stats.latency_us)
+            .expect("histograms share bounds");
         for (f, n) in stats.failures {
             *failures.entry(f).or_default() += n;
         }
@@ -230,7 +234,11 @@ struct Status<'a> {
 
 /// One request on a fresh connection. Returns when the last reply byte arrived, after checking
 /// the reply says OK and that the server then closes.
-async fn one_request(addr: SocketAddr, request: &[u8], limit: Duration) -> Result<Instant, Failure> {
+async fn one_request(
+    addr: SocketAddr,
+    request: &[u8],
+    limit: Duration,
+) -> Result<Instant, Failure> {
     let mut stream = match timeout(limit, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
         Ok(Err(_)) => return Err(Failure::Connect),
@@ -242,12 +250,14 @@ async fn one_request(addr: SocketAddr, request: &[u8], limit: Duration) -> Resul
         Ok(Err(_)) => return Err(Failure::Io),
         Err(_) => return Err(Failure::Timeout),
     }
-    let reply = wire::read_reply(&mut stream, limit).await.map_err(|e| match e {
-        wire::ReadError::Timeout { .. } => Failure::Timeout,
-        wire::ReadError::Closed { .. } => Failure::Closed,
-        wire::ReadError::BadLength { .. } => Failure::BadReply,
-        wire::ReadError::Io { .. } => Failure::Io,
-    })?;
+    let reply = wire::read_reply(&mut stream, limit)
+        .await
+        .map_err(|e| match e {
+            wire::ReadError::Timeout { .. } => Failure::Timeout,
+            wire::ReadError::Closed { .. } => Failure::Closed,
+            wire::ReadError::BadLength { .. } => Failure::BadReply,
+            wire::ReadError::Io { .. } => Failure::Io,
+        })?;
     let done = Instant::now();
     match serde_json::from_slice::<Status>(&reply.payload) {
         Ok(s) if s.status == "OK" => {}

@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::target::Target;
 
 #[derive(Debug, Parser)]
-#[command(name = "srpc-check", version, about = "Conformance tester, load generator and fuzzer for srpc servers")]
+#[command(
+    name = "srpc-check",
+    version,
+    about = "Conformance tester, load generator and fuzzer for srpc servers"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

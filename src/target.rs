@@ -75,10 +75,22 @@ mod tests {
         assert_eq!("builtin".parse(), Ok(Target::Builtin));
         assert_eq!(
             "localhost:4444".parse(),
-            Ok(Target::Remote { host: "localhost".into(), port: 4444 })
+            Ok(Target::Remote {
+                host: "localhost".into(),
+                port: 4444
+            })
         );
-        assert_eq!("[::1]:80".parse(), Ok(Target::Remote { host: "::1".into(), port: 80 }));
-        assert!("localhost".parse::<Target>().unwrap_err().contains("HOST:PORT"));
+        assert_eq!(
+            "[::1]:80".parse(),
+            Ok(Target::Remote {
+                host: "::1".into(),
+                port: 80
+            })
+        );
+        assert!("localhost"
+            .parse::<Target>()
+            .unwrap_err()
+            .contains("HOST:PORT"));
         assert!("localhost:0".parse::<Target>().is_err());
         assert!("localhost:99999".parse::<Target>().is_err());
         assert!(":4444".parse::<Target>().unwrap_err().contains("no host"));

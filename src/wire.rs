@@ -152,25 +152,48 @@ mod tests {
         let bytes = request(b"{\"status\": \"OK\"}");
         for cut in 1..bytes.len() {
             let mut stream = tokio_test_reader(&bytes, cut);
-            let reply = read_reply(&mut stream, Duration::from_secs(1)).await.unwrap();
+            let reply = read_reply(&mut stream, Duration::from_secs(1))
+                .await
+                .unwrap();
             assert_eq!(reply.payload, b"{\"status\": \"OK\"}");
-            assert_eq!(reply.header, Header { version: 1, length: 16 });
+            assert_eq!(
+                reply.header,
+                Header {
+                    version: 1,
+                    length: 16
+                }
+            );
         }
     }
 
     #[tokio::test]
     async fn a_huge_declared_length_is_not_believed() {
         let bytes = frame(1, i32::MAX, b"{}");
-        let err = read_reply(&mut &bytes[..], Duration::from_secs(1)).await.unwrap_err();
-        assert!(matches!(err, ReadError::BadLength { declared: i32::MAX, .. }));
+        let err = read_reply(&mut &bytes[..], Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ReadError::BadLength {
+                declared: i32::MAX,
+                ..
+            }
+        ));
         assert_eq!(err.received().len(), HEADER_LEN);
     }
 
     #[tokio::test]
     async fn a_short_reply_keeps_what_arrived() {
         let bytes = frame(1, 10, b"{}");
-        let err = read_reply(&mut &bytes[..], Duration::from_secs(1)).await.unwrap_err();
-        assert_eq!(err, ReadError::Closed { received: bytes.clone() });
+        let err = read_reply(&mut &bytes[..], Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ReadError::Closed {
+                received: bytes.clone()
+            }
+        );
     }
 
     /// A reader that yields `bytes` in two pieces cut at `cut`.

@@ -287,7 +287,10 @@ pub async fn run_with(
             Ok(Immediate::Done) | Err(_) => continue,
             Ok(next) => next,
         };
-        let socket = match socket.set_nonblocking(true).and_then(|()| TcpStream::from_std(socket.into())) {
+        let socket = match socket
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(socket.into()))
+        {
             Ok(s) => s,
             Err(_) => continue,
         };
@@ -296,8 +299,12 @@ pub async fn run_with(
         tokio::spawn(async move {
             // Errors here are one client's problem (reset, timeout); nothing to do but close.
             let _ = match next {
-                Immediate::Read { received } => serve_from(socket, received, deadline, &db, &config).await,
-                Immediate::Write { rest, unread_input } => finish(socket, &rest, unread_input, &config).await,
+                Immediate::Read { received } => {
+                    serve_from(socket, received, deadline, &db, &config).await
+                }
+                Immediate::Write { rest, unread_input } => {
+                    finish(socket, &rest, unread_input, &config).await
+                }
                 Immediate::Done => Ok(()),
             };
             drop(permit);

@@ -241,7 +241,7 @@ fn spelled_float() -> impl Strategy<Value = Spelled> {
             // value = 0.DIGITS * 10^decpt = DIGITS * 10^e10
             let e10 = decpt - digits.len() as i32;
             let sign = if neg { "-" } else { "" };
-            let output = if decpt > 16 || decpt < -3 {
+            let output = if !(-3..=16).contains(&decpt) {
                 let exp = decpt - 1;
                 let frac = if digits.len() > 1 {
                     format!(".{}", &digits[1..])

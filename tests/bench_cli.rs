@@ -1,0 +1,86 @@
+//! `srpc-check bench` from the outside.
+
+mod common;
+
+use common::{closed_port, cmd};
+use predicates::prelude::*;
+
+#[test]
+fn bench_against_the_builtin_server_reports_json_without_errors() {
+    let out = cmd()
+        .args([
+            "bench",
+            "--target",
+            "builtin",
+            "--duration",
+            "1s",
+            "--connections",
+            "4",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value =
+        serde_json::from_slice(&out).expect("bench --format json prints JSON");
+    assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["errors"].as_u64(), Some(0), "{report}");
+    assert_eq!(report["connections"].as_u64(), Some(4));
+    let lat = &report["latency"];
+    let (p50, p99, max) = (
+        lat["p50_ms"].as_f64().unwrap(),
+        lat["p99_ms"].as_f64().unwrap(),
+        lat["max_ms"].as_f64().unwrap(),
+    );
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{lat}");
+}
+
+#[test]
+fn bench_text_report_names_the_measures() {
+    cmd()
+        .args([
+            "bench",
+            "--target",
+            "builtin",
+            "--duration",
+            "300ms",
+            "--connections",
+            "2",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("requests/s").and(predicate::str::contains("p99")));
+}
+
+#[test]
+fn bench_against_nothing_exits_2_and_says_so() {
+    cmd()
+        .args([
+            "bench",
+            "--target",
+            &format!("127.0.0.1:{}", closed_port()),
+            "--duration",
+            "1s",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot reach"));
+}
+
+#[test]
+fn bad_flags_exit_2_with_a_hint() {
+    cmd()
+        .args(["bench", "--target", "localhost"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("HOST:PORT"));
+    cmd()
+        .args(["bench", "--target", "builtin", "--duration", "soon"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("10s"));
+    cmd().args(["bench", "--connections", "0"]).assert().code(2);
+}
