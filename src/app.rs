@@ -21,7 +21,10 @@ fn bench_command(args: BenchArgs) -> Result<u8> {
         duration: args.duration,
         value_bytes: args.value_bytes as usize,
         timeout: args.timeout,
-        threads: args.threads as usize,
+        threads: args.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |t| t as usize,
+        ),
     };
     let builtin;
     let addr = match &args.target {

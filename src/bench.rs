@@ -32,7 +32,7 @@ pub struct BenchOptions {
     pub value_bytes: usize,
     /// Limit for each network operation (connect, write, reading the reply, the close).
     pub timeout: Duration,
-    /// Client runtime threads. One is usually enough and leaves the other core to the server.
+    /// Client runtime threads.
     pub threads: usize,
 }
 

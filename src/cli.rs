@@ -47,9 +47,9 @@ pub struct BenchArgs {
     /// Limit for each network operation.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Client threads (the server needs the other cores).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub threads: u32,
+    /// Client threads [default: the number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub threads: Option<u32>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
