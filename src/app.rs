@@ -1,18 +1,206 @@
 //! Runs a parsed command line: validates it, does the work, and picks the exit code.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::bench::{self, BenchOptions};
 use crate::builtin::BuiltinServer;
-use crate::cli::{BenchArgs, Cli, Command, Format};
-use crate::error::{Error, Result, EXIT_OK};
+use crate::cli::{BenchArgs, CheckArgs, Cli, Command, Format};
+use crate::conn::Conn;
+use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
+use crate::report::{human, json, junit};
+use crate::runner::{self, Plan};
+use crate::suite::{self, Case, Settings};
 use crate::target::{self, Target};
+use crate::{listeners, model, reply, wire};
 
 /// Runs the command and returns the process exit code.
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Bench(args) => bench_command(args),
+        None => check_command(cli.check),
+        Some(Command::List) => list_command(),
+        Some(Command::Bench(args)) => bench_command(args),
     }
+}
+
+fn list_command() -> Result<u8> {
+    let mut out = String::new();
+    for case in suite::all() {
+        out.push_str(&format!(
+            "{:<36} {:<12} {}\n{:<49} requires: {}\n",
+            case.id,
+            case.group.name(),
+            case.description,
+            "",
+            case.requirement
+        ));
+    }
+    write_stdout(&out)?;
+    Ok(EXIT_OK)
+}
+
+fn globs(flag: &str, patterns: &[String], cases: &[Case]) -> Result<Option<GlobSet>> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut set = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = Glob::new(p)
+            .map_err(|e| Error::Usage(format!("{flag} '{p}' is not a valid pattern: {e}")))?;
+        let one = glob.compile_matcher();
+        if !cases.iter().any(|c| one.is_match(c.id)) {
+            return Err(Error::Usage(format!(
+                "{flag} '{p}' matches no case; `srpc-check list` shows every id"
+            )));
+        }
+        set.add(glob);
+    }
+    set.build()
+        .map(Some)
+        .map_err(|e| Error::Usage(format!("{flag}: {e}")))
+}
+
+/// Which cases run, and why the others do not.
+fn plan<'a>(cases: &'a [Case], args: &CheckArgs) -> Result<Plan<'a>> {
+    let only = globs("--only", &args.only, cases)?;
+    let skip = globs("--skip", &args.skip, cases)?;
+    Ok(Plan {
+        cases: cases
+            .iter()
+            .map(|c| {
+                let reason = if only.as_ref().is_some_and(|g| !g.is_match(c.id)) {
+                    Some("not selected by --only".to_owned())
+                } else if skip.as_ref().is_some_and(|g| g.is_match(c.id)) {
+                    Some("skipped by --skip".to_owned())
+                } else {
+                    None
+                };
+                (c, reason)
+            })
+            .collect(),
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start a runtime", e))
+}
+
+/// Finds the address of a remote target that accepts connections. The first connection to it
+/// is a real, harmless request (a GET of a fresh name), never a bare connect-and-close, which
+/// would itself be the "empty connection" test case.
+fn reach(host: &str, port: u16, timeout: Duration, seed: u64) -> Result<SocketAddr> {
+    let addrs = runtime()?.block_on(target::resolve(host, port))?;
+    let mut reasons = Vec::new();
+    for addr in &addrs {
+        match Conn::connect(*addr, timeout) {
+            Ok(mut conn) => {
+                let name = serde_json::Value::String(format!("srpc-check-{seed:x}-preflight"));
+                let _ = conn.send(&wire::request(&model::get_request(&name)));
+                let _ = reply::read(&mut conn);
+                return Ok(*addr);
+            }
+            Err(e) => reasons.push(format!("{addr}: {e}")),
+        }
+    }
+    let target = format!("{host}:{port}");
+    let mut reason = reasons.join("; ");
+    let refused = reasons.iter().all(|r| r.contains("refused"));
+    if refused {
+        let others = listeners::suggestions(port, &addrs);
+        if let Some(best) = others.first() {
+            reason.push_str(&format!(
+                "\nbut something is listening on port {port} at another local address; try:\n  srpc-check --target {best}"
+            ));
+            for other in &others[1..] {
+                reason.push_str(&format!("\n  srpc-check --target {other}"));
+            }
+            reason.push_str("\n(a server that binds socket.gethostname() listens on this host's own address, often 127.0.1.1, not on localhost)");
+        } else {
+            reason.push_str(&format!("\nis the server running? Start it, or pass --target HOST:PORT (or --target builtin to try the reference server)"));
+        }
+    }
+    Err(Error::Unreachable { target, reason })
+}
+
+fn check_command(args: CheckArgs) -> Result<u8> {
+    let cases = suite::all();
+    let plan = plan(&cases, &args)?;
+    let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
+    let builtin;
+    let addr = match &args.target {
+        Target::Builtin => {
+            builtin = BuiltinServer::start(2)
+                .map_err(|e| Error::io("cannot start the builtin server", e))?;
+            builtin.addr()
+        }
+        Target::Remote { host, port } => reach(host, *port, args.timeout, seed)?,
+    };
+    let settings = Settings {
+        addr,
+        timeout: args.timeout,
+        split_pause: args.split_pause,
+        allow_missing_error: args.allow_missing_error,
+        seed,
+    };
+    let target = args.target.to_string();
+    let human = args.format == Format::Human;
+    let style = human::Style::detect(std::io::stdout().is_terminal());
+    let progress = if human && std::io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new(plan.cases.len() as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .expect("valid progress template"),
+        );
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    if human {
+        write_stdout(&human::header(&target, addr, seed))?;
+    }
+    let mut print_err = None;
+    let report = runner::run(
+        &plan,
+        settings,
+        &target,
+        &mut |case, n| {
+            progress.set_position(n as u64);
+            progress.set_message(case.id);
+        },
+        &mut |outcome| {
+            if human && print_err.is_none() {
+                let line = human::case_line(outcome, style);
+                progress.suspend(|| {
+                    if let Err(e) = write_stdout(&format!("{line}\n")) {
+                        print_err = Some(e);
+                    }
+                });
+            }
+        },
+    );
+    progress.finish_and_clear();
+    if let Some(e) = print_err {
+        return Err(e);
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit::render(&report))
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    }
+    match args.format {
+        Format::Human => write_stdout(&human::footer(&report, style))?,
+        Format::Json => write_stdout(&json::render(&report))?,
+    }
+    Ok(if report.summary().failed > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
 }
 
 fn bench_command(args: BenchArgs) -> Result<u8> {
@@ -33,17 +221,11 @@ fn bench_command(args: BenchArgs) -> Result<u8> {
                 .map_err(|e| Error::io("cannot start the builtin server", e))?;
             builtin.addr()
         }
-        Target::Remote { host, port } => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::io("cannot start a runtime", e))?;
-            rt.block_on(target::resolve(host, *port))?[0]
-        }
+        Target::Remote { host, port } => runtime()?.block_on(target::resolve(host, *port))?[0],
     };
     let report = bench::run(&args.target.to_string(), addr, &opts)?;
     let text = match args.format {
-        Format::Text => report.to_text(),
+        Format::Human => report.to_text(),
         Format::Json => serde_json::to_string_pretty(&report).expect("report serialises") + "\n",
     };
     if let Some(path) = &args.output {

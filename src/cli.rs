@@ -11,23 +11,65 @@ use crate::target::Target;
 #[command(
     name = "srpc-check",
     version,
-    about = "Conformance tester, load generator and fuzzer for srpc servers"
+    about = "Conformance tester, load generator and fuzzer for srpc servers",
+    long_about = "Checks an srpc server against the protocol and says what is wrong and why.\n\nWithout a subcommand it runs the conformance suite against --target.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// List every conformance case: id, group, description and the requirement it checks.
+    List,
     /// Measure requests/s and latency with a closed-loop load, one request per connection.
     Bench(BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    Text,
+    /// For people (the default).
+    #[value(alias = "text")]
+    Human,
+    /// For machines.
     Json,
+}
+
+/// Flags of the conformance run (the default command).
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Server to check: HOST:PORT, or "builtin" for the embedded reference server.
+    #[arg(long, default_value = "localhost:4444")]
+    pub target: Target,
+    /// Limit for each network operation (connect, each read, each write).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Run only cases whose id matches one of these globs (e.g. 'fragment/*', grading/put).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Skip cases whose id matches one of these globs.
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Also write a JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Accept {"status": "ERROR"} as the reply to a GET of a missing name.
+    #[arg(long)]
+    pub allow_missing_error: bool,
+    /// Seed for the random splits and key names (printed with every run).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Pause between the pieces of a split request, long enough for each piece to reach the
+    /// server as its own read.
+    #[arg(long, default_value = "40ms", value_parser = parse_duration)]
+    pub split_pause: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -51,7 +93,7 @@ pub struct BenchArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub threads: Option<u32>,
     /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Also write the report to this file (in the chosen format).
     #[arg(long)]

@@ -1,0 +1,163 @@
+//! One client connection to the target, with a deadline on every operation and a transcript of
+//! every byte sent and received, so any failure can show its bytes and be replayed.
+//!
+//! Writes can be split into pieces that reach the server as separate reads: TCP_NODELAY is set
+//! and the harness pauses between pieces, because loopback otherwise coalesces small writes.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// A piece of a request as it went on the wire, and the pause taken before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub pause_before: Duration,
+    pub bytes: Vec<u8>,
+}
+
+/// What one connection carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transcript {
+    pub sent: Vec<Piece>,
+    pub half_closed: bool,
+    pub received: Vec<u8>,
+}
+
+impl Transcript {
+    pub fn sent_bytes(&self) -> Vec<u8> {
+        self.sent
+            .iter()
+            .flat_map(|p| p.bytes.iter().copied())
+            .collect()
+    }
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    Refused,
+    Timeout,
+    Other(String),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Refused => f.write_str("connection refused (nothing is listening)"),
+            ConnectError::Timeout => f.write_str("connect timed out"),
+            ConnectError::Other(e) => write!(f, "connect failed: {e}"),
+        }
+    }
+}
+
+/// The outcome of one read with a deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStatus {
+    Data(usize),
+    Eof,
+    Timeout,
+    Reset,
+}
+
+pub struct Conn {
+    stream: TcpStream,
+    timeout: Duration,
+    pub transcript: Transcript,
+}
+
+impl Conn {
+    pub fn connect(addr: SocketAddr, timeout: Duration) -> Result<Conn, ConnectError> {
+        let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| match e.kind() {
+            io::ErrorKind::ConnectionRefused => ConnectError::Refused,
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ConnectError::Timeout,
+            _ => ConnectError::Other(e.to_string()),
+        })?;
+        let _ = stream.set_nodelay(true);
+        let _ = stream.set_write_timeout(Some(timeout));
+        Ok(Conn {
+            stream,
+            timeout,
+            transcript: Transcript::default(),
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends bytes in one write.
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.send_pieces(bytes, &[], Duration::ZERO)
+    }
+
+    /// Sends `bytes` cut at the offsets in `cuts`, pausing `pause` before each later piece so
+    /// that each piece arrives at the server as a read of its own.
+    pub fn send_pieces(&mut self, bytes: &[u8], cuts: &[usize], pause: Duration) -> io::Result<()> {
+        let mut start = 0;
+        let ends = cuts
+            .iter()
+            .copied()
+            .filter(|&c| c > 0 && c < bytes.len())
+            .chain([bytes.len()]);
+        for end in ends {
+            if end <= start {
+                continue;
+            }
+            let pause_before = if start == 0 { Duration::ZERO } else { pause };
+            std::thread::sleep(pause_before);
+            self.transcript.sent.push(Piece {
+                pause_before,
+                bytes: bytes[start..end].to_vec(),
+            });
+            self.stream.write_all(&bytes[start..end])?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Tells the server this client will send nothing more (TCP half-close).
+    pub fn half_close(&mut self) {
+        self.transcript.half_closed = true;
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
+    /// Reads whatever arrives next, waiting until `deadline` at most. Appends to the transcript.
+    pub fn read_some(&mut self, deadline: Instant) -> ReadStatus {
+        let now = Instant::now();
+        if now >= deadline {
+            return ReadStatus::Timeout;
+        }
+        let _ = self
+            .stream
+            .set_read_timeout(Some((deadline - now).max(Duration::from_millis(1))));
+        let mut chunk = [0u8; 64 * 1024];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => ReadStatus::Eof,
+            Ok(n) => {
+                self.transcript.received.extend_from_slice(&chunk[..n]);
+                ReadStatus::Data(n)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                ReadStatus::Timeout
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadStatus::Data(0),
+            Err(_) => ReadStatus::Reset,
+        }
+    }
+
+    /// Waits for the server to close. Returns how it ended and any bytes that came first.
+    pub fn wait_close(&mut self, deadline: Instant) -> (ReadStatus, usize) {
+        let mut extra = 0;
+        loop {
+            match self.read_some(deadline) {
+                ReadStatus::Data(n) => extra += n,
+                other => return (other, extra),
+            }
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Reading a reply the way a forgiving client would, and noting everything unforgiving about it.
+//!
+//! The protocol group checks a reply's form; every other group checks only its meaning. So the
+//! reader here gets at the JSON even when the framing is wrong (a big-endian header, no header,
+//! a length that is off) or the payload is wrapped wrongly (double-encoded), and records each
+//! such problem as an [`Anomaly`]. A bug in the framing then fails its own protocol case and
+//! leaves the state, fragment and robust groups free to test what they test.
+//!
+//! Nothing is allocated by a length the server declared: bytes are kept only as they arrive, up
+//! to [`MAX_REPLY`](crate::wire::MAX_REPLY).
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::conn::{Conn, ReadStatus};
+use crate::wire::{Header, HEADER_LEN, MAX_REPLY};
+
+/// Once a payload parses as complete JSON but the declared length says more is coming, how long
+/// to wait for the rest before concluding the length was too long.
+const GRACE: Duration = Duration::from_millis(300);
+
+/// Something wrong with a reply's form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anomaly {
+    /// The header's fields are big-endian.
+    BigEndianHeader,
+    /// The reply starts with the JSON itself.
+    NoHeader,
+    /// The header's version is not 1.
+    Version(i32),
+    /// The declared length is larger than the payload the server sent.
+    LengthTooLong { declared: usize, actual: usize },
+    /// The declared length is smaller than the payload the server sent. `chars` is the
+    /// payload's length in characters, which is what a server that counts characters declares.
+    LengthTooShort {
+        declared: usize,
+        actual: usize,
+        chars: usize,
+    },
+    /// The payload is a JSON string that itself holds the JSON reply.
+    DoubleEncoded,
+    /// The status is not written exactly "OK" / "ERROR" (e.g. "ok").
+    StatusCase(String),
+}
+
+impl Anomaly {
+    /// What is wrong, and what the usual cause is, in words for a student.
+    pub fn explain(&self) -> (String, String) {
+        match self {
+            Anomaly::BigEndianHeader => (
+                "the reply header is big-endian".into(),
+                "your server packs the header with \">ii\" or \"!ii\" (network order); srpc uses struct.pack(\"ii\", ...), which is little-endian on every student machine".into(),
+            ),
+            Anomaly::NoHeader => (
+                "the reply has no 8-byte header: it starts with the JSON".into(),
+                "your server sends json.dumps(...).encode() without struct.pack(\"ii\", 1, len) in front of it".into(),
+            ),
+            Anomaly::Version(v) => (
+                format!("the reply header's version is {v}, not 1"),
+                "the first four header bytes must be the version, 1: struct.pack(\"ii\", 1, length)".into(),
+            ),
+            Anomaly::LengthTooLong { declared, actual } => (
+                format!("the header declares {declared} payload bytes but the server sent {actual}"),
+                if declared == &(actual + 1) {
+                    "the length is off by one (counting a terminator or newline that is not sent?)".into()
+                } else {
+                    "the declared length must be exactly the number of payload bytes sent".into()
+                },
+            ),
+            Anomaly::LengthTooShort { declared, actual, chars } => (
+                format!("the header declares {declared} payload bytes but the server sent {actual}"),
+                if declared == chars && chars != actual {
+                    "the length counts characters, not bytes: your server uses len(text) of a string with non-ASCII characters (json.dumps(..., ensure_ascii=False)?); use len(text.encode())".into()
+                } else if actual == &(declared + 1) {
+                    "the length is off by one".into()
+                } else {
+                    "the declared length must be exactly the number of payload bytes sent".into()
+                },
+            ),
+            Anomaly::DoubleEncoded => (
+                "the reply payload is a JSON string that contains the JSON reply".into(),
+                "your server applies json.dumps twice (for example json.dumps(json.dumps(reply)))".into(),
+            ),
+            Anomaly::StatusCase(s) => (
+                format!("the status is {s:?}, which is not spelled exactly \"OK\" or \"ERROR\""),
+                "status values are case-sensitive: \"OK\" and \"ERROR\"".into(),
+            ),
+        }
+    }
+}
+
+/// A reply as understood.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The JSON the server meant, after undoing any framing or encoding anomaly.
+    pub json: Value,
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl Reply {
+    /// The status field, with its case normalised.
+    pub fn status(&self) -> Option<String> {
+        self.json
+            .get("status")?
+            .as_str()
+            .map(str::to_ascii_uppercase)
+    }
+}
+
+/// Why no reply could be understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoReply {
+    /// The server closed without sending anything.
+    ClosedSilently,
+    /// The connection was reset before anything arrived.
+    Reset,
+    /// Nothing arrived within the time limit.
+    Silent,
+    /// Bytes arrived, but they are not a reply in any reading.
+    Garbled { reason: String },
+}
+
+impl NoReply {
+    pub fn describe(&self, timeout: Duration) -> String {
+        match self {
+            NoReply::ClosedSilently => "the server closed the connection without replying".into(),
+            NoReply::Reset => "the connection was reset without a reply".into(),
+            NoReply::Silent => format!("no reply within {}", humantime::format_duration(timeout)),
+            NoReply::Garbled { reason } => format!("the reply could not be read: {reason}"),
+        }
+    }
+}
+
+fn looks_like_json_start(b: u8) -> bool {
+    matches!(b, b'{' | b'[' | b'"' | b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// Parses a complete JSON document, or None if it is incomplete or invalid.
+fn parse_json(bytes: &[u8]) -> Option<Value> {
+    serde_json::from_slice(bytes).ok()
+}
+
+/// Reads one reply from `conn` within its timeout.
+pub fn read(conn: &mut Conn) -> Result<Reply, NoReply> {
+    let deadline = Instant::now() + conn.timeout();
+    let start = conn.transcript.received.len();
+    let mut end = None;
+    // Get at least the first byte.
+    while conn.transcript.received.len() == start {
+        match conn.read_some(deadline) {
+            ReadStatus::Data(_) => {}
+            ReadStatus::Eof => return Err(NoReply::ClosedSilently),
+            ReadStatus::Reset => return Err(NoReply::Reset),
+            ReadStatus::Timeout => return Err(NoReply::Silent),
+        }
+    }
+    let mut anomalies = Vec::new();
+    let first = conn.transcript.received[start];
+    if looks_like_json_start(first) {
+        anomalies.push(Anomaly::NoHeader);
+        let payload = read_until_json(conn, start, deadline, &mut end)?;
+        return finish(payload, anomalies);
+    }
+    // A header: wait for all 8 bytes.
+    while conn.transcript.received.len() - start < HEADER_LEN {
+        match conn.read_some(deadline) {
+            ReadStatus::Data(_) => {}
+            _ => {
+                return Err(NoReply::Garbled {
+                    reason: format!(
+                        "only {} bytes arrived, fewer than a header",
+                        conn.transcript.received.len() - start
+                    ),
+                })
+            }
+        }
+    }
+    let raw: [u8; HEADER_LEN] = conn.transcript.received[start..start + HEADER_LEN]
+        .try_into()
+        .expect("8 bytes");
+    let le = Header::parse(&raw);
+    let be = Header {
+        version: i32::from_be_bytes(raw[..4].try_into().expect("4 bytes")),
+        length: i32::from_be_bytes(raw[4..].try_into().expect("4 bytes")),
+    };
+    let sane = |h: &Header| h.length >= 0 && (h.length as usize) <= MAX_REPLY;
+    let header = if le.version == 1 && sane(&le) {
+        le
+    } else if be.version == 1 && sane(&be) {
+        anomalies.push(Anomaly::BigEndianHeader);
+        be
+    } else if sane(&le) {
+        anomalies.push(Anomaly::Version(le.version));
+        le
+    } else {
+        return Err(NoReply::Garbled {
+            reason: format!(
+                "the header declares an impossible length ({} as little-endian, {} as big-endian)",
+                le.length, be.length
+            ),
+        });
+    };
+    let declared = header.length as usize;
+    let body = start + HEADER_LEN;
+    // Read up to the declared length. If the payload is already complete JSON, give the rest a
+    // short grace instead of the whole timeout (the length may simply be too long).
+    let mut grace_deadline = deadline;
+    while conn.transcript.received.len() - body < declared {
+        if grace_deadline == deadline && parse_json(&conn.transcript.received[body..]).is_some() {
+            grace_deadline = deadline.min(Instant::now() + GRACE);
+        }
+        match conn.read_some(grace_deadline) {
+            ReadStatus::Data(_) => {}
+            status => {
+                end = Some(status);
+                break;
+            }
+        }
+    }
+    let got = conn.transcript.received.len() - body;
+    if got < declared {
+        let payload = conn.transcript.received[body..].to_vec();
+        if parse_json(&payload).is_none() {
+            return Err(match end {
+                Some(ReadStatus::Timeout) => NoReply::Garbled {
+                    reason: format!("the header declares {declared} bytes but only {got} arrived"),
+                },
+                _ => NoReply::Garbled {
+                    reason: format!(
+                        "the server closed after {got} of {declared} declared payload bytes"
+                    ),
+                },
+            });
+        }
+        anomalies.push(Anomaly::LengthTooLong {
+            declared,
+            actual: got,
+        });
+        return finish(payload, anomalies);
+    }
+    let mut payload = conn.transcript.received[body..body + declared].to_vec();
+    if parse_json(&payload).is_none() {
+        // Perhaps the declared length is too short: the rest may follow.
+        let grace = deadline.min(Instant::now() + GRACE);
+        loop {
+            let all = &conn.transcript.received[body..];
+            if all.len() > declared && parse_json(all).is_some() {
+                payload = all.to_vec();
+                let chars = String::from_utf8_lossy(&payload).chars().count();
+                anomalies.push(Anomaly::LengthTooShort {
+                    declared,
+                    actual: payload.len(),
+                    chars,
+                });
+                break;
+            }
+            match conn.read_some(grace) {
+                ReadStatus::Data(_) => {}
+                _ => break,
+            }
+        }
+    }
+    finish(payload, anomalies)
+}
+
+/// For a reply without a header: read until the bytes form complete JSON.
+fn read_until_json(
+    conn: &mut Conn,
+    start: usize,
+    deadline: Instant,
+    end: &mut Option<ReadStatus>,
+) -> Result<Vec<u8>, NoReply> {
+    loop {
+        let bytes = &conn.transcript.received[start..];
+        if parse_json(bytes).is_some() {
+            return Ok(bytes.to_vec());
+        }
+        if bytes.len() > MAX_REPLY {
+            return Err(NoReply::Garbled {
+                reason: "more than the reply size limit arrived without forming JSON".into(),
+            });
+        }
+        match conn.read_some(deadline) {
+            ReadStatus::Data(_) => {}
+            status => {
+                *end = Some(status);
+                return Err(NoReply::Garbled {
+                    reason: "the reply has no header and its bytes are not complete JSON".into(),
+                });
+            }
+        }
+    }
+}
+
+/// From payload bytes to JSON, undoing double encoding and noting status case.
+fn finish(payload: Vec<u8>, mut anomalies: Vec<Anomaly>) -> Result<Reply, NoReply> {
+    let mut json: Value = serde_json::from_slice(&payload).map_err(|e| NoReply::Garbled {
+        reason: format!("the payload is not JSON ({e})"),
+    })?;
+    if let Value::String(inner) = &json {
+        if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(inner) {
+            anomalies.push(Anomaly::DoubleEncoded);
+            json = v;
+        }
+    }
+    if let Some(Value::String(s)) = json.get_mut("status") {
+        if s != "OK"
+            && s != "ERROR"
+            && (s.eq_ignore_ascii_case("ok") || s.eq_ignore_ascii_case("error"))
+        {
+            anomalies.push(Anomaly::StatusCase(s.clone()));
+            // Recorded for the protocol group; normalised so other groups judge the meaning.
+            *s = s.to_ascii_uppercase();
+        }
+    }
+    Ok(Reply { json, anomalies })
+}

@@ -1,0 +1,115 @@
+//! Reporters. Each format lives in its own file and only renders; the caller decides where the
+//! bytes go. Shared here: hex dumps and reproducers built from a transcript.
+
+pub mod human;
+pub mod json;
+pub mod junit;
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+
+use crate::conn::Transcript;
+
+/// Bytes shown in a human hex dump before it is cut short.
+const DUMP_LIMIT: usize = 256;
+/// Bytes of a request a reproducer will spell out.
+const REPRO_LIMIT: usize = 4096;
+
+/// `xxd`-style lines: offset, 16 bytes in hex, and their printable ASCII.
+pub fn hex_dump(bytes: &[u8], indent: &str) -> String {
+    let mut out = String::new();
+    for (i, chunk) in bytes[..bytes.len().min(DUMP_LIMIT)].chunks(16).enumerate() {
+        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        let ascii: String = chunk
+            .iter()
+            .map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{indent}{:04x}  {:<47}  {ascii}",
+            i * 16,
+            hex.join(" ")
+        );
+    }
+    if bytes.len() > DUMP_LIMIT {
+        let _ = writeln!(out, "{indent}... {} more bytes", bytes.len() - DUMP_LIMIT);
+    }
+    out
+}
+
+/// The bytes as one lowercase hex string.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A Python snippet that replays the transcript's writes, pauses and half-close, and prints
+/// what the server answers.
+pub fn reproducer(t: &Transcript, addr: SocketAddr) -> Option<String> {
+    let total: usize = t.sent.iter().map(|p| p.bytes.len()).sum();
+    if total > REPRO_LIMIT {
+        return None;
+    }
+    let host = addr.ip().to_string();
+    let mut py = String::from("python3 - <<'EOF'\nimport socket, time\n");
+    let _ = writeln!(
+        py,
+        "s = socket.create_connection(({host:?}, {}), timeout=5)",
+        addr.port()
+    );
+    py.push_str("s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\n");
+    for piece in &t.sent {
+        if !piece.pause_before.is_zero() {
+            let _ = writeln!(py, "time.sleep({})", piece.pause_before.as_secs_f64());
+        }
+        let _ = writeln!(py, "s.sendall(bytes.fromhex(\"{}\"))", hex(&piece.bytes));
+    }
+    if t.half_closed {
+        py.push_str("s.shutdown(socket.SHUT_WR)\n");
+    }
+    py.push_str("reply = b\"\"\ntry:\n    while chunk := s.recv(65536):\n        reply += chunk\nexcept OSError as e:\n    print(\"error:\", e)\nprint(reply)\nEOF\n");
+    Some(py)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::Piece;
+    use std::time::Duration;
+
+    #[test]
+    fn hex_dump_shows_offsets_hex_and_ascii() {
+        let dump = hex_dump(b"\x01\x00\x00\x00{\"a\": 1}", "");
+        assert_eq!(
+            dump,
+            "0000  01 00 00 00 7b 22 61 22 3a 20 31 7d              ....{\"a\": 1}\n"
+        );
+        assert!(hex_dump(&[0u8; 300], "").ends_with("... 44 more bytes\n"));
+    }
+
+    #[test]
+    fn reproducer_replays_pieces_pauses_and_half_close() {
+        let t = Transcript {
+            sent: vec![
+                Piece {
+                    pause_before: Duration::ZERO,
+                    bytes: vec![1, 0],
+                },
+                Piece {
+                    pause_before: Duration::from_millis(40),
+                    bytes: vec![0, 0],
+                },
+            ],
+            half_closed: true,
+            received: vec![],
+        };
+        let py = reproducer(&t, "127.0.0.1:4444".parse().unwrap()).unwrap();
+        assert!(py.contains("create_connection((\"127.0.0.1\", 4444)"));
+        assert!(py.contains("bytes.fromhex(\"0100\"))\ntime.sleep(0.04)\ns.sendall(bytes.fromhex(\"0000\"))\ns.shutdown"));
+    }
+}

@@ -1,0 +1,167 @@
+//! Many clients at once, and clients that connect but do not (finish) sending. A sequential
+//! server that times out idle clients within the operation timeout passes.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{Case, Ctx, Group, Verdict};
+use crate::conn::Conn;
+use crate::model::{self, Compare};
+use crate::reply::{self, NoReply};
+use crate::wire;
+
+pub fn cases() -> Vec<Case> {
+    let c = |id, description, requirement, run| Case {
+        id,
+        group: Group::Concurrency,
+        description,
+        requirement,
+        run,
+    };
+    vec![
+        c(
+            "concurrency/parallel-clients",
+            "8 clients at once, 5 PUTs and 5 unknown funcs each",
+            "Every client gets its own correct answers, whatever else is connected.",
+            parallel_clients,
+        ),
+        c(
+            "concurrency/idle-client",
+            "a client that connects and sends nothing does not block others",
+            "One idle connection must not stop other clients being served.",
+            idle_client,
+        ),
+        c(
+            "concurrency/half-header-client",
+            "a client that sent half a header does not block others",
+            "One half-sent request must not stop other clients being served.",
+            half_header_client,
+        ),
+    ]
+}
+
+const CLIENTS: usize = 8;
+const ROUNDS: usize = 5;
+
+fn parallel_clients(ctx: &mut Ctx) -> Verdict {
+    let names: Vec<Vec<Value>> = (0..CLIENTS)
+        .map(|_| (0..ROUNDS).map(|_| ctx.key()).collect())
+        .collect();
+    let (addr, timeout) = (ctx.settings.addr, ctx.settings.timeout);
+    let results: Vec<Result<(), (String, crate::conn::Transcript)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(client, names)| {
+                s.spawn(move || {
+                    for (round, name) in names.iter().enumerate() {
+                        // Both replies echo something of this client's, and neither depends on
+                        // the store keeping anything (that is the state group's matter).
+                        let val = Value::from(client * 100 + round);
+                        let func = Value::String(format!("ECHO-{client}-{round}"));
+                        let echo = format!(r#"{{"func": {func}, "params": {{}}}}"#).into_bytes();
+                        for (request, expected) in [
+                            (model::put_request(name, &val), model::put_reply(name)),
+                            (echo, model::unknown_func_reply(&func)),
+                        ] {
+                            let mut conn = Conn::connect(addr, timeout)
+                                .map_err(|e| (e.to_string(), Default::default()))?;
+                            let _ = conn.send(&wire::request(&request));
+                            match reply::read(&mut conn) {
+                                Ok(r) => match model::compare(&expected, &r.json) {
+                                    Compare::Different(why) => {
+                                        return Err((
+                                            format!("client {client}: {why}"),
+                                            conn.transcript,
+                                        ))
+                                    }
+                                    _ => {}
+                                },
+                                Err(e) => {
+                                    return Err((
+                                        format!("client {client}: {}", e.describe(timeout)),
+                                        conn.transcript,
+                                    ))
+                                }
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(("client thread panicked".into(), Default::default())))
+            })
+            .collect()
+    });
+    let failures: Vec<_> = results.into_iter().filter_map(Result::err).collect();
+    match failures.into_iter().next() {
+        None => Verdict::pass(),
+        Some((why, transcript)) => Verdict {
+            transcript: Some(transcript),
+            ..Verdict::fail(format!("with {CLIENTS} clients at once: {why}"))
+                .hint("answers were lost or mixed up under parallel clients: shared state needs a lock, and each connection needs its own buffers")
+        },
+    }
+}
+
+/// Opens a connection that has sent `prefix` (maybe nothing), then checks a second client is
+/// served within the operation timeout. Afterwards the first connection is completed with a
+/// valid request, so the server never sees it as an empty or broken connection.
+fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
+    let (idle_name, name) = (ctx.key(), ctx.key());
+    let idle_frame = wire::request(&model::put_request(&idle_name, &Value::from(0)));
+    let mut idle = match ctx.connect() {
+        Ok(c) => c,
+        Err(v) => return v,
+    };
+    if prefix_len > 0 {
+        let _ = idle.send(&idle_frame[..prefix_len]);
+    }
+    let started = Instant::now();
+    let result = ctx.exchange(
+        &model::put_request(&name, &Value::from(1)),
+        &[],
+        Duration::ZERO,
+    );
+    let waited = started.elapsed();
+    // Finish the idle client properly, then let it go.
+    let _ = idle.send(&idle_frame[prefix_len..]);
+    let _ = reply::read(&mut idle);
+    ctx.keep(idle);
+    let timeout = ctx.settings.timeout;
+    match result {
+        Err(v) => v,
+        Ok(Ok(r)) if r.status().as_deref() == Some("OK") => Verdict::pass(),
+        Ok(Ok(r)) => Verdict::fail(format!("the other client got {}", r.json)),
+        Ok(Err(NoReply::Silent)) => Verdict::fail(format!(
+            "while {what} was open, another client got no reply within {}",
+            humantime::format_duration(timeout)
+        ))
+        .hint("your server handles one connection at a time and waits on the idle one with no timeout, so every other client is stuck behind it. Serve each connection in its own thread (or with selectors), or at least give recv() a timeout (conn.settimeout)"),
+        Ok(Err(e)) => {
+            let v = super::no_reply_verdict(&e, timeout);
+            Verdict {
+                message: format!("{} (after {} with {what} open)", v.message, humantime::format_duration(round_ms(waited))),
+                ..v
+            }
+        }
+    }
+}
+
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
+}
+
+fn idle_client(ctx: &mut Ctx) -> Verdict {
+    blocked_by(ctx, 0, "a client that sent nothing")
+}
+
+fn half_header_client(ctx: &mut Ctx) -> Verdict {
+    blocked_by(ctx, 4, "a client that sent 4 of 8 header bytes")
+}

@@ -1,0 +1,365 @@
+//! The conformance cases: an immutable registry of data plus a function each.
+//!
+//! Cases are grouped by what they test, one file per group, and run in group order with the
+//! destructive groups last. Every case uses its own fresh keys, so cases do not disturb each
+//! other or a server that others are using. The shared verifiers on [`Ctx`] keep each case to a
+//! few lines and give every failure its expected value, actual value and likely cause.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::conn::{Conn, ConnectError, Transcript};
+use crate::model::{self, Compare};
+use crate::reply::{self, Anomaly, NoReply, Reply};
+
+mod concurrency;
+mod fragment;
+mod grading;
+mod protocol;
+mod robust;
+mod state;
+
+/// The groups, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    Grading,
+    Protocol,
+    State,
+    Fragment,
+    Concurrency,
+    Robust,
+}
+
+impl Group {
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Grading => "grading",
+            Group::Protocol => "protocol",
+            Group::State => "state",
+            Group::Fragment => "fragment",
+            Group::Concurrency => "concurrency",
+            Group::Robust => "robust",
+        }
+    }
+}
+
+/// One conformance case.
+pub struct Case {
+    /// Stable identifier, `group/name`.
+    pub id: &'static str,
+    pub group: Group,
+    /// One line: what the case does.
+    pub description: &'static str,
+    /// The requirement it checks, in the protocol's words.
+    pub requirement: &'static str,
+    pub run: fn(&mut Ctx) -> Verdict,
+}
+
+/// Every case, in run order.
+pub fn all() -> Vec<Case> {
+    let mut cases = Vec::new();
+    cases.extend(grading::cases());
+    cases.extend(protocol::cases());
+    cases.extend(state::cases());
+    cases.extend(fragment::cases());
+    cases.extend(concurrency::cases());
+    cases.extend(robust::cases());
+    cases
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Warn,
+    Skip,
+    NotRun,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Skip => "skip",
+            Status::NotRun => "not_run",
+        }
+    }
+}
+
+/// What a case concluded.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub status: Status,
+    pub message: String,
+    /// The likely cause, in words a student understands.
+    pub hint: Option<String>,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    /// The exchange that shows the problem (default: the case's last one).
+    pub transcript: Option<Transcript>,
+}
+
+impl Verdict {
+    pub fn pass() -> Verdict {
+        Verdict::new(Status::Pass, String::new())
+    }
+
+    pub fn new(status: Status, message: impl Into<String>) -> Verdict {
+        Verdict {
+            status,
+            message: message.into(),
+            hint: None,
+            expected: None,
+            actual: None,
+            transcript: None,
+        }
+    }
+
+    pub fn fail(message: impl Into<String>) -> Verdict {
+        Verdict::new(Status::Fail, message)
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Verdict {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn expected(mut self, expected: impl Into<String>) -> Verdict {
+        self.expected = Some(expected.into());
+        self
+    }
+
+    pub fn actual(mut self, actual: impl Into<String>) -> Verdict {
+        self.actual = Some(actual.into());
+        self
+    }
+}
+
+/// Settings a run's cases share.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    /// Limit for each network operation.
+    pub timeout: Duration,
+    /// Pause between the pieces of a split request.
+    pub split_pause: Duration,
+    /// Accept ERROR as the reply to a GET of a missing key.
+    pub allow_missing_error: bool,
+    /// Seeds the random splits; printed so a run can be repeated.
+    pub seed: u64,
+}
+
+/// What a case runs with: the settings, fresh keys, and the exchanges it made.
+pub struct Ctx {
+    pub settings: Settings,
+    pub rng: fastrand::Rng,
+    tag: String,
+    case: &'static str,
+    counter: u32,
+    pub exchanges: Vec<Transcript>,
+    /// A key written before the robust group (name, value, readable right after writing),
+    /// checked at the group's end.
+    pub sentinel: Option<(Value, Value, bool)>,
+}
+
+impl Ctx {
+    pub fn new(settings: Settings) -> Ctx {
+        let tag = format!("{:x}", settings.seed & 0xffff_ffff);
+        Ctx {
+            rng: fastrand::Rng::with_seed(settings.seed),
+            settings,
+            tag,
+            case: "",
+            counter: 0,
+            exchanges: Vec::new(),
+            sentinel: None,
+        }
+    }
+
+    /// Starts a case: fresh transcript, key names that say which case wrote them.
+    pub fn begin(&mut self, case: &'static str) {
+        self.case = case;
+        self.counter = 0;
+        self.exchanges.clear();
+    }
+
+    /// A key no other case or run uses.
+    pub fn key(&mut self) -> Value {
+        self.counter += 1;
+        let case = self.case.replace('/', "-");
+        Value::String(format!("srpc-check-{}-{case}-{}", self.tag, self.counter))
+    }
+
+    pub fn connect(&mut self) -> Result<Conn, Verdict> {
+        Conn::connect(self.settings.addr, self.settings.timeout).map_err(|e| {
+            let v = Verdict::fail(format!("could not connect: {e}"));
+            match e {
+                ConnectError::Refused => {
+                    v.hint("nothing is listening any more: the server exited or crashed")
+                }
+                _ => v,
+            }
+        })
+    }
+
+    /// Keeps a finished connection's transcript for the report.
+    pub fn keep(&mut self, conn: Conn) -> Transcript {
+        self.exchanges.push(conn.transcript.clone());
+        conn.transcript
+    }
+
+    /// Sends `payload` as one well-formed frame, in pieces cut at `cuts`, and reads the reply.
+    /// The outer error is a failed connect; the inner one says how the reply failed.
+    pub fn exchange(
+        &mut self,
+        payload: &[u8],
+        cuts: &[usize],
+        pause: Duration,
+    ) -> Result<Result<Reply, NoReply>, Verdict> {
+        let mut conn = self.connect()?;
+        let result = match conn.send_pieces(&crate::wire::request(payload), cuts, pause) {
+            Ok(()) => reply::read(&mut conn),
+            Err(_) => Err(NoReply::Reset),
+        };
+        self.keep(conn);
+        Ok(result)
+    }
+
+    /// Like [`Ctx::exchange`], with a missing reply turned into a failure.
+    pub fn call_split(
+        &mut self,
+        payload: &[u8],
+        cuts: &[usize],
+        pause: Duration,
+    ) -> Result<Reply, Verdict> {
+        let timeout = self.settings.timeout;
+        self.exchange(payload, cuts, pause)?
+            .map_err(|e| no_reply_verdict(&e, timeout))
+    }
+
+    /// Sends `payload` as one well-formed frame in a single write, and reads the reply.
+    pub fn call(&mut self, payload: &[u8]) -> Result<Reply, Verdict> {
+        self.call_split(payload, &[], Duration::ZERO)
+    }
+
+    /// Calls and compares the reply's meaning with `expected`.
+    pub fn expect(&mut self, payload: &[u8], expected: &Value) -> Verdict {
+        match self.call(payload) {
+            Ok(reply) => judge(expected, &reply.json),
+            Err(v) => v,
+        }
+    }
+
+    /// PUTs `val` under `name` and checks the reply, as setup for a later step.
+    pub fn put(&mut self, name: &Value, val: &Value) -> Result<(), Verdict> {
+        let v = self.expect(&model::put_request(name, val), &model::put_reply(name));
+        match v.status {
+            Status::Pass | Status::Warn => Ok(()),
+            _ => Err(Verdict {
+                message: format!("the PUT before the check failed: {}", v.message),
+                ..v
+            }),
+        }
+    }
+
+    /// GETs `name` and checks that the reply carries `val`, explaining the usual state bugs.
+    pub fn expect_stored(&mut self, name: &Value, val: &Value) -> Verdict {
+        let expected = model::get_reply(name, val);
+        let reply = match self.call(&model::get_request(name)) {
+            Ok(r) => r,
+            Err(v) => return v,
+        };
+        let verdict = judge(&expected, &reply.json);
+        if verdict.status != Status::Fail {
+            return verdict;
+        }
+        let got = reply.json.pointer("/response/response/val");
+        let hint = match got {
+            Some(Value::Null) => Some(
+                "the value is gone: a GET on a new connection does not see the PUT. Is the dictionary created inside the code that handles one connection, instead of once for the whole server?",
+            ),
+            Some(Value::String(s)) if !val.is_string() && !s.is_empty() => Some(
+                "the value came back as a string: does your server store str(val) or json.dumps(val) instead of the value itself?",
+            ),
+            Some(Value::Object(got)) if val.is_object() && got.len() > val.as_object().map_or(0, |o| o.len()) => Some(
+                "the GET returned more keys than the last PUT stored: PUT seems to merge into the old value (dict.update?) instead of replacing it",
+            ),
+            _ => None,
+        };
+        match hint {
+            Some(h) => verdict.hint(h),
+            None => verdict,
+        }
+    }
+
+    /// A fresh, well-formed PUT answered OK: the target is alive and serving.
+    pub fn alive(&mut self) -> Result<(), Verdict> {
+        let name = self.key();
+        let mut conn = Conn::connect(self.settings.addr, self.settings.timeout).map_err(|e| {
+            Verdict::fail(format!("the server no longer accepts connections ({e})"))
+                .hint("the server exited or crashed on the input this case sent; catch exceptions per connection (try/except around the handling of one client) so one bad client cannot stop the server")
+        })?;
+        let _ = conn.send(&crate::wire::request(&model::put_request(
+            &name,
+            &Value::from(1),
+        )));
+        let result = reply::read(&mut conn);
+        let timeout = conn.timeout();
+        self.keep(conn);
+        match result {
+            Ok(r) if r.status().as_deref() == Some("OK") => Ok(()),
+            Ok(r) => Err(Verdict::fail(format!("a well-formed PUT after this case was not answered OK: {}", r.json))),
+            Err(e) => Err(Verdict::fail(format!(
+                "a well-formed PUT after this case got no reply: {}",
+                e.describe(timeout)
+            ))
+            .hint("the server accepts connections but no longer answers: it is stuck, perhaps still waiting on the connection this case opened")),
+        }
+    }
+}
+
+/// Compares a reply's meaning with what was expected.
+pub fn judge(expected: &Value, actual: &Value) -> Verdict {
+    let v = match model::compare(expected, actual) {
+        Compare::Equal => return Verdict::pass(),
+        Compare::TypeChanged(why) => Verdict::new(Status::Warn, format!("equal under Python's ==, but a type changed: {why}"))
+            .hint("the value is stored or re-encoded with a different type (for example an integer turned into a float); the lab's grader compares with == and accepts it"),
+        Compare::Different(why) => {
+            let status = |v: &Value| v.get("status").and_then(Value::as_str).map(str::to_ascii_uppercase);
+            if status(actual).as_deref() == Some("ERROR") && status(expected).as_deref() == Some("OK") {
+                Verdict::fail("the server answered ERROR to a well-formed request")
+            } else {
+                Verdict::fail(why)
+            }
+        }
+    };
+    v.expected(expected.to_string()).actual(actual.to_string())
+}
+
+/// Turns a missing reply into a failure with the usual causes.
+pub fn no_reply_verdict(e: &NoReply, timeout: Duration) -> Verdict {
+    let v = Verdict::fail(e.describe(timeout));
+    match e {
+        NoReply::ClosedSilently | NoReply::Reset => {
+            v.hint("the server closed the connection without answering: it probably raised an exception while handling this request")
+        }
+        NoReply::Silent => v.hint("the server is still waiting for something: it may be reading more bytes than the request has, or serving another connection"),
+        NoReply::Garbled { .. } => v,
+    }
+}
+
+/// Fails when the reply shows one of `kinds` of anomaly (checked by the protocol group only).
+pub fn no_anomaly(reply: &Reply, kinds: fn(&Anomaly) -> bool) -> Verdict {
+    match reply.anomalies.iter().find(|a| kinds(a)) {
+        None => Verdict::pass(),
+        Some(a) => {
+            let (what, why) = a.explain();
+            Verdict::fail(what).hint(why)
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Malformed input, broken clients, and whether the server survives them with its data. Each
+//! case is followed by a liveness check (a fresh, well-formed PUT answered ok); data survival is
+//! a case of its own, at the end.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Case, Ctx, Group, Status, Verdict};
+use crate::model;
+use crate::reply::{self, NoReply};
+use crate::wire;
+
+pub fn cases() -> Vec<Case> {
+    let c = |id, description, requirement, run| Case {
+        id,
+        group: Group::Robust,
+        description,
+        requirement,
+        run,
+    };
+    let survive = "The server answers {\"status\": \"ERROR\"} (or closes that one connection) and keeps serving.";
+    vec![
+        c("robust/empty-connection", "a client connects and closes without sending anything", "A connection that sends nothing does not stop the server.", empty_connection),
+        c("robust/short-header", "3 header bytes, then the client closes its side", survive, short_header),
+        c("robust/header-only", "a header declaring 40 bytes, then the client closes its side", survive, header_only),
+        c("robust/truncated-payload", "half of the declared payload, then the client closes its side", survive, truncated_payload),
+        c("robust/negative-length", "a header declaring length -1", survive, negative_length),
+        c("robust/huge-length", "a header declaring 2147483647 bytes, then the client closes its side", "A huge declared length is refused without allocating it, and the server keeps serving.", huge_length),
+        c("robust/empty-payload", "a header declaring length 0", survive, empty_payload),
+        c("robust/invalid-utf8", "a payload that is not UTF-8", survive, invalid_utf8),
+        c("robust/invalid-json", "a payload that is not JSON", survive, invalid_json),
+        c("robust/json-not-object", "a payload that is a JSON list", survive, not_object),
+        c("robust/missing-func", "a request without \"func\"", survive, missing_func),
+        c("robust/missing-params", "a request without \"params\"", survive, missing_params),
+        c("robust/params-not-object", "a GET whose params is a list", survive, params_not_object),
+        c("robust/missing-obj", "a GET without \"obj\"", survive, missing_obj),
+        c("robust/missing-val", "a PUT without \"val\"", survive, missing_val),
+        c("robust/unhashable-obj", "a PUT whose obj is a list", survive, unhashable_obj),
+        c("robust/deep-nesting", "a value nested 100,000 levels deep", survive, deep_nesting),
+        c("robust/client-gone", "a client sends a PUT and closes without reading the reply", "A client that leaves early does not stop the server (no unhandled BrokenPipeError).", client_gone),
+        c("robust/data-survives", "a value stored before this group is still there", "No malformed input loses stored data.", data_survives),
+    ]
+}
+
+/// Writes the value that `robust/data-survives` checks, once, before the group's first case,
+/// and reads it back. If it cannot be read back even now, the store does not persist at all;
+/// that is state/persistence's finding, so data-survives will skip rather than repeat it.
+fn ensure_sentinel(ctx: &mut Ctx) -> Result<(), Verdict> {
+    if ctx.sentinel.is_none() {
+        let name = ctx.key();
+        let val = model::json(r#"{"written": "before the robust group", "n": [1, 2, 3]}"#);
+        ctx.put(&name, &val)?;
+        let readable = ctx.expect_stored(&name, &val).status != Status::Fail;
+        ctx.sentinel = Some((name, val, readable));
+    }
+    Ok(())
+}
+
+/// Sends raw bytes (half-closing afterwards if asked), judges the answer, then checks the server
+/// is still alive.
+fn malformed(ctx: &mut Ctx, bytes: &[u8], half_close: bool, what: &str) -> Verdict {
+    if let Err(v) = ensure_sentinel(ctx) {
+        return v;
+    }
+    let mut conn = match ctx.connect() {
+        Ok(c) => c,
+        Err(v) => return v,
+    };
+    let _ = conn.send(bytes);
+    if half_close {
+        conn.half_close();
+    }
+    let answer = reply::read(&mut conn);
+    let transcript = ctx.keep(conn);
+    let timeout = ctx.settings.timeout;
+    let first = match answer {
+        Ok(r) if r.status().as_deref() == Some("ERROR") => Verdict::pass(),
+        Ok(r) => Verdict::new(Status::Warn, format!("{what} was answered {}; expected an ERROR reply", r.json))
+            .expected(model::error_reply().to_string())
+            .actual(r.json.to_string()),
+        Err(NoReply::ClosedSilently | NoReply::Reset) => Verdict::pass(),
+        Err(NoReply::Silent) => Verdict::fail(format!("no reply and no close within {} after {what}", humantime::format_duration(timeout)))
+            .hint(if half_close {
+                "the client had closed its side, so no more bytes could come; your server keeps waiting instead of treating end-of-stream (recv() returning b\"\") as an incomplete request"
+            } else {
+                "your server keeps waiting for bytes that will never come: check the declared length before reading, and reply ERROR to a length that is negative or too large"
+            }),
+        Err(e @ NoReply::Garbled { .. }) => Verdict::fail(format!("after {what}: {}", e.describe(timeout))),
+    };
+    let first = Verdict {
+        transcript: Some(transcript),
+        ..first
+    };
+    match ctx.alive() {
+        Ok(()) => first,
+        Err(v) => Verdict {
+            transcript: first.transcript,
+            ..Verdict {
+                message: format!("after {what}: {}", v.message),
+                ..v
+            }
+        },
+    }
+}
+
+fn frame_of(text: &str) -> Vec<u8> {
+    wire::request(text.as_bytes())
+}
+
+fn empty_connection(ctx: &mut Ctx) -> Verdict {
+    if let Err(v) = ensure_sentinel(ctx) {
+        return v;
+    }
+    match ctx.connect() {
+        Ok(conn) => {
+            ctx.keep(conn);
+        }
+        Err(v) => return v,
+    }
+    // Give a sequential server the moment it needs to meet the closed connection first.
+    std::thread::sleep(Duration::from_millis(50));
+    match ctx.alive() {
+        Ok(()) => Verdict::pass(),
+        Err(v) => Verdict {
+            message: format!("after a connection that sent nothing: {}", v.message),
+            ..v
+        }
+        .hint("your server crashed on a connection that sent nothing: recv() returned b\"\" (or fewer than 8 bytes) and the code went on to unpack or decode it. Treat a short header as a closed client"),
+    }
+}
+
+fn short_header(ctx: &mut Ctx) -> Verdict {
+    malformed(ctx, &[1, 0, 0], true, "a 3-byte header")
+}
+
+fn header_only(ctx: &mut Ctx) -> Verdict {
+    malformed(
+        ctx,
+        &wire::frame(1, 40, b""),
+        true,
+        "a header with no payload",
+    )
+}
+
+fn truncated_payload(ctx: &mut Ctx) -> Verdict {
+    let name = ctx.key();
+    let payload = model::put_request(&name, &Value::from("truncated"));
+    let half = &payload[..payload.len() / 2];
+    malformed(
+        ctx,
+        &wire::frame(1, payload.len() as i32, half),
+        true,
+        "a truncated payload",
+    )
+}
+
+fn negative_length(ctx: &mut Ctx) -> Verdict {
+    malformed(ctx, &wire::frame(1, -1, b""), true, "a negative length")
+}
+
+fn huge_length(ctx: &mut Ctx) -> Verdict {
+    malformed(
+        ctx,
+        &wire::frame(1, i32::MAX, b"{}"),
+        true,
+        "a declared length of 2147483647",
+    )
+}
+
+fn empty_payload(ctx: &mut Ctx) -> Verdict {
+    malformed(ctx, &wire::frame(1, 0, b""), false, "an empty payload")
+}
+
+fn invalid_utf8(ctx: &mut Ctx) -> Verdict {
+    malformed(
+        ctx,
+        &wire::request(b"{\"func\": \"GET\xff\xfe\", \"params\": {\"obj\": \"x\"}}"),
+        false,
+        "invalid UTF-8",
+    )
+}
+
+fn invalid_json(ctx: &mut Ctx) -> Verdict {
+    malformed(
+        ctx,
+        &frame_of(r#"{"func": "GET", "params": {"obj": }"#),
+        false,
+        "invalid JSON",
+    )
+}
+
+fn not_object(ctx: &mut Ctx) -> Verdict {
+    malformed(
+        ctx,
+        &frame_of(r#"["GET", {"obj": "x"}]"#),
+        false,
+        "a JSON list",
+    )
+}
+
+fn missing_func(ctx: &mut Ctx) -> Verdict {
+    malformed(
+        ctx,
+        &frame_of(r#"{"params": {"obj": "x"}}"#),
+        false,
+        "a request without func",
+    )
+}
+
+fn missing_params(ctx: &mut Ctx) -> Verdict {
+    malformed(
+        ctx,
+        &frame_of(r#"{"func": "GET"}"#),
+        false,
+        "a request without params",
+    )
+}
+
+fn params_not_object(ctx: &mut Ctx) -> Verdict {
+    malformed(
+        ctx,
+        &frame_of(r#"{"func": "GET", "params": ["obj", "x"]}"#),
+        false,
+        "params that is a list",
+    )
+}
+
+fn missing_obj(ctx: &mut Ctx) -> Verdict {
+    malformed(
+        ctx,
+        &frame_of(r#"{"func": "GET", "params": {"name": "x"}}"#),
+        false,
+        "a GET without obj",
+    )
+}
+
+fn missing_val(ctx: &mut Ctx) -> Verdict {
+    let name = ctx.key();
+    malformed(
+        ctx,
+        &frame_of(&format!(
+            r#"{{"func": "PUT", "params": {{"obj": {name}}}}}"#
+        )),
+        false,
+        "a PUT without val",
+    )
+}
+
+fn unhashable_obj(ctx: &mut Ctx) -> Verdict {
+    malformed(
+        ctx,
+        &frame_of(r#"{"func": "PUT", "params": {"obj": ["a", "list"], "val": 1}}"#),
+        false,
+        "a list as obj",
+    )
+}
+
+fn deep_nesting(ctx: &mut Ctx) -> Verdict {
+    let name = ctx.key();
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    malformed(
+        ctx,
+        &frame_of(&format!(
+            r#"{{"func": "PUT", "params": {{"obj": {name}, "val": {deep}}}}}"#
+        )),
+        false,
+        "a value nested 100,000 deep",
+    )
+}
+
+fn client_gone(ctx: &mut Ctx) -> Verdict {
+    if let Err(v) = ensure_sentinel(ctx) {
+        return v;
+    }
+    let name = ctx.key();
+    let mut conn = match ctx.connect() {
+        Ok(c) => c,
+        Err(v) => return v,
+    };
+    let _ = conn.send(&wire::request(&model::put_request(&name, &Value::from(1))));
+    ctx.keep(conn);
+    std::thread::sleep(Duration::from_millis(50));
+    match ctx.alive() {
+        Ok(()) => Verdict::pass(),
+        Err(v) => Verdict {
+            message: format!("after a client that left without reading: {}", v.message),
+            ..v
+        }
+        .hint("your server crashed sending to a client that had gone (BrokenPipeError or ConnectionResetError, perhaps raised inside an except block). Catch errors around send as well"),
+    }
+}
+
+fn data_survives(ctx: &mut Ctx) -> Verdict {
+    if let Err(v) = ensure_sentinel(ctx) {
+        return v;
+    }
+    let (name, val, readable) = ctx.sentinel.clone().expect("sentinel written");
+    if !readable {
+        return Verdict::new(Status::Skip, "the value written before the group could not be read back even then; see state/persistence");
+    }
+    let v = ctx.expect_stored(&name, &val);
+    if v.status == Status::Fail {
+        return v.hint("a value stored before the robust group is gone or changed: the server lost its data while handling malformed input (did it restart?)");
+    }
+    v
+}
