@@ -122,25 +122,35 @@ fn reach(host: &str, port: u16, timeout: Duration, seed: u64) -> Result<SocketAd
             }
             reason.push_str("\n(a server that binds socket.gethostname() listens on this host's own address, often 127.0.1.1, not on localhost)");
         } else {
-            reason.push_str(&format!("\nis the server running? Start it, or pass --target HOST:PORT (or --target builtin to try the reference server)"));
+            reason.push_str("\nis the server running? Start it, or pass --target HOST:PORT (or --target builtin to try the reference server)");
         }
     }
     Err(Error::Unreachable { target, reason })
+}
+
+/// The address to test: the embedded reference server's (returned too, so the caller keeps it
+/// running), or what `remote` finds for HOST:PORT.
+fn locate(
+    target: &Target,
+    remote: impl FnOnce(&str, u16) -> Result<SocketAddr>,
+) -> Result<(SocketAddr, Option<BuiltinServer>)> {
+    match target {
+        Target::Builtin => {
+            let server = BuiltinServer::start(2)
+                .map_err(|e| Error::io("cannot start the builtin server", e))?;
+            Ok((server.addr(), Some(server)))
+        }
+        Target::Remote { host, port } => Ok((remote(host, *port)?, None)),
+    }
 }
 
 fn check_command(args: CheckArgs) -> Result<u8> {
     let cases = suite::all();
     let plan = plan(&cases, &args)?;
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
-    let builtin;
-    let addr = match &args.target {
-        Target::Builtin => {
-            builtin = BuiltinServer::start(2)
-                .map_err(|e| Error::io("cannot start the builtin server", e))?;
-            builtin.addr()
-        }
-        Target::Remote { host, port } => reach(host, *port, args.timeout, seed)?,
-    };
+    let (addr, _builtin) = locate(&args.target, |host, port| {
+        reach(host, port, args.timeout, seed)
+    })?;
     let settings = Settings {
         addr,
         timeout: args.timeout,
@@ -214,15 +224,9 @@ fn bench_command(args: BenchArgs) -> Result<u8> {
             |t| t as usize,
         ),
     };
-    let builtin;
-    let addr = match &args.target {
-        Target::Builtin => {
-            builtin = BuiltinServer::start(2)
-                .map_err(|e| Error::io("cannot start the builtin server", e))?;
-            builtin.addr()
-        }
-        Target::Remote { host, port } => runtime()?.block_on(target::resolve(host, *port))?[0],
-    };
+    let (addr, _builtin) = locate(&args.target, |host, port| {
+        Ok(runtime()?.block_on(target::resolve(host, port))?[0])
+    })?;
     let report = bench::run(&args.target.to_string(), addr, &opts)?;
     let text = match args.format {
         Format::Human => report.to_text(),

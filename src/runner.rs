@@ -94,7 +94,7 @@ pub fn run(
             ctx.begin(case.id);
             let mut v = (case.run)(&mut ctx);
             if v.transcript.is_none() && v.status != Status::Pass {
-                v.transcript = ctx.exchanges.last().cloned();
+                v.transcript = ctx.exchanges.last().cloned().map(Box::new);
             }
             if matches!(v.status, Status::Fail) && ctx.alive().is_err() {
                 down_after = Some(case.id);
@@ -122,7 +122,7 @@ pub fn run(
             hint: verdict.hint,
             expected: verdict.expected,
             actual: verdict.actual,
-            transcript: verdict.transcript,
+            transcript: verdict.transcript.map(|t| *t),
         };
         on_outcome(&outcome);
         outcomes.push(outcome);

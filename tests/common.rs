@@ -11,3 +11,91 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+/// A Python fixture server with one bug, killed by its own PID and reaped on drop.
+pub struct Fixture {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Fixture {
+    pub fn start(bug: &str) -> Fixture {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/student_server.py"
+        );
+        let mut child = Command::new("python3")
+            .args([script, "--bug", bug])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the fixture servers");
+        // Readiness from the server's own announcement, never from a probing connect.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("fixture {bug} did not announce itself: {line:?}"))
+            .parse()
+            .unwrap();
+        Fixture { child, addr }
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the suite against `target` with a JSON report; returns (exit code, report).
+pub fn check_json(target: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let out = cmd()
+        .args(["--target", target, "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+pub fn tests_with_status<'a>(
+    report: &'a serde_json::Value,
+    status: &str,
+) -> Vec<&'a serde_json::Value> {
+    report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == status)
+        .collect()
+}
+
+pub fn failing_groups(report: &serde_json::Value) -> BTreeSet<String> {
+    tests_with_status(report, "fail")
+        .iter()
+        .map(|t| t["group"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub fn test_by_id<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id}"))
+}

@@ -69,15 +69,16 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
                                 .map_err(|e| (e.to_string(), Default::default()))?;
                             let _ = conn.send(&wire::request(&request));
                             match reply::read(&mut conn) {
-                                Ok(r) => match model::compare(&expected, &r.json) {
-                                    Compare::Different(why) => {
+                                Ok(r) => {
+                                    if let Compare::Different(why) =
+                                        model::compare(&expected, &r.json)
+                                    {
                                         return Err((
                                             format!("client {client}: {why}"),
                                             conn.transcript,
-                                        ))
+                                        ));
                                     }
-                                    _ => {}
-                                },
+                                }
                                 Err(e) => {
                                     return Err((
                                         format!("client {client}: {}", e.describe(timeout)),
@@ -103,7 +104,7 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
     match failures.into_iter().next() {
         None => Verdict::pass(),
         Some((why, transcript)) => Verdict {
-            transcript: Some(transcript),
+            transcript: Some(Box::new(transcript)),
             ..Verdict::fail(format!("with {CLIENTS} clients at once: {why}"))
                 .hint("answers were lost or mixed up under parallel clients: shared state needs a lock, and each connection needs its own buffers")
         },

@@ -100,8 +100,9 @@ pub struct Verdict {
     pub hint: Option<String>,
     pub expected: Option<String>,
     pub actual: Option<String>,
-    /// The exchange that shows the problem (default: the case's last one).
-    pub transcript: Option<Transcript>,
+    /// The exchange that shows the problem (default: the case's last one). Boxed to keep
+    /// `Result<_, Verdict>` small on the happy path.
+    pub transcript: Option<Box<Transcript>>,
 }
 
 impl Verdict {

@@ -89,7 +89,7 @@ fn malformed(ctx: &mut Ctx, bytes: &[u8], half_close: bool, what: &str) -> Verdi
         Err(e @ NoReply::Garbled { .. }) => Verdict::fail(format!("after {what}: {}", e.describe(timeout))),
     };
     let first = Verdict {
-        transcript: Some(transcript),
+        transcript: Some(Box::new(transcript)),
         ..first
     };
     match ctx.alive() {

@@ -1,0 +1,140 @@
+//! srpc-check against Rust mutants: the reference server's own request handling behind a small
+//! blocking server, with one deliberate mistake each.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+
+use common::*;
+use reference_server::{respond, Db};
+
+#[derive(Clone, Copy)]
+enum Mutant {
+    /// Reads the request with a single read() call.
+    SingleRead,
+    /// Writes the header big-endian.
+    BigEndian,
+    /// A fresh store for every connection.
+    ForgetsState,
+    /// Writes "ok" for "OK".
+    LowercaseStatus,
+    /// Declares the payload one byte shorter than it is.
+    LengthTooShort,
+}
+
+fn read_frame(conn: &mut TcpStream, mutant: Mutant) -> Option<Vec<u8>> {
+    if let Mutant::SingleRead = mutant {
+        let mut buf = vec![0u8; 1 << 16];
+        let n = conn.read(&mut buf).ok()?;
+        let len = i32::from_le_bytes(buf.get(4..8)?.try_into().ok()?) as usize;
+        return buf
+            .get(8..8 + len)
+            .filter(|_| 8 + len <= n)
+            .map(<[u8]>::to_vec);
+    }
+    let mut header = [0u8; 8];
+    conn.read_exact(&mut header).ok()?;
+    let len = usize::try_from(i32::from_le_bytes(header[4..].try_into().unwrap()))
+        .ok()
+        .filter(|&l| l <= 1 << 24)?;
+    let mut payload = vec![0u8; len];
+    conn.read_exact(&mut payload).ok()?;
+    Some(payload)
+}
+
+fn serve(mut conn: TcpStream, db: &Db, mutant: Mutant) {
+    let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+    let mut reply = match read_frame(&mut conn, mutant) {
+        Some(payload) => respond(db, &payload),
+        None => br#"{"status": "ERROR"}"#.to_vec(),
+    };
+    if let Mutant::LowercaseStatus = mutant {
+        reply = String::from_utf8(reply)
+            .unwrap()
+            .replacen(r#""status": "OK""#, r#""status": "ok""#, 1)
+            .into_bytes();
+    }
+    let mut len = reply.len() as i32;
+    if let Mutant::LengthTooShort = mutant {
+        len -= 1;
+    }
+    let header: Vec<u8> = match mutant {
+        Mutant::BigEndian => [1i32.to_be_bytes(), len.to_be_bytes()].concat(),
+        _ => [1i32.to_le_bytes(), len.to_le_bytes()].concat(),
+    };
+    let _ = conn.write_all(&[header, reply].concat());
+}
+
+/// Starts the mutant on a free port. Its threads end with the test process.
+fn start(mutant: Mutant) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let shared = Db::new();
+        for conn in listener.incoming().flatten() {
+            let db = if let Mutant::ForgetsState = mutant {
+                Db::new()
+            } else {
+                shared.clone()
+            };
+            std::thread::spawn(move || serve(conn, &db, mutant));
+        }
+    });
+    addr
+}
+
+fn failing(mutant: Mutant) -> (std::collections::BTreeSet<String>, serde_json::Value) {
+    let (code, report) = check_json(&start(mutant).to_string(), &[]);
+    assert_eq!(code, 1);
+    (failing_groups(&report), report)
+}
+
+#[test]
+fn single_read_fails_only_fragment() {
+    let (groups, report) = failing(Mutant::SingleRead);
+    assert_eq!(groups, ["fragment".to_string()].into());
+    assert!(test_by_id(&report, "fragment/header-split-1")["hint"]
+        .as_str()
+        .unwrap()
+        .contains("single recv()"));
+}
+
+#[test]
+fn big_endian_fails_only_the_header_case() {
+    let (groups, report) = failing(Mutant::BigEndian);
+    assert_eq!(groups, ["protocol".to_string()].into());
+    assert_eq!(tests_with_status(&report, "fail").len(), 1);
+    assert_eq!(
+        test_by_id(&report, "protocol/reply-header")["message"],
+        "the reply header is big-endian"
+    );
+}
+
+#[test]
+fn forgotten_state_fails_grading_and_state() {
+    let (groups, report) = failing(Mutant::ForgetsState);
+    assert_eq!(groups, ["grading".to_string(), "state".to_string()].into());
+    assert_eq!(
+        test_by_id(&report, "robust/data-survives")["status"],
+        "skip"
+    );
+}
+
+#[test]
+fn lowercase_status_fails_only_status_spelling() {
+    let (groups, report) = failing(Mutant::LowercaseStatus);
+    assert_eq!(groups, ["protocol".to_string()].into());
+    assert_eq!(
+        test_by_id(&report, "protocol/status-spelling")["status"],
+        "fail"
+    );
+}
+
+#[test]
+fn short_length_fails_only_the_length_cases() {
+    let (groups, report) = failing(Mutant::LengthTooShort);
+    assert_eq!(groups, ["protocol".to_string()].into());
+    let t = test_by_id(&report, "protocol/reply-length");
+    assert!(t["message"].as_str().unwrap().contains("declares"), "{t:#}");
+}
