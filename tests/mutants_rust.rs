@@ -21,6 +21,8 @@ enum Mutant {
     LowercaseStatus,
     /// Declares the payload one byte shorter than it is.
     LengthTooShort,
+    /// Correct, but takes 100 ms over every reply.
+    Slow,
 }
 
 fn read_frame(conn: &mut TcpStream, mutant: Mutant) -> Option<Vec<u8>> {
@@ -54,6 +56,9 @@ fn serve(mut conn: TcpStream, db: &Db, mutant: Mutant) {
             .unwrap()
             .replacen(r#""status": "OK""#, r#""status": "ok""#, 1)
             .into_bytes();
+    }
+    if let Mutant::Slow = mutant {
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let mut len = reply.len() as i32;
     if let Mutant::LengthTooShort = mutant {
@@ -137,4 +142,21 @@ fn short_length_fails_only_the_length_cases() {
     assert_eq!(groups, ["protocol".to_string()].into());
     let t = test_by_id(&report, "protocol/reply-length");
     assert!(t["message"].as_str().unwrap().contains("declares"), "{t:#}");
+}
+
+#[test]
+fn a_slow_server_cannot_stretch_a_case_past_its_budget() {
+    let addr = start(Mutant::Slow).to_string();
+    let (code, report) = check_json(&addr, &["--only", "state/many-keys", "--timeout", "300ms"]);
+    assert_eq!(code, 1);
+    let t = test_by_id(&report, "state/many-keys");
+    assert_eq!(t["status"], "fail");
+    assert!(
+        t["message"].as_str().unwrap().contains("time budget"),
+        "{t:#}"
+    );
+    assert!(
+        report["target_down_after"].is_null(),
+        "a slow server is not a dead one"
+    );
 }

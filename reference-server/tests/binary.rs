@@ -2,45 +2,32 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 
 #[test]
 fn announces_serves_and_stops_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reference-server"))
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("announces its address")
-        .parse()
-        .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reference-server"));
+    command.args(["--port", "0"]);
+    let mut server = Announced::spawn(command);
+    let addr = server.addr;
     assert_eq!(call(addr, &put_req("\"k\"", "[true]")), put_reply("\"k\""));
     assert_eq!(call(addr, &get_req("\"k\"")), get_reply("\"k\"", "[true]"));
 
     // SIGTERM, by this child's own PID.
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let start = Instant::now();
     let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
         if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
             panic!("reference-server did not exit after SIGTERM");
         }
         std::thread::sleep(Duration::from_millis(20));

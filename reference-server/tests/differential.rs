@@ -3,52 +3,20 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use common::*;
 use proptest::prelude::*;
 
-/// The Python server, killed (by its own PID) and reaped on drop.
-struct PythonServer {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl PythonServer {
-    fn start() -> PythonServer {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/lab_style_server.py"
-        );
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg("0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 must be installed to run the differential test");
-        // Readiness comes from the server's own announcement, never from a probing connect.
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the Python server: {line:?}"))
-            .parse()
-            .unwrap();
-        PythonServer { child, addr }
-    }
-}
-
-impl Drop for PythonServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The lab-style Python server running CPython's own json module.
+fn python_server() -> Announced {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/lab_style_server.py"
+    );
+    let mut command = Command::new("python3");
+    command.arg(script).arg("0");
+    Announced::spawn(command)
 }
 
 /// Object names, including ones Python considers equal (1, 1.0, true) and non-ASCII spellings.
@@ -85,7 +53,7 @@ fn request() -> impl Strategy<Value = String> {
 
 #[test]
 fn replies_are_byte_identical_to_cpython() {
-    let python = PythonServer::start();
+    let python = python_server();
     let reference = Server::start();
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 400,

@@ -48,7 +48,7 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
     let names: Vec<Vec<Value>> = (0..CLIENTS)
         .map(|_| (0..ROUNDS).map(|_| ctx.key()).collect())
         .collect();
-    let (addr, timeout) = (ctx.settings.addr, ctx.settings.timeout);
+    let (addr, timeout, deadline) = (ctx.settings.addr, ctx.settings.timeout, ctx.case_deadline());
     let results: Vec<Result<(), (String, crate::conn::Transcript)>> = std::thread::scope(|s| {
         let handles: Vec<_> = names
             .iter()
@@ -65,6 +65,12 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
                             (model::put_request(name, &val), model::put_reply(name)),
                             (echo, model::unknown_func_reply(&func)),
                         ] {
+                            if Instant::now() > deadline {
+                                return Err((
+                                    super::over_budget(timeout).message,
+                                    Default::default(),
+                                ));
+                            }
                             let mut conn = Conn::connect(addr, timeout)
                                 .map_err(|e| (e.to_string(), Default::default()))?;
                             let _ = conn.send(&wire::request(&request));

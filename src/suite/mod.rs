@@ -6,7 +6,7 @@
 //! few lines and give every failure its expected value, actual value and likely cause.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -161,6 +161,7 @@ pub struct Ctx {
     pub rng: fastrand::Rng,
     tag: String,
     case: &'static str,
+    case_deadline: Instant,
     counter: u32,
     pub exchanges: Vec<Transcript>,
     /// A key written before the robust group (name, value, readable right after writing),
@@ -176,6 +177,7 @@ impl Ctx {
             settings,
             tag,
             case: "",
+            case_deadline: Instant::now(),
             counter: 0,
             exchanges: Vec::new(),
             sentinel: None,
@@ -185,6 +187,7 @@ impl Ctx {
     /// Starts a case: fresh transcript, key names that say which case wrote them.
     pub fn begin(&mut self, case: &'static str) {
         self.case = case;
+        self.case_deadline = Instant::now() + case_budget(self.settings.timeout);
         self.counter = 0;
         self.exchanges.clear();
     }
@@ -196,7 +199,16 @@ impl Ctx {
         Value::String(format!("srpc-check-{}-{case}-{}", self.tag, self.counter))
     }
 
+    /// When the current case must stop opening connections.
+    pub fn case_deadline(&self) -> Instant {
+        self.case_deadline
+    }
+
+    /// Opens a connection for the current case, unless the case has used up its time budget.
     pub fn connect(&mut self) -> Result<Conn, Verdict> {
+        if Instant::now() > self.case_deadline {
+            return Err(over_budget(self.settings.timeout));
+        }
         Conn::connect(self.settings.addr, self.settings.timeout).map_err(|e| {
             let v = Verdict::fail(format!("could not connect: {e}"));
             match e {
@@ -322,6 +334,20 @@ impl Ctx {
             .hint("the server accepts connections but no longer answers: it is stuck, perhaps still waiting on the connection this case opened")),
         }
     }
+}
+
+/// How long one case may run: four operation timeouts, and never less than two seconds (the
+/// fragment cases pause on purpose). Together with the per-operation timeout this bounds a run.
+pub fn case_budget(timeout: Duration) -> Duration {
+    (timeout * 4).max(Duration::from_secs(2))
+}
+
+pub fn over_budget(timeout: Duration) -> Verdict {
+    Verdict::fail(format!(
+        "the case ran out of its time budget ({})",
+        humantime::format_duration(case_budget(timeout))
+    ))
+    .hint("the server answers, but so slowly that the case could not finish: each request took a large part of --timeout")
 }
 
 /// Compares a reply's meaning with what was expected.

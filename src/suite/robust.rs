@@ -11,6 +11,65 @@ use crate::model;
 use crate::reply::{self, NoReply};
 use crate::wire;
 
+const SURVIVE: &str =
+    "The server answers {\"status\": \"ERROR\"} (or closes that one connection) and keeps serving.";
+
+/// The malformed-input cases: each sends bytes (built with the case's own fresh keys), maybe
+/// half-closes, expects ERROR or a close, and then a live server.
+macro_rules! malformed_cases {
+    ($($name:ident: $id:literal, $description:literal, half_close: $half:literal, $what:literal, $bytes:expr;)*) => {
+        $(fn $name(ctx: &mut Ctx) -> Verdict {
+            let build: fn(&mut Ctx) -> Vec<u8> = $bytes;
+            let bytes = build(ctx);
+            malformed(ctx, &bytes, $half, $what)
+        })*
+        fn malformed_cases() -> Vec<Case> {
+            vec![$(Case { id: $id, group: Group::Robust, description: $description, requirement: SURVIVE, run: $name }),*]
+        }
+    };
+}
+
+malformed_cases! {
+    short_header: "robust/short-header", "3 header bytes, then the client closes its side",
+        half_close: true, "a 3-byte header", |_| vec![1, 0, 0];
+    header_only: "robust/header-only", "a header declaring 40 bytes, then the client closes its side",
+        half_close: true, "a header with no payload", |_| wire::frame(1, 40, b"");
+    truncated_payload: "robust/truncated-payload", "half of the declared payload, then the client closes its side",
+        half_close: true, "a truncated payload", |ctx| {
+            let payload = model::put_request(&ctx.key(), &Value::from("truncated"));
+            wire::frame(1, payload.len() as i32, &payload[..payload.len() / 2])
+        };
+    negative_length: "robust/negative-length", "a header declaring length -1",
+        half_close: true, "a negative length", |_| wire::frame(1, -1, b"");
+    huge_length: "robust/huge-length", "a header declaring 2147483647 bytes, then the client closes its side",
+        half_close: true, "a declared length of 2147483647", |_| wire::frame(1, i32::MAX, b"{}");
+    empty_payload: "robust/empty-payload", "a header declaring length 0",
+        half_close: false, "an empty payload", |_| wire::frame(1, 0, b"");
+    invalid_utf8: "robust/invalid-utf8", "a payload that is not UTF-8",
+        half_close: false, "invalid UTF-8", |_| wire::request(b"{\"func\": \"GET\xff\xfe\", \"params\": {\"obj\": \"x\"}}");
+    invalid_json: "robust/invalid-json", "a payload that is not JSON",
+        half_close: false, "invalid JSON", |_| frame_of(r#"{"func": "GET", "params": {"obj": }"#);
+    not_object: "robust/json-not-object", "a payload that is a JSON list",
+        half_close: false, "a JSON list", |_| frame_of(r#"["GET", {"obj": "x"}]"#);
+    missing_func: "robust/missing-func", "a request without \"func\"",
+        half_close: false, "a request without func", |_| frame_of(r#"{"params": {"obj": "x"}}"#);
+    missing_params: "robust/missing-params", "a request without \"params\"",
+        half_close: false, "a request without params", |_| frame_of(r#"{"func": "GET"}"#);
+    params_not_object: "robust/params-not-object", "a GET whose params is a list",
+        half_close: false, "params that is a list", |_| frame_of(r#"{"func": "GET", "params": ["obj", "x"]}"#);
+    missing_obj: "robust/missing-obj", "a GET without \"obj\"",
+        half_close: false, "a GET without obj", |_| frame_of(r#"{"func": "GET", "params": {"name": "x"}}"#);
+    missing_val: "robust/missing-val", "a PUT without \"val\"",
+        half_close: false, "a PUT without val", |ctx| frame_of(&format!(r#"{{"func": "PUT", "params": {{"obj": {}}}}}"#, ctx.key()));
+    unhashable_obj: "robust/unhashable-obj", "a PUT whose obj is a list",
+        half_close: false, "a list as obj", |_| frame_of(r#"{"func": "PUT", "params": {"obj": ["a", "list"], "val": 1}}"#);
+    deep_nesting: "robust/deep-nesting", "a value nested 100,000 levels deep",
+        half_close: false, "a value nested 100,000 deep", |ctx| {
+            let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+            frame_of(&format!(r#"{{"func": "PUT", "params": {{"obj": {}, "val": {deep}}}}}"#, ctx.key()))
+        };
+}
+
 pub fn cases() -> Vec<Case> {
     let c = |id, description, requirement, run| Case {
         id,
@@ -19,28 +78,26 @@ pub fn cases() -> Vec<Case> {
         requirement,
         run,
     };
-    let survive = "The server answers {\"status\": \"ERROR\"} (or closes that one connection) and keeps serving.";
-    vec![
-        c("robust/empty-connection", "a client connects and closes without sending anything", "A connection that sends nothing does not stop the server.", empty_connection),
-        c("robust/short-header", "3 header bytes, then the client closes its side", survive, short_header),
-        c("robust/header-only", "a header declaring 40 bytes, then the client closes its side", survive, header_only),
-        c("robust/truncated-payload", "half of the declared payload, then the client closes its side", survive, truncated_payload),
-        c("robust/negative-length", "a header declaring length -1", survive, negative_length),
-        c("robust/huge-length", "a header declaring 2147483647 bytes, then the client closes its side", "A huge declared length is refused without allocating it, and the server keeps serving.", huge_length),
-        c("robust/empty-payload", "a header declaring length 0", survive, empty_payload),
-        c("robust/invalid-utf8", "a payload that is not UTF-8", survive, invalid_utf8),
-        c("robust/invalid-json", "a payload that is not JSON", survive, invalid_json),
-        c("robust/json-not-object", "a payload that is a JSON list", survive, not_object),
-        c("robust/missing-func", "a request without \"func\"", survive, missing_func),
-        c("robust/missing-params", "a request without \"params\"", survive, missing_params),
-        c("robust/params-not-object", "a GET whose params is a list", survive, params_not_object),
-        c("robust/missing-obj", "a GET without \"obj\"", survive, missing_obj),
-        c("robust/missing-val", "a PUT without \"val\"", survive, missing_val),
-        c("robust/unhashable-obj", "a PUT whose obj is a list", survive, unhashable_obj),
-        c("robust/deep-nesting", "a value nested 100,000 levels deep", survive, deep_nesting),
-        c("robust/client-gone", "a client sends a PUT and closes without reading the reply", "A client that leaves early does not stop the server (no unhandled BrokenPipeError).", client_gone),
-        c("robust/data-survives", "a value stored before this group is still there", "No malformed input loses stored data.", data_survives),
-    ]
+    let mut cases = vec![c(
+        "robust/empty-connection",
+        "a client connects and closes without sending anything",
+        "A connection that sends nothing does not stop the server.",
+        empty_connection as fn(&mut Ctx) -> Verdict,
+    )];
+    cases.extend(malformed_cases());
+    cases.push(c(
+        "robust/client-gone",
+        "a client sends a PUT and closes without reading the reply",
+        "A client that leaves early does not stop the server (no unhandled BrokenPipeError).",
+        client_gone,
+    ));
+    cases.push(c(
+        "robust/data-survives",
+        "a value stored before this group is still there",
+        "No malformed input loses stored data.",
+        data_survives,
+    ));
+    cases
 }
 
 /// Writes the value that `robust/data-survives` checks, once, before the group's first case,
@@ -128,145 +185,6 @@ fn empty_connection(ctx: &mut Ctx) -> Verdict {
         }
         .hint("your server crashed on a connection that sent nothing: recv() returned b\"\" (or fewer than 8 bytes) and the code went on to unpack or decode it. Treat a short header as a closed client"),
     }
-}
-
-fn short_header(ctx: &mut Ctx) -> Verdict {
-    malformed(ctx, &[1, 0, 0], true, "a 3-byte header")
-}
-
-fn header_only(ctx: &mut Ctx) -> Verdict {
-    malformed(
-        ctx,
-        &wire::frame(1, 40, b""),
-        true,
-        "a header with no payload",
-    )
-}
-
-fn truncated_payload(ctx: &mut Ctx) -> Verdict {
-    let name = ctx.key();
-    let payload = model::put_request(&name, &Value::from("truncated"));
-    let half = &payload[..payload.len() / 2];
-    malformed(
-        ctx,
-        &wire::frame(1, payload.len() as i32, half),
-        true,
-        "a truncated payload",
-    )
-}
-
-fn negative_length(ctx: &mut Ctx) -> Verdict {
-    malformed(ctx, &wire::frame(1, -1, b""), true, "a negative length")
-}
-
-fn huge_length(ctx: &mut Ctx) -> Verdict {
-    malformed(
-        ctx,
-        &wire::frame(1, i32::MAX, b"{}"),
-        true,
-        "a declared length of 2147483647",
-    )
-}
-
-fn empty_payload(ctx: &mut Ctx) -> Verdict {
-    malformed(ctx, &wire::frame(1, 0, b""), false, "an empty payload")
-}
-
-fn invalid_utf8(ctx: &mut Ctx) -> Verdict {
-    malformed(
-        ctx,
-        &wire::request(b"{\"func\": \"GET\xff\xfe\", \"params\": {\"obj\": \"x\"}}"),
-        false,
-        "invalid UTF-8",
-    )
-}
-
-fn invalid_json(ctx: &mut Ctx) -> Verdict {
-    malformed(
-        ctx,
-        &frame_of(r#"{"func": "GET", "params": {"obj": }"#),
-        false,
-        "invalid JSON",
-    )
-}
-
-fn not_object(ctx: &mut Ctx) -> Verdict {
-    malformed(
-        ctx,
-        &frame_of(r#"["GET", {"obj": "x"}]"#),
-        false,
-        "a JSON list",
-    )
-}
-
-fn missing_func(ctx: &mut Ctx) -> Verdict {
-    malformed(
-        ctx,
-        &frame_of(r#"{"params": {"obj": "x"}}"#),
-        false,
-        "a request without func",
-    )
-}
-
-fn missing_params(ctx: &mut Ctx) -> Verdict {
-    malformed(
-        ctx,
-        &frame_of(r#"{"func": "GET"}"#),
-        false,
-        "a request without params",
-    )
-}
-
-fn params_not_object(ctx: &mut Ctx) -> Verdict {
-    malformed(
-        ctx,
-        &frame_of(r#"{"func": "GET", "params": ["obj", "x"]}"#),
-        false,
-        "params that is a list",
-    )
-}
-
-fn missing_obj(ctx: &mut Ctx) -> Verdict {
-    malformed(
-        ctx,
-        &frame_of(r#"{"func": "GET", "params": {"name": "x"}}"#),
-        false,
-        "a GET without obj",
-    )
-}
-
-fn missing_val(ctx: &mut Ctx) -> Verdict {
-    let name = ctx.key();
-    malformed(
-        ctx,
-        &frame_of(&format!(
-            r#"{{"func": "PUT", "params": {{"obj": {name}}}}}"#
-        )),
-        false,
-        "a PUT without val",
-    )
-}
-
-fn unhashable_obj(ctx: &mut Ctx) -> Verdict {
-    malformed(
-        ctx,
-        &frame_of(r#"{"func": "PUT", "params": {"obj": ["a", "list"], "val": 1}}"#),
-        false,
-        "a list as obj",
-    )
-}
-
-fn deep_nesting(ctx: &mut Ctx) -> Verdict {
-    let name = ctx.key();
-    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    malformed(
-        ctx,
-        &frame_of(&format!(
-            r#"{{"func": "PUT", "params": {{"obj": {name}, "val": {deep}}}}}"#
-        )),
-        false,
-        "a value nested 100,000 deep",
-    )
 }
 
 fn client_gone(ctx: &mut Ctx) -> Verdict {

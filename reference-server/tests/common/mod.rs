@@ -3,8 +3,9 @@
 //! CPython's `json.dumps` would write for it (an independent model of the formatting rules).
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -60,6 +61,40 @@ impl Drop for Server {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A server process that announces `listening on ADDR` as its first line on stdout. Readiness
+/// comes from that line, never from a probing connect. Killed by its own PID and reaped on drop.
+pub struct Announced {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Announced {
+    pub fn spawn(mut command: Command) -> Announced {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the server program starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
+            .parse()
+            .unwrap();
+        Announced { child, addr }
+    }
+}
+
+impl Drop for Announced {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
