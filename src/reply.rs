@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::conn::{Conn, ReadStatus};
 use crate::wire::{Header, HEADER_LEN, MAX_REPLY};
+use std::collections::VecDeque;
 
 /// Once a payload parses as complete JSON but the declared length says more is coming, how long
 /// to wait for the rest before concluding the length was too long.
@@ -132,6 +133,71 @@ impl NoReply {
     }
 }
 
+/// Where reply bytes come from: a live connection, or scripted bytes in memory.
+pub trait Source {
+    /// Reads whatever arrives next, appending it to [`Source::received`], waiting until
+    /// `deadline` at most.
+    fn read_some(&mut self, deadline: Instant) -> ReadStatus;
+    /// Everything received so far.
+    fn received(&self) -> &[u8];
+    /// The limit for one reply.
+    fn timeout(&self) -> Duration;
+}
+
+impl Source for Conn {
+    fn read_some(&mut self, deadline: Instant) -> ReadStatus {
+        Conn::read_some(self, deadline)
+    }
+
+    fn received(&self) -> &[u8] {
+        &self.transcript.received
+    }
+
+    fn timeout(&self) -> Duration {
+        Conn::timeout(self)
+    }
+}
+
+/// Bytes delivered in the given chunks, then `end` (end of stream, a reset or a silence).
+/// Never waits: it stands in for a server in tests and fuzzing.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    chunks: VecDeque<Vec<u8>>,
+    received: Vec<u8>,
+    end: ReadStatus,
+}
+
+impl Scripted {
+    pub fn new(chunks: impl IntoIterator<Item = Vec<u8>>, end: ReadStatus) -> Scripted {
+        Scripted {
+            chunks: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
+            received: Vec::new(),
+            end,
+        }
+    }
+}
+
+impl Source for Scripted {
+    fn read_some(&mut self, _deadline: Instant) -> ReadStatus {
+        match self.chunks.pop_front() {
+            Some(chunk) => {
+                let n = chunk.len();
+                self.received.extend(chunk);
+                ReadStatus::Data(n)
+            }
+            None => self.end,
+        }
+    }
+
+    fn received(&self) -> &[u8] {
+        &self.received
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+}
+
 fn looks_like_json_start(b: u8) -> bool {
     matches!(b, b'{' | b'[' | b'"' | b' ' | b'\n' | b'\r' | b'\t')
 }
@@ -142,12 +208,12 @@ fn parse_json(bytes: &[u8]) -> Option<Value> {
 }
 
 /// Reads one reply from `conn` within its timeout.
-pub fn read(conn: &mut Conn) -> Result<Reply, NoReply> {
+pub fn read(conn: &mut impl Source) -> Result<Reply, NoReply> {
     let deadline = Instant::now() + conn.timeout();
-    let start = conn.transcript.received.len();
+    let start = conn.received().len();
     let mut end = None;
     // Get at least the first byte.
-    while conn.transcript.received.len() == start {
+    while conn.received().len() == start {
         match conn.read_some(deadline) {
             ReadStatus::Data(_) => {}
             ReadStatus::Eof => return Err(NoReply::ClosedSilently),
@@ -156,27 +222,27 @@ pub fn read(conn: &mut Conn) -> Result<Reply, NoReply> {
         }
     }
     let mut anomalies = Vec::new();
-    let first = conn.transcript.received[start];
+    let first = conn.received()[start];
     if looks_like_json_start(first) {
         anomalies.push(Anomaly::NoHeader);
         let payload = read_until_json(conn, start, deadline, &mut end)?;
         return finish(payload, anomalies);
     }
     // A header: wait for all 8 bytes.
-    while conn.transcript.received.len() - start < HEADER_LEN {
+    while conn.received().len() - start < HEADER_LEN {
         match conn.read_some(deadline) {
             ReadStatus::Data(_) => {}
             _ => {
                 return Err(NoReply::Garbled {
                     reason: format!(
                         "only {} bytes arrived, fewer than a header",
-                        conn.transcript.received.len() - start
+                        conn.received().len() - start
                     ),
                 })
             }
         }
     }
-    let raw: [u8; HEADER_LEN] = conn.transcript.received[start..start + HEADER_LEN]
+    let raw: [u8; HEADER_LEN] = conn.received()[start..start + HEADER_LEN]
         .try_into()
         .expect("8 bytes");
     let le = Header::parse(&raw);
@@ -206,8 +272,8 @@ pub fn read(conn: &mut Conn) -> Result<Reply, NoReply> {
     // Read up to the declared length. If the payload is already complete JSON, give the rest a
     // short grace instead of the whole timeout (the length may simply be too long).
     let mut grace_deadline = deadline;
-    while conn.transcript.received.len() - body < declared {
-        if grace_deadline == deadline && parse_json(&conn.transcript.received[body..]).is_some() {
+    while conn.received().len() - body < declared {
+        if grace_deadline == deadline && parse_json(&conn.received()[body..]).is_some() {
             grace_deadline = deadline.min(Instant::now() + GRACE);
         }
         match conn.read_some(grace_deadline) {
@@ -218,9 +284,9 @@ pub fn read(conn: &mut Conn) -> Result<Reply, NoReply> {
             }
         }
     }
-    let got = conn.transcript.received.len() - body;
+    let got = conn.received().len() - body;
     if got < declared {
-        let payload = conn.transcript.received[body..].to_vec();
+        let payload = conn.received()[body..].to_vec();
         if parse_json(&payload).is_none() {
             return Err(match end {
                 Some(ReadStatus::Timeout) => NoReply::Garbled {
@@ -239,12 +305,12 @@ pub fn read(conn: &mut Conn) -> Result<Reply, NoReply> {
         });
         return finish(payload, anomalies);
     }
-    let mut payload = conn.transcript.received[body..body + declared].to_vec();
+    let mut payload = conn.received()[body..body + declared].to_vec();
     if parse_json(&payload).is_none() {
         // Perhaps the declared length is too short: the rest may follow.
         let grace = deadline.min(Instant::now() + GRACE);
         loop {
-            let all = &conn.transcript.received[body..];
+            let all = &conn.received()[body..];
             if all.len() > declared && parse_json(all).is_some() {
                 payload = all.to_vec();
                 let chars = String::from_utf8_lossy(&payload).chars().count();
@@ -266,13 +332,13 @@ pub fn read(conn: &mut Conn) -> Result<Reply, NoReply> {
 
 /// For a reply without a header: read until the bytes form complete JSON.
 fn read_until_json(
-    conn: &mut Conn,
+    conn: &mut impl Source,
     start: usize,
     deadline: Instant,
     end: &mut Option<ReadStatus>,
 ) -> Result<Vec<u8>, NoReply> {
     loop {
-        let bytes = &conn.transcript.received[start..];
+        let bytes = &conn.received()[start..];
         if parse_json(bytes).is_some() {
             return Ok(bytes.to_vec());
         }
@@ -315,4 +381,113 @@ fn finish(payload: Vec<u8>, mut anomalies: Vec<Anomaly>) -> Result<Reply, NoRepl
         }
     }
     Ok(Reply { json, anomalies })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::frame;
+
+    fn read_chunks(chunks: Vec<Vec<u8>>, end: ReadStatus) -> Result<Reply, NoReply> {
+        read(&mut Scripted::new(chunks, end))
+    }
+
+    fn le(payload: &str) -> Vec<u8> {
+        frame(1, payload.len() as i32, payload.as_bytes())
+    }
+
+    #[test]
+    fn a_correct_reply_has_no_anomaly_however_it_is_split() {
+        let bytes = le(r#"{"status": "OK"}"#);
+        for cut in 1..bytes.len() {
+            let r = read_chunks(
+                vec![bytes[..cut].to_vec(), bytes[cut..].to_vec()],
+                ReadStatus::Eof,
+            )
+            .unwrap();
+            assert!(r.anomalies.is_empty(), "cut {cut}: {:?}", r.anomalies);
+            assert_eq!(r.status().as_deref(), Some("OK"));
+        }
+    }
+
+    #[test]
+    fn framing_mistakes_are_read_past_and_named() {
+        let payload = r#"{"status": "OK"}"#;
+        let be = [1i32.to_be_bytes(), (payload.len() as i32).to_be_bytes()].concat();
+        let r = read_chunks(vec![be, payload.into()], ReadStatus::Eof).unwrap();
+        assert_eq!(r.anomalies, vec![Anomaly::BigEndianHeader]);
+        let r = read_chunks(vec![payload.into()], ReadStatus::Eof).unwrap();
+        assert_eq!(r.anomalies, vec![Anomaly::NoHeader]);
+        let r = read_chunks(
+            vec![frame(1, payload.len() as i32 + 1, payload.as_bytes())],
+            ReadStatus::Eof,
+        )
+        .unwrap();
+        assert_eq!(
+            r.anomalies,
+            vec![Anomaly::LengthTooLong {
+                declared: 17,
+                actual: 16
+            }]
+        );
+    }
+
+    #[test]
+    fn a_length_that_counts_characters_is_recognised() {
+        let payload = r#"{"status": "OK", "v": "é😀"}"#;
+        let chars = payload.chars().count();
+        let r = read_chunks(
+            vec![frame(1, chars as i32, payload.as_bytes())],
+            ReadStatus::Eof,
+        )
+        .unwrap();
+        assert_eq!(
+            r.anomalies,
+            vec![Anomaly::LengthTooShort {
+                declared: chars,
+                actual: payload.len(),
+                chars
+            }]
+        );
+        assert!(r.anomalies[0].explain().1.contains("counts characters"));
+    }
+
+    #[test]
+    fn payload_mistakes_are_undone_and_named() {
+        let r = read_chunks(vec![le(r#""{\"status\": \"OK\"}""#)], ReadStatus::Eof).unwrap();
+        assert_eq!(r.anomalies, vec![Anomaly::DoubleEncoded]);
+        assert_eq!(r.status().as_deref(), Some("OK"));
+        let r = read_chunks(vec![le(r#"{"status": "ok"}"#)], ReadStatus::Eof).unwrap();
+        assert_eq!(r.anomalies, vec![Anomaly::StatusCase("ok".into())]);
+        assert_eq!(r.json["status"], "OK", "normalised for the other groups");
+    }
+
+    #[test]
+    fn missing_and_broken_replies_say_how() {
+        assert_eq!(
+            read_chunks(vec![], ReadStatus::Eof).unwrap_err(),
+            NoReply::ClosedSilently
+        );
+        assert_eq!(
+            read_chunks(vec![], ReadStatus::Timeout).unwrap_err(),
+            NoReply::Silent
+        );
+        assert_eq!(
+            read_chunks(vec![], ReadStatus::Reset).unwrap_err(),
+            NoReply::Reset
+        );
+        assert!(matches!(
+            read_chunks(vec![vec![1, 0]], ReadStatus::Eof),
+            Err(NoReply::Garbled { .. })
+        ));
+        let huge = frame(i32::MAX, i32::MAX, b"{}");
+        assert!(matches!(
+            read_chunks(vec![huge], ReadStatus::Eof),
+            Err(NoReply::Garbled { .. })
+        ));
+        assert!(matches!(
+            read_chunks(vec![le("not json")], ReadStatus::Eof),
+            Err(NoReply::Garbled { .. })
+        ));
+    }
 }
