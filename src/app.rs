@@ -8,10 +8,11 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::bench::{self, BenchOptions};
 use crate::builtin::BuiltinServer;
-use crate::cli::{BenchArgs, CheckArgs, Cli, Command, Format};
+use crate::cli::{BenchArgs, CheckArgs, Cli, Command, Format, FuzzArgs};
 use crate::conn::Conn;
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::report::{human, json, junit};
+use crate::fuzz::{self, session::Session, FuzzOptions};
+use crate::report::{fuzz_text, human, json, junit};
 use crate::runner::{self, Plan};
 use crate::suite::{self, Case, Settings};
 use crate::target::{self, Target};
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         None => check_command(cli.check),
         Some(Command::List) => list_command(),
         Some(Command::Bench(args)) => bench_command(args),
+        Some(Command::Fuzz(args)) => fuzz_command(args),
     }
 }
 
@@ -238,6 +240,98 @@ fn bench_command(args: BenchArgs) -> Result<u8> {
     }
     write_stdout(&text)?;
     Ok(EXIT_OK)
+}
+
+/// A saved fuzz finding: enough to replay it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved {
+    target: String,
+    seed: u64,
+    session: Session,
+}
+
+fn fuzz_command(args: FuzzArgs) -> Result<u8> {
+    let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
+    let replayed = match &args.replay {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+            let saved: Saved = serde_json::from_str(&text).map_err(|e| {
+                Error::Usage(format!(
+                    "{} is not a saved fuzz session: {e}",
+                    path.display()
+                ))
+            })?;
+            Some(saved.session)
+        }
+        None => None,
+    };
+    let (addr, _builtin) = locate(&args.target, |host, port| {
+        reach(host, port, args.timeout, seed)
+    })?;
+    let opts = FuzzOptions {
+        addr,
+        target: args.target.to_string(),
+        seed,
+        cases: args.cases.unwrap_or(if args.duration.is_some() {
+            u64::MAX
+        } else {
+            500
+        }),
+        duration: args.duration,
+        timeout: args.timeout,
+    };
+    let human = args.format == Format::Human;
+    if human {
+        write_stdout(&fuzz_text::header(&opts))?;
+    }
+    let report = match &replayed {
+        Some(session) => fuzz::replay(&opts, session),
+        None => {
+            let bar = if human && std::io::stderr().is_terminal() {
+                let len = if opts.cases == u64::MAX {
+                    0
+                } else {
+                    opts.cases
+                };
+                let pb = indicatif::ProgressBar::new(len);
+                pb.set_style(
+                    indicatif::ProgressStyle::with_template("{pos} cases  {per_sec}  {msg}")
+                        .expect("valid progress template"),
+                );
+                pb
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let report = fuzz::run(&opts, &mut |done, failures| {
+                bar.set_position(done);
+                bar.set_message(format!("failures: {failures}"));
+            });
+            bar.finish_and_clear();
+            report
+        }
+    };
+    if let (Some(path), Some(finding)) = (&args.save, &report.finding) {
+        let saved = Saved {
+            target: opts.target.clone(),
+            seed,
+            session: finding.minimal.clone(),
+        };
+        let text = serde_json::to_string_pretty(&saved).expect("session serialises");
+        std::fs::write(path, text + "\n")
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    }
+    match args.format {
+        Format::Human => write_stdout(&fuzz_text::render(&report, args.save.as_deref()))?,
+        Format::Json => write_stdout(
+            &(serde_json::to_string_pretty(&report).expect("report serialises") + "\n"),
+        )?,
+    }
+    Ok(if report.finding.is_some() {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

@@ -28,6 +28,36 @@ pub enum Command {
     List,
     /// Measure requests/s and latency with a closed-loop load, one request per connection.
     Bench(BenchArgs),
+    /// Random sessions checked against a model of the store; failures are shrunk and replayable.
+    Fuzz(FuzzArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// Server to fuzz: HOST:PORT, or "builtin" for the embedded reference server.
+    #[arg(long, default_value = "localhost:4444")]
+    pub target: Target,
+    /// Sessions to run [default: 500, or unlimited with --duration].
+    #[arg(long)]
+    pub cases: Option<u64>,
+    /// Stop after this long, e.g. 30s or 5m.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Seed for the sessions; the same seed generates the same sessions.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Limit for each network operation.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Write the minimal failing session to this file (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Run the session saved in this file once, instead of generating sessions.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cases", "duration"])]
+    pub replay: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,7 @@ pub mod builtin;
 pub mod cli;
 pub mod conn;
 pub mod error;
+pub mod fuzz;
 pub mod listeners;
 pub mod model;
 pub mod reply;

@@ -171,6 +171,21 @@ fn walk(e: &Value, a: &Value, path: &str, type_change: &mut Option<String>) -> O
     }
 }
 
+/// What is wrong with `actual`, in the words a student needs first: "answered ERROR" when a
+/// well-formed request got the ERROR reply, otherwise where the two differ.
+pub fn difference(expected: &Value, actual: &Value, why: String) -> String {
+    let status = |v: &Value| {
+        v.get("status")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_uppercase)
+    };
+    if status(actual).as_deref() == Some("ERROR") && status(expected).as_deref() == Some("OK") {
+        "the server answered ERROR to a well-formed request".into()
+    } else {
+        why
+    }
+}
+
 /// Parses JSON text the suite wrote itself.
 pub fn json(text: &str) -> Value {
     serde_json::from_str(text)

@@ -1,6 +1,7 @@
 //! Reporters. Each format lives in its own file and only renders; the caller decides where the
 //! bytes go. Shared here: hex dumps and reproducers built from a transcript.
 
+pub mod fuzz_text;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -48,18 +49,14 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A Python snippet that replays the transcript's writes, pauses and half-close, and prints
-/// what the server answers.
-pub fn reproducer(t: &Transcript, addr: SocketAddr) -> Option<String> {
-    let total: usize = t.sent.iter().map(|p| p.bytes.len()).sum();
-    if total > REPRO_LIMIT {
-        return None;
-    }
-    let host = addr.ip().to_string();
-    let mut py = String::from("python3 - <<'EOF'\nimport socket, time\n");
+/// Python statements that open one connection and replay a transcript's writes, pauses and
+/// half-close, then print what the server answers.
+fn replay_statements(t: &Transcript, addr: SocketAddr) -> String {
+    let mut py = String::new();
     let _ = writeln!(
         py,
-        "s = socket.create_connection(({host:?}, {}), timeout=5)",
+        "s = socket.create_connection(({:?}, {}), timeout=5)",
+        addr.ip().to_string(),
         addr.port()
     );
     py.push_str("s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\n");
@@ -72,8 +69,30 @@ pub fn reproducer(t: &Transcript, addr: SocketAddr) -> Option<String> {
     if t.half_closed {
         py.push_str("s.shutdown(socket.SHUT_WR)\n");
     }
-    py.push_str("reply = b\"\"\ntry:\n    while chunk := s.recv(65536):\n        reply += chunk\nexcept OSError as e:\n    print(\"error:\", e)\nprint(reply)\nEOF\n");
-    Some(py)
+    py.push_str("reply = b\"\"\ntry:\n    while chunk := s.recv(65536):\n        reply += chunk\nexcept OSError as e:\n    print(\"error:\", e)\nprint(reply)\ns.close()\n");
+    py
+}
+
+/// A Python snippet that replays one transcript and prints what the server answers.
+pub fn reproducer(t: &Transcript, addr: SocketAddr) -> Option<String> {
+    let total: usize = t.sent.iter().map(|p| p.bytes.len()).sum();
+    if total > REPRO_LIMIT {
+        return None;
+    }
+    Some(format!(
+        "python3 - <<'EOF'\nimport socket, time\n{}EOF\n",
+        replay_statements(t, addr)
+    ))
+}
+
+/// A standalone Python script that replays a whole session, one connection per transcript.
+pub fn session_reproducer(transcripts: &[Transcript], addr: SocketAddr) -> String {
+    let mut py = String::from("#!/usr/bin/env python3\n# Replays an srpc-check fuzz finding: one connection per step.\nimport socket, time\n");
+    for (n, t) in transcripts.iter().enumerate() {
+        let _ = writeln!(py, "\nprint(\"--- connection {}\")", n + 1);
+        py.push_str(&replay_statements(t, addr));
+    }
+    py
 }
 
 #[cfg(test)]

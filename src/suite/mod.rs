@@ -356,14 +356,7 @@ pub fn judge(expected: &Value, actual: &Value) -> Verdict {
         Compare::Equal => return Verdict::pass(),
         Compare::TypeChanged(why) => Verdict::new(Status::Warn, format!("equal under Python's ==, but a type changed: {why}"))
             .hint("the value is stored or re-encoded with a different type (for example an integer turned into a float); the lab's grader compares with == and accepts it"),
-        Compare::Different(why) => {
-            let status = |v: &Value| v.get("status").and_then(Value::as_str).map(str::to_ascii_uppercase);
-            if status(actual).as_deref() == Some("ERROR") && status(expected).as_deref() == Some("OK") {
-                Verdict::fail("the server answered ERROR to a well-formed request")
-            } else {
-                Verdict::fail(why)
-            }
-        }
+        Compare::Different(why) => Verdict::fail(model::difference(expected, actual, why)),
     };
     v.expected(expected.to_string()).actual(actual.to_string())
 }

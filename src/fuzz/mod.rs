@@ -1,0 +1,491 @@
+//! `srpc-check fuzz`: random sessions against any server, checked against a model of the store,
+//! and shrunk to a minimal failing session when something is wrong.
+//!
+//! Every execution of a session, first run or shrinking candidate, uses key names no earlier
+//! execution used, so nothing an earlier attempt stored can leak into a later one. Generation is
+//! deterministic in the seed, so `--seed N` finds and shrinks the same failure again.
+
+pub mod session;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::conn::{Conn, ConnectError, Transcript};
+use crate::model::{self, Compare};
+use crate::reply::{self, NoReply};
+use crate::wire;
+use session::{Op, Session};
+
+/// Most shrinking steps tried after a failure.
+const MAX_SHRINK_STEPS: usize = 2000;
+
+#[derive(Debug, Clone)]
+pub struct FuzzOptions {
+    pub addr: SocketAddr,
+    pub target: String,
+    pub seed: u64,
+    /// Stop after this many sessions...
+    pub cases: u64,
+    /// ...or after this long, whichever comes first.
+    pub duration: Option<Duration>,
+    pub timeout: Duration,
+}
+
+/// How a reply was classified, for coverage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyClass {
+    Ok,
+    Error,
+    Malformed,
+    Closed,
+    Timeout,
+}
+
+/// What went wrong in one step of a session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    /// Index of the failing step.
+    pub step: usize,
+    pub message: String,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    /// The target stopped accepting connections.
+    pub target_down: bool,
+}
+
+/// The result of executing a session once.
+pub struct Execution {
+    pub failure: Option<Failure>,
+    pub transcripts: Vec<Transcript>,
+    pub classes: Vec<(&'static str, ReplyClass)>,
+    pub states: Vec<&'static str>,
+}
+
+/// Executes sessions with fresh key names each time.
+pub struct Executor {
+    addr: SocketAddr,
+    timeout: Duration,
+    tag: String,
+    executions: u64,
+}
+
+impl Executor {
+    pub fn new(addr: SocketAddr, timeout: Duration, seed: u64) -> Executor {
+        Executor {
+            addr,
+            timeout,
+            tag: format!("{:x}-{:x}", seed & 0xffff_ffff, std::process::id()),
+            executions: 0,
+        }
+    }
+
+    fn exchange(
+        &self,
+        bytes: &[u8],
+        cuts: &[u16],
+        pause: Duration,
+        half_close: bool,
+    ) -> Result<(Result<reply::Reply, NoReply>, Transcript), ConnectError> {
+        let mut conn = Conn::connect(self.addr, self.timeout)?;
+        let cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c)).collect();
+        let sent = conn.send_pieces(bytes, &cuts, pause);
+        if half_close {
+            conn.half_close();
+        }
+        let result = match sent {
+            Ok(()) => reply::read(&mut conn),
+            Err(_) => Err(NoReply::Reset),
+        };
+        Ok((result, conn.transcript))
+    }
+
+    /// A fresh, well-formed PUT answered OK: the target is still serving.
+    pub fn alive(&mut self) -> bool {
+        self.executions += 1;
+        let name = Value::String(format!("fz-{}-{}-alive", self.tag, self.executions));
+        let check = wire::request(&model::put_request(&name, &Value::from(1)));
+        matches!(self.exchange(&check, &[], Duration::ZERO, false), Ok((Ok(r), _)) if r.status().as_deref() == Some("OK"))
+    }
+
+    /// Runs `session` once and, if it failed, finds out whether the target survived it.
+    pub fn execute_checked(&mut self, session: &Session) -> Execution {
+        let mut run = self.execute(session);
+        if let Some(f) = &mut run.failure {
+            if !f.target_down && !self.alive() {
+                f.target_down = true;
+            }
+        }
+        run
+    }
+
+    /// Runs `session` once against the target and checks every reply against the model.
+    pub fn execute(&mut self, session: &Session) -> Execution {
+        self.executions += 1;
+        let run = self.executions;
+        let name = |key: u8| Value::String(format!("fz-{}-{run}-k{key}", self.tag));
+        let mut model: HashMap<u8, Value> = HashMap::new();
+        let mut out = Execution {
+            failure: None,
+            transcripts: Vec::new(),
+            classes: Vec::new(),
+            states: Vec::new(),
+        };
+        for (i, step) in session.steps.iter().enumerate() {
+            let pause = Duration::from_millis(u64::from(step.pause_ms));
+            let (request, expected, half_close) = match &step.op {
+                Op::Put { key, val } => {
+                    out.states.push(if model.contains_key(key) {
+                        "put_overwrite"
+                    } else {
+                        "put_new"
+                    });
+                    (
+                        wire::request(&model::put_request(&name(*key), val)),
+                        Some(model::put_reply(&name(*key))),
+                        false,
+                    )
+                }
+                Op::Get { key } => {
+                    let stored = model.get(key).cloned();
+                    out.states.push(if stored.is_some() {
+                        "get_existing"
+                    } else {
+                        "get_missing"
+                    });
+                    (
+                        wire::request(&model::get_request(&name(*key))),
+                        Some(model::get_reply(
+                            &name(*key),
+                            &stored.unwrap_or(Value::Null),
+                        )),
+                        false,
+                    )
+                }
+                Op::Unknown { func } => {
+                    out.states.push("unknown_func");
+                    let func = Value::String(func.clone());
+                    let payload = format!(r#"{{"func": {func}, "params": {{}}}}"#);
+                    (
+                        wire::request(payload.as_bytes()),
+                        Some(model::unknown_func_reply(&func)),
+                        false,
+                    )
+                }
+                Op::Malformed { frame } => {
+                    out.states.push(frame.kind());
+                    (frame.bytes(), None, true)
+                }
+            };
+            let fail = |message: String| Failure {
+                step: i,
+                message,
+                expected: None,
+                actual: None,
+                target_down: false,
+            };
+            let (result, transcript) = match self.exchange(&request, &step.cuts, pause, half_close)
+            {
+                Ok(pair) => pair,
+                Err(e) => {
+                    out.failure = Some(Failure {
+                        target_down: e == ConnectError::Refused,
+                        ..fail(format!("could not connect: {e}"))
+                    });
+                    return out;
+                }
+            };
+            out.transcripts.push(transcript);
+            let class = match &result {
+                Ok(r) if !r.anomalies.is_empty() => ReplyClass::Malformed,
+                Ok(r) if r.status().as_deref() == Some("OK") => ReplyClass::Ok,
+                Ok(r) if r.status().as_deref() == Some("ERROR") => ReplyClass::Error,
+                Ok(_) | Err(NoReply::Garbled { .. }) => ReplyClass::Malformed,
+                Err(NoReply::ClosedSilently | NoReply::Reset) => ReplyClass::Closed,
+                Err(NoReply::Silent) => ReplyClass::Timeout,
+            };
+            out.classes.push((step.op.kind(), class));
+            let failure = match (&expected, result) {
+                (_, Ok(r)) if !r.anomalies.is_empty() => {
+                    let (what, why) = r.anomalies[0].explain();
+                    Some(fail(format!("{what}: {why}")))
+                }
+                (Some(exp), Ok(r)) => match model::compare(exp, &r.json) {
+                    Compare::Different(why) => Some(Failure {
+                        expected: Some(exp.to_string()),
+                        actual: Some(r.json.to_string()),
+                        ..fail(model::difference(exp, &r.json, why))
+                    }),
+                    Compare::Equal | Compare::TypeChanged(_) => None,
+                },
+                (Some(_), Err(e)) => Some(fail(e.describe(self.timeout))),
+                (None, Ok(r)) if r.status().as_deref() == Some("OK") => Some(fail(format!(
+                    "a malformed frame was answered OK: {}",
+                    r.json
+                ))),
+                (None, Ok(_)) | (None, Err(NoReply::ClosedSilently | NoReply::Reset)) => None,
+                (None, Err(e)) => Some(fail(format!(
+                    "after a malformed frame and end of stream: {}",
+                    e.describe(self.timeout)
+                ))),
+            };
+            if let Some(f) = failure {
+                out.failure = Some(f);
+                return out;
+            }
+            if let Op::Put { key, val } = &step.op {
+                model.insert(*key, val.clone());
+            }
+            if half_close {
+                // The liveness check that follows every malformed frame.
+                let live = Value::String(format!("fz-{}-{run}-live{i}", self.tag));
+                let check = wire::request(&model::put_request(&live, &Value::from(1)));
+                match self.exchange(&check, &[], Duration::ZERO, false) {
+                    Err(e) => {
+                        out.failure = Some(Failure {
+                            target_down: e == ConnectError::Refused,
+                            ..fail(format!("after this malformed frame the server no longer accepts connections ({e})"))
+                        });
+                        return out;
+                    }
+                    Ok((Ok(r), _)) if r.status().as_deref() == Some("OK") => {}
+                    Ok((other, t)) => {
+                        out.transcripts.push(t);
+                        let got = match other {
+                            Ok(r) => r.json.to_string(),
+                            Err(e) => e.describe(self.timeout),
+                        };
+                        out.failure = Some(fail(format!("after this malformed frame a well-formed PUT was not answered OK: {got}")));
+                        return out;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A finding: the minimal failing session and how to replay it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The session number (from 1) that first failed.
+    pub case: u64,
+    pub failure: Failure,
+    pub original_steps: usize,
+    pub minimal: Session,
+    /// False when the target went down and candidates could not be run.
+    pub shrunk: bool,
+    pub shrink_steps: usize,
+    pub replay_command: String,
+    pub reproducer: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FuzzReport {
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub target: String,
+    pub seed: u64,
+    pub cases: u64,
+    pub duration_s: f64,
+    pub cases_per_sec: f64,
+    pub finding: Option<Finding>,
+    /// Replies per operation kind and class.
+    pub coverage: BTreeMap<&'static str, BTreeMap<ReplyClass, u64>>,
+    /// How often each state of the store was exercised.
+    pub states: BTreeMap<&'static str, u64>,
+    /// States no session reached.
+    pub unreached: Vec<&'static str>,
+}
+
+/// Every state a run should reach.
+pub const STATES: &[&str] = &[
+    "put_new",
+    "put_overwrite",
+    "get_missing",
+    "get_existing",
+    "unknown_func",
+    "short_header",
+    "lying_length",
+    "garbage",
+    "not_an_object",
+    "missing_field",
+    "params_not_object",
+    "unhashable_obj",
+];
+
+fn runner_for(seed: u64) -> TestRunner {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+    )
+}
+
+/// Runs the fuzzer. `progress` is told (cases done, failures so far) after every case.
+pub fn run(opts: &FuzzOptions, progress: &mut dyn FnMut(u64, u64)) -> FuzzReport {
+    let started = Instant::now();
+    let deadline = opts.duration.map(|d| started + d);
+    let mut runner = runner_for(opts.seed);
+    let strategy = session::session();
+    let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed);
+    let mut report = FuzzReport {
+        tool: "srpc-check",
+        version: env!("CARGO_PKG_VERSION"),
+        target: opts.target.clone(),
+        seed: opts.seed,
+        ..FuzzReport::default()
+    };
+    let mut case = 0;
+    while case < opts.cases && deadline.is_none_or(|d| Instant::now() < d) {
+        case += 1;
+        let mut tree = strategy
+            .new_tree(&mut runner)
+            .expect("the session strategy always generates");
+        let first = exec.execute_checked(&tree.current());
+        record(&mut report, &first);
+        if let Some(failure) = first.failure {
+            let original_steps = tree.current().steps.len();
+            let (minimal, failure, transcripts, shrunk, steps) =
+                shrink(&mut exec, &mut tree, failure, first.transcripts);
+            report.finding = Some(Finding {
+                case,
+                failure,
+                original_steps,
+                replay_command: format!(
+                    "srpc-check fuzz --target {} --seed {} --cases {case}",
+                    opts.target, opts.seed
+                ),
+                reproducer: crate::report::session_reproducer(&transcripts, opts.addr),
+                minimal,
+                shrunk,
+                shrink_steps: steps,
+            });
+            progress(case, 1);
+            break;
+        }
+        progress(case, 0);
+    }
+    report.cases = case;
+    report.duration_s = started.elapsed().as_secs_f64();
+    report.cases_per_sec = case as f64 / report.duration_s.max(1e-9);
+    report.unreached = STATES
+        .iter()
+        .copied()
+        .filter(|s| !report.states.contains_key(s))
+        .collect();
+    report
+}
+
+/// Runs one saved session once (fresh keys), as `--replay` does.
+pub fn replay(opts: &FuzzOptions, session: &Session) -> FuzzReport {
+    let started = Instant::now();
+    let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed);
+    let mut report = FuzzReport {
+        tool: "srpc-check",
+        version: env!("CARGO_PKG_VERSION"),
+        target: opts.target.clone(),
+        seed: opts.seed,
+        cases: 1,
+        ..FuzzReport::default()
+    };
+    let run = exec.execute_checked(session);
+    record(&mut report, &run);
+    if let Some(failure) = run.failure {
+        report.finding = Some(Finding {
+            case: 1,
+            failure,
+            original_steps: session.steps.len(),
+            minimal: session.clone(),
+            shrunk: false,
+            shrink_steps: 0,
+            replay_command: String::new(),
+            reproducer: crate::report::session_reproducer(&run.transcripts, opts.addr),
+        });
+    }
+    report.duration_s = started.elapsed().as_secs_f64();
+    report.cases_per_sec = 1.0 / report.duration_s.max(1e-9);
+    report.unreached = STATES
+        .iter()
+        .copied()
+        .filter(|s| !report.states.contains_key(s))
+        .collect();
+    report
+}
+
+fn record(report: &mut FuzzReport, run: &Execution) {
+    for (kind, class) in &run.classes {
+        *report
+            .coverage
+            .entry(kind)
+            .or_default()
+            .entry(*class)
+            .or_default() += 1;
+    }
+    for s in &run.states {
+        *report.states.entry(s).or_default() += 1;
+    }
+}
+
+type Shrunk = (Session, Failure, Vec<Transcript>, bool, usize);
+
+/// Proptest's shrinking, driven by hand so that every candidate is a fresh execution.
+///
+/// A server that is down cannot run candidates, so a crash is reported as the steps up to the
+/// one after which the server stopped answering. If a candidate crashes the server during
+/// shrinking, that candidate is the trigger and shrinking stops there.
+fn shrink(
+    exec: &mut Executor,
+    tree: &mut impl ValueTree<Value = Session>,
+    failure: Failure,
+    transcripts: Vec<Transcript>,
+) -> Shrunk {
+    let truncated = |mut s: Session, f: &Failure| {
+        s.steps.truncate(f.step + 1);
+        s
+    };
+    if failure.target_down {
+        return (
+            truncated(tree.current(), &failure),
+            failure,
+            transcripts,
+            false,
+            0,
+        );
+    }
+    let mut best = (tree.current(), failure, transcripts);
+    let mut steps = 0;
+    let mut failing = true;
+    while steps < MAX_SHRINK_STEPS {
+        let moved = if failing {
+            tree.simplify()
+        } else {
+            tree.complicate()
+        };
+        if !moved {
+            break;
+        }
+        steps += 1;
+        let candidate = tree.current();
+        let run = exec.execute_checked(&candidate);
+        match run.failure {
+            Some(f) if f.target_down => {
+                let trigger = truncated(candidate, &f);
+                return (trigger, f, run.transcripts, true, steps);
+            }
+            Some(f) => {
+                best = (candidate, f, run.transcripts);
+                failing = true;
+            }
+            None => failing = false,
+        }
+    }
+    (best.0, best.1, best.2, true, steps)
+}
