@@ -4,44 +4,86 @@
 //!
 //! On Linux this reads the kernel's socket tables (/proc/net/tcp and tcp6) instead of trying to
 //! connect, because a bare connect-and-close is itself a test case that crashes fragile servers.
+//! The same tables tell whether a local server has read what it was sent ([`unread_by_server`]),
+//! which is how a split request is made certain to arrive as separate reads.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// One row of a kernel socket table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketRow {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// TCP state as the kernel numbers it (0A is LISTEN, 01 ESTABLISHED).
+    pub state: u8,
+    /// Bytes received but not yet read by the application.
+    pub rx_queue: u32,
+}
+
+fn table_path(v6: bool) -> &'static str {
+    if v6 {
+        "/proc/net/tcp6"
+    } else {
+        "/proc/net/tcp"
+    }
+}
 
 /// Listening sockets on `port`, from the kernel's tables (empty where there are none to read).
 pub fn listening_on(port: u16) -> Vec<SocketAddr> {
     let mut found = Vec::new();
-    for (path, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
-        if let Ok(table) = std::fs::read_to_string(path) {
+    for v6 in [false, true] {
+        if let Ok(table) = std::fs::read_to_string(table_path(v6)) {
             found.extend(
                 parse_table(&table, v6)
                     .into_iter()
-                    .filter(|a| a.port() == port),
+                    .filter(|r| r.state == 0x0A && r.local.port() == port)
+                    .map(|r| r.local),
             );
         }
     }
     found
 }
 
-/// Parses a /proc/net/tcp-style table, returning the local addresses in state LISTEN (0A).
-pub fn parse_table(table: &str, v6: bool) -> Vec<SocketAddr> {
+/// How many bytes the server end of the connection `client` -> `server` has received but not
+/// yet read, if the server is on this machine and the kernel shows it.
+pub fn unread_by_server(client: SocketAddr, server: SocketAddr) -> Option<u32> {
+    let table = std::fs::read_to_string(table_path(server.is_ipv6())).ok()?;
+    parse_table(&table, server.is_ipv6())
+        .into_iter()
+        .find(|r| r.local == server && r.remote == client)
+        .map(|r| r.rx_queue)
+}
+
+/// Parses a /proc/net/tcp-style table.
+pub fn parse_table(table: &str, v6: bool) -> Vec<SocketRow> {
+    let addr = |field: &str| -> Option<SocketAddr> {
+        let (ip_hex, port_hex) = field.split_once(':')?;
+        let port = u16::from_str_radix(port_hex, 16).ok()?;
+        let ip = if v6 {
+            parse_v6(ip_hex)?
+        } else {
+            IpAddr::V4(parse_v4(ip_hex)?)
+        };
+        Some(SocketAddr::new(ip, port))
+    };
     table
         .lines()
         .skip(1)
         .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let local = fields.nth(1)?;
-            let state = fields.nth(1)?;
-            if state != "0A" {
-                return None;
-            }
-            let (ip_hex, port_hex) = local.split_once(':')?;
-            let port = u16::from_str_radix(port_hex, 16).ok()?;
-            let ip = if v6 {
-                parse_v6(ip_hex)?
-            } else {
-                IpAddr::V4(parse_v4(ip_hex)?)
-            };
-            Some(SocketAddr::new(ip, port))
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local = addr(fields.get(1)?)?;
+            let remote = addr(fields.get(2)?)?;
+            let state = u8::from_str_radix(fields.get(3)?, 16).ok()?;
+            let rx_queue = fields
+                .get(4)?
+                .split_once(':')
+                .and_then(|(_, rx)| u32::from_str_radix(rx, 16).ok())?;
+            Some(SocketRow {
+                local,
+                remote,
+                state,
+                rx_queue,
+            })
         })
         .collect()
 }
@@ -108,14 +150,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_listeners_from_kernel_tables() {
-        let v4 = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0101007F:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n   1: 0100007F:115C 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1\n";
+    fn reads_kernel_tables() {
+        let v4 = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0101007F:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n   1: 0100007F:115C 0100007F:C350 01 00000000:0000001A 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1\n";
+        let rows = parse_table(v4, false);
+        assert_eq!(rows[0].local, "127.0.1.1:4444".parse().unwrap());
+        assert_eq!(rows[0].state, 0x0A);
+        assert_eq!(rows[1].remote, "127.0.0.1:50000".parse().unwrap());
+        assert_eq!(rows[1].rx_queue, 26);
+        let v6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue\n   0: 00000000000000000000000001000000:115C 00000000000000000000000000000000:0000 0A 00000000:00000000\n";
         assert_eq!(
-            parse_table(v4, false),
-            vec!["127.0.1.1:4444".parse().unwrap()]
+            parse_table(v6, true)[0].local,
+            "[::1]:4444".parse().unwrap()
         );
-        let v6 = "  sl  local_address                         remote_address                        st\n   0: 00000000000000000000000001000000:115C 00000000000000000000000000000000:0000 0A 00000000:00000000\n";
-        assert_eq!(parse_table(v6, true), vec!["[::1]:4444".parse().unwrap()]);
+    }
+
+    #[test]
+    fn sees_unread_bytes_on_a_local_connection() {
+        use std::io::{Read, Write};
+        if !std::path::Path::new("/proc/net/tcp").exists() {
+            return;
+        }
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut server, _) = l.accept().unwrap();
+        client.write_all(b"12345").unwrap();
+        let (c, s) = (client.local_addr().unwrap(), l.local_addr().unwrap());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while unread_by_server(c, s) != Some(5) && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert_eq!(unread_by_server(c, s), Some(5));
+        let mut buf = [0u8; 5];
+        server.read_exact(&mut buf).unwrap();
+        assert_eq!(unread_by_server(c, s), Some(0));
     }
 
     #[test]

@@ -56,13 +56,9 @@ impl Drop for Fixture {
     }
 }
 
-/// Runs the suite against `target` with a JSON report; returns (exit code, report).
-pub fn check_json(target: &str, extra: &[&str]) -> (i32, serde_json::Value) {
-    let out = cmd()
-        .args(["--target", target, "--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
+/// Runs srpc-check with `args`; returns its exit code and the JSON report it printed.
+pub fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = cmd().args(args).output().unwrap();
     let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no JSON report ({e}); stderr: {}",
@@ -70,6 +66,11 @@ pub fn check_json(target: &str, extra: &[&str]) -> (i32, serde_json::Value) {
         )
     });
     (out.status.code().unwrap_or(-1), report)
+}
+
+/// Runs the suite against `target` with a JSON report; returns (exit code, report).
+pub fn check_json(target: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    run_json(&[&["--target", target, "--format", "json"], extra].concat())
 }
 
 pub fn tests_with_status<'a>(

@@ -8,18 +8,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 fn fuzz_json(target: &str, extra: &[&str]) -> (i32, Value) {
-    let out = cmd()
-        .args(["fuzz", "--target", target, "--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON report ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), report)
+    run_json(&[&["fuzz", "--target", target, "--format", "json"], extra].concat())
 }
 
 #[test]

@@ -304,6 +304,30 @@ pub struct FuzzReport {
     pub unreached: Vec<&'static str>,
 }
 
+impl FuzzReport {
+    fn new(opts: &FuzzOptions) -> FuzzReport {
+        FuzzReport {
+            tool: "srpc-check",
+            version: env!("CARGO_PKG_VERSION"),
+            target: opts.target.clone(),
+            seed: opts.seed,
+            ..FuzzReport::default()
+        }
+    }
+
+    /// Records how many sessions ran in how long, and which states none of them reached.
+    fn finish(&mut self, cases: u64, started: Instant) {
+        self.cases = cases;
+        self.duration_s = started.elapsed().as_secs_f64();
+        self.cases_per_sec = cases as f64 / self.duration_s.max(1e-9);
+        self.unreached = STATES
+            .iter()
+            .copied()
+            .filter(|s| !self.states.contains_key(s))
+            .collect();
+    }
+}
+
 /// Every state a run should reach.
 pub const STATES: &[&str] = &[
     "put_new",
@@ -336,13 +360,7 @@ pub fn run(opts: &FuzzOptions, progress: &mut dyn FnMut(u64, u64)) -> FuzzReport
     let mut runner = runner_for(opts.seed);
     let strategy = session::session();
     let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed);
-    let mut report = FuzzReport {
-        tool: "srpc-check",
-        version: env!("CARGO_PKG_VERSION"),
-        target: opts.target.clone(),
-        seed: opts.seed,
-        ..FuzzReport::default()
-    };
+    let mut report = FuzzReport::new(opts);
     let mut case = 0;
     while case < opts.cases && deadline.is_none_or(|d| Instant::now() < d) {
         case += 1;
@@ -373,14 +391,7 @@ pub fn run(opts: &FuzzOptions, progress: &mut dyn FnMut(u64, u64)) -> FuzzReport
         }
         progress(case, 0);
     }
-    report.cases = case;
-    report.duration_s = started.elapsed().as_secs_f64();
-    report.cases_per_sec = case as f64 / report.duration_s.max(1e-9);
-    report.unreached = STATES
-        .iter()
-        .copied()
-        .filter(|s| !report.states.contains_key(s))
-        .collect();
+    report.finish(case, started);
     report
 }
 
@@ -388,14 +399,7 @@ pub fn run(opts: &FuzzOptions, progress: &mut dyn FnMut(u64, u64)) -> FuzzReport
 pub fn replay(opts: &FuzzOptions, session: &Session) -> FuzzReport {
     let started = Instant::now();
     let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed);
-    let mut report = FuzzReport {
-        tool: "srpc-check",
-        version: env!("CARGO_PKG_VERSION"),
-        target: opts.target.clone(),
-        seed: opts.seed,
-        cases: 1,
-        ..FuzzReport::default()
-    };
+    let mut report = FuzzReport::new(opts);
     let run = exec.execute_checked(session);
     record(&mut report, &run);
     if let Some(failure) = run.failure {
@@ -410,13 +414,7 @@ pub fn replay(opts: &FuzzOptions, session: &Session) -> FuzzReport {
             reproducer: crate::report::session_reproducer(&run.transcripts, opts.addr),
         });
     }
-    report.duration_s = started.elapsed().as_secs_f64();
-    report.cases_per_sec = 1.0 / report.duration_s.max(1e-9);
-    report.unreached = STATES
-        .iter()
-        .copied()
-        .filter(|s| !report.states.contains_key(s))
-        .collect();
+    report.finish(1, started);
     report
 }
 
@@ -432,6 +430,21 @@ fn record(report: &mut FuzzReport, run: &Execution) {
     for s in &run.states {
         *report.states.entry(s).or_default() += 1;
     }
+}
+
+/// Runs a shrinking candidate. A split request only shows a bug when the server reads between
+/// its pieces, and a busy machine can deliver them together: a pass can be luck, a failure
+/// cannot. So a passing candidate with splits is run twice more before its pass is believed.
+fn execute_candidate(exec: &mut Executor, candidate: &Session) -> Execution {
+    let has_splits = candidate.steps.iter().any(|s| !s.cuts.is_empty());
+    let mut run = exec.execute_checked(candidate);
+    for _ in 0..2 {
+        if run.failure.is_some() || !has_splits {
+            break;
+        }
+        run = exec.execute_checked(candidate);
+    }
+    run
 }
 
 type Shrunk = (Session, Failure, Vec<Transcript>, bool, usize);
@@ -474,7 +487,7 @@ fn shrink(
         }
         steps += 1;
         let candidate = tree.current();
-        let run = exec.execute_checked(&candidate);
+        let run = execute_candidate(exec, &candidate);
         match run.failure {
             Some(f) if f.target_down => {
                 let trigger = truncated(candidate, &f);

@@ -178,6 +178,8 @@ fn op() -> impl Strategy<Value = Op> {
 fn step() -> impl Strategy<Value = Step> {
     let split = prop_oneof![
         3 => Just((Vec::new(), 0u8)),
+        // Conn::send_pieces also waits for a local server to read each piece, so short pauses
+        // are enough to make every split show.
         1 => (prop::collection::vec(1u16..160, 1..4), 2u8..=10),
     ];
     (op(), split).prop_map(|(op, (cuts, pause_ms))| Step { op, cuts, pause_ms })
