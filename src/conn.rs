@@ -8,6 +8,9 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+/// Longest wait, after a piece, for a local server to read it.
+pub const READ_WAIT: Duration = Duration::from_millis(250);
+
 /// A piece of a request as it went on the wire, and the pause taken before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
@@ -90,8 +93,11 @@ impl Conn {
         self.send_pieces(bytes, &[], Duration::ZERO)
     }
 
-    /// Sends `bytes` cut at the offsets in `cuts`, pausing `pause` before each later piece so
-    /// that each piece arrives at the server as a read of its own.
+    /// Sends `bytes` cut at the offsets in `cuts`, so that each piece arrives at the server as
+    /// a read of its own: before each later piece the harness pauses at least `pause`, and, when
+    /// the server is on this machine, until the kernel shows it has read everything sent so far
+    /// (at most [`READ_WAIT`] longer). A server that reads once is then caught every time, not
+    /// only when the scheduler happens to run it between the pieces.
     pub fn send_pieces(&mut self, bytes: &[u8], cuts: &[usize], pause: Duration) -> io::Result<()> {
         let mut start = 0;
         let ends = cuts
@@ -103,8 +109,14 @@ impl Conn {
             if end <= start {
                 continue;
             }
-            let pause_before = if start == 0 { Duration::ZERO } else { pause };
-            std::thread::sleep(pause_before);
+            let pause_before = if start == 0 {
+                Duration::ZERO
+            } else {
+                let t0 = Instant::now();
+                std::thread::sleep(pause);
+                self.wait_until_read();
+                t0.elapsed()
+            };
             self.transcript.sent.push(Piece {
                 pause_before,
                 bytes: bytes[start..end].to_vec(),
@@ -113,6 +125,21 @@ impl Conn {
             start = end;
         }
         Ok(())
+    }
+
+    /// Waits until the server (if local) has read every byte sent so far, polling the kernel's
+    /// socket table, for at most [`READ_WAIT`].
+    fn wait_until_read(&self) {
+        let (Ok(client), Ok(server)) = (self.stream.local_addr(), self.stream.peer_addr()) else {
+            return;
+        };
+        let deadline = Instant::now() + READ_WAIT;
+        while let Some(unread) = crate::listeners::unread_by_server(client, server) {
+            if unread == 0 || Instant::now() >= deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Tells the server this client will send nothing more (TCP half-close).

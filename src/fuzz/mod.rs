@@ -81,7 +81,10 @@ impl Executor {
         Executor {
             addr,
             timeout,
-            tag: format!("{:x}-{:x}", seed & 0xffff_ffff, std::process::id()),
+            // Fixed width, like the counter below: requests must have the same length in every
+            // process for a seed to replay exactly (a cut offset past the end of one request
+            // would fall inside a longer one).
+            tag: format!("{:08x}{:08x}", seed & 0xffff_ffff, std::process::id()),
             executions: 0,
         }
     }
@@ -109,7 +112,7 @@ impl Executor {
     /// A fresh, well-formed PUT answered OK: the target is still serving.
     pub fn alive(&mut self) -> bool {
         self.executions += 1;
-        let name = Value::String(format!("fz-{}-{}-alive", self.tag, self.executions));
+        let name = Value::String(format!("fz-{}-{:010}-alive", self.tag, self.executions));
         let check = wire::request(&model::put_request(&name, &Value::from(1)));
         matches!(self.exchange(&check, &[], Duration::ZERO, false), Ok((Ok(r), _)) if r.status().as_deref() == Some("OK"))
     }
@@ -129,7 +132,7 @@ impl Executor {
     pub fn execute(&mut self, session: &Session) -> Execution {
         self.executions += 1;
         let run = self.executions;
-        let name = |key: u8| Value::String(format!("fz-{}-{run}-k{key}", self.tag));
+        let name = |key: u8| Value::String(format!("fz-{}-{run:010}-k{key}", self.tag));
         let mut model: HashMap<u8, Value> = HashMap::new();
         let mut out = Execution {
             failure: None,
@@ -244,7 +247,7 @@ impl Executor {
             }
             if half_close {
                 // The liveness check that follows every malformed frame.
-                let live = Value::String(format!("fz-{}-{run}-live{i}", self.tag));
+                let live = Value::String(format!("fz-{}-{run:010}-live{i}", self.tag));
                 let check = wire::request(&model::put_request(&live, &Value::from(1)));
                 match self.exchange(&check, &[], Duration::ZERO, false) {
                     Err(e) => {
