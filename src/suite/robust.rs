@@ -165,48 +165,49 @@ fn frame_of(text: &str) -> Vec<u8> {
     wire::request(text.as_bytes())
 }
 
-fn empty_connection(ctx: &mut Ctx) -> Verdict {
+/// A client that sends `bytes` (perhaps nothing) and leaves without reading; the server must
+/// still answer afterwards. `what` and `hint` describe the client and the usual crash.
+fn leaves_early(ctx: &mut Ctx, bytes: &[u8], what: &str, hint: &str) -> Verdict {
     if let Err(v) = ensure_sentinel(ctx) {
         return v;
     }
-    match ctx.connect() {
-        Ok(conn) => {
-            ctx.keep(conn);
-        }
-        Err(v) => return v,
-    }
-    // Give a sequential server the moment it needs to meet the closed connection first.
-    std::thread::sleep(Duration::from_millis(50));
-    match ctx.alive() {
-        Ok(()) => Verdict::pass(),
-        Err(v) => Verdict {
-            message: format!("after a connection that sent nothing: {}", v.message),
-            ..v
-        }
-        .hint("your server crashed on a connection that sent nothing: recv() returned b\"\" (or fewer than 8 bytes) and the code went on to unpack or decode it. Treat a short header as a closed client"),
-    }
-}
-
-fn client_gone(ctx: &mut Ctx) -> Verdict {
-    if let Err(v) = ensure_sentinel(ctx) {
-        return v;
-    }
-    let name = ctx.key();
     let mut conn = match ctx.connect() {
         Ok(c) => c,
         Err(v) => return v,
     };
-    let _ = conn.send(&wire::request(&model::put_request(&name, &Value::from(1))));
+    if !bytes.is_empty() {
+        let _ = conn.send(bytes);
+    }
     ctx.keep(conn);
+    // Give a sequential server the moment it needs to meet the departed client first.
     std::thread::sleep(Duration::from_millis(50));
     match ctx.alive() {
         Ok(()) => Verdict::pass(),
         Err(v) => Verdict {
-            message: format!("after a client that left without reading: {}", v.message),
+            message: format!("after {what}: {}", v.message),
             ..v
         }
-        .hint("your server crashed sending to a client that had gone (BrokenPipeError or ConnectionResetError, perhaps raised inside an except block). Catch errors around send as well"),
+        .hint(hint),
     }
+}
+
+fn empty_connection(ctx: &mut Ctx) -> Verdict {
+    leaves_early(
+        ctx,
+        b"",
+        "a connection that sent nothing",
+        "your server crashed on a connection that sent nothing: recv() returned b\"\" (or fewer than 8 bytes) and the code went on to unpack or decode it. Treat a short header as a closed client",
+    )
+}
+
+fn client_gone(ctx: &mut Ctx) -> Verdict {
+    let request = wire::request(&model::put_request(&ctx.key(), &Value::from(1)));
+    leaves_early(
+        ctx,
+        &request,
+        "a client that left without reading",
+        "your server crashed sending to a client that had gone (BrokenPipeError or ConnectionResetError, perhaps raised inside an except block). Catch errors around send as well",
+    )
 }
 
 fn data_survives(ctx: &mut Ctx) -> Verdict {
