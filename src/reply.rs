@@ -207,6 +207,23 @@ fn parse_json(bytes: &[u8]) -> Option<Value> {
     serde_json::from_slice(bytes).ok()
 }
 
+/// Sends one request on `conn` (cut at `cuts`, pausing `pause` between pieces, then
+/// half-closing if asked) and reads the reply. A server that replied and closed after the first
+/// pieces makes the later writes fail; its reply is still there to read, so it is read.
+pub fn exchange(
+    conn: &mut Conn,
+    bytes: &[u8],
+    cuts: &[usize],
+    pause: Duration,
+    half_close: bool,
+) -> Result<Reply, NoReply> {
+    let _ = conn.send_pieces(bytes, cuts, pause);
+    if half_close {
+        conn.half_close();
+    }
+    read(conn)
+}
+
 /// Reads one reply from `conn` within its timeout.
 pub fn read(conn: &mut impl Source) -> Result<Reply, NoReply> {
     let deadline = Instant::now() + conn.timeout();

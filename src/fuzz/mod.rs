@@ -98,14 +98,7 @@ impl Executor {
     ) -> Result<(Result<reply::Reply, NoReply>, Transcript), ConnectError> {
         let mut conn = Conn::connect(self.addr, self.timeout)?;
         let cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c)).collect();
-        let sent = conn.send_pieces(bytes, &cuts, pause);
-        if half_close {
-            conn.half_close();
-        }
-        let result = match sent {
-            Ok(()) => reply::read(&mut conn),
-            Err(_) => Err(NoReply::Reset),
-        };
+        let result = reply::exchange(&mut conn, bytes, &cuts, pause, half_close);
         Ok((result, conn.transcript))
     }
 

@@ -235,10 +235,13 @@ impl Ctx {
         pause: Duration,
     ) -> Result<Result<Reply, NoReply>, Verdict> {
         let mut conn = self.connect()?;
-        let result = match conn.send_pieces(&crate::wire::request(payload), cuts, pause) {
-            Ok(()) => reply::read(&mut conn),
-            Err(_) => Err(NoReply::Reset),
-        };
+        let result = reply::exchange(
+            &mut conn,
+            &crate::wire::request(payload),
+            cuts,
+            pause,
+            false,
+        );
         self.keep(conn);
         Ok(result)
     }

@@ -124,11 +124,7 @@ fn malformed(ctx: &mut Ctx, bytes: &[u8], half_close: bool, what: &str) -> Verdi
         Ok(c) => c,
         Err(v) => return v,
     };
-    let _ = conn.send(bytes);
-    if half_close {
-        conn.half_close();
-    }
-    let answer = reply::read(&mut conn);
+    let answer = reply::exchange(&mut conn, bytes, &[], Duration::ZERO, half_close);
     let transcript = ctx.keep(conn);
     let timeout = ctx.settings.timeout;
     let first = match answer {
