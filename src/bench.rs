@@ -20,7 +20,8 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
 use crate::error::{Error, Result};
-use crate::wire;
+use crate::{model, wire};
+use serde_json::Value;
 
 /// Keys each worker cycles through.
 const KEYS_PER_WORKER: usize = 16;
@@ -125,24 +126,26 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
 async fn run_async(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchReport> {
     let tag = std::process::id();
     // One real request first: proves the target answers, without a bare connect-and-close.
-    let probe = wire::request(&get_payload(&format!("bench-{tag}-probe")));
+    let probe = wire::request(&model::get_request(&Value::String(format!(
+        "bench-{tag}-probe"
+    ))));
     if let Err(f) = one_request(addr, &probe, opts.timeout).await {
         return Err(Error::Unreachable {
             target: target.to_owned(),
             reason: format!("the first request failed ({})", f.name()),
         });
     }
-    let value = format!("\"{}\"", "x".repeat(opts.value_bytes));
+    let value = Value::String("x".repeat(opts.value_bytes));
     let start = Instant::now();
     let deadline = start + opts.duration;
     let workers: Vec<_> = (0..opts.connections)
         .map(|id| {
             let requests: Vec<Vec<u8>> = (0..KEYS_PER_WORKER)
                 .flat_map(|k| {
-                    let name = format!("bench-{tag}-{id}-{k}");
+                    let name = Value::String(format!("bench-{tag}-{id}-{k}"));
                     [
-                        wire::request(&put_payload(&name, &value)),
-                        wire::request(&get_payload(&name)),
+                        wire::request(&model::put_request(&name, &value)),
+                        wire::request(&model::get_request(&name)),
                     ]
                 })
                 .collect();
@@ -184,14 +187,6 @@ async fn run_async(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Resul
 fn new_histogram() -> Histogram<u64> {
     // 1 µs to 10 minutes at 3 significant figures.
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
-}
-
-fn put_payload(name: &str, value: &str) -> Vec<u8> {
-    format!(r#"{{"func": "PUT", "params": {{"obj": "{name}", "val": {value}}}}}"#).into_bytes()
-}
-
-fn get_payload(name: &str) -> Vec<u8> {
-    format!(r#"{{"func": "GET", "params": {{"obj": "{name}"}}}}"#).into_bytes()
 }
 
 async fn worker(
