@@ -7,7 +7,6 @@ use std::time::Duration;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::bench::{self, BenchOptions};
-use crate::builtin::BuiltinServer;
 use crate::cli::{BenchArgs, CheckArgs, Cli, Command, Format, FuzzArgs};
 use crate::conn::Conn;
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
@@ -15,6 +14,7 @@ use crate::fuzz::{self, session::Session, FuzzOptions};
 use crate::report::{fuzz_text, human, json, junit};
 use crate::runner::{self, Plan};
 use crate::suite::{self, Case, Settings};
+use crate::target::builtin::BuiltinServer;
 use crate::target::{self, Target};
 use crate::{listeners, model, reply, wire};
 

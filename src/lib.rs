@@ -6,7 +6,6 @@
 
 pub mod app;
 pub mod bench;
-pub mod builtin;
 pub mod cli;
 pub mod conn;
 pub mod error;

@@ -18,6 +18,8 @@ pub struct SocketRow {
     pub state: u8,
     /// Bytes received but not yet read by the application.
     pub rx_queue: u32,
+    /// The socket's inode, which `/proc/PID/fd` links name as `socket:[INODE]` (0 if absent).
+    pub inode: u64,
 }
 
 fn table_path(v6: bool) -> &'static str {
@@ -28,20 +30,52 @@ fn table_path(v6: bool) -> &'static str {
     }
 }
 
+/// TCP state LISTEN, as the kernel's tables number it.
+pub const LISTEN: u8 = 0x0A;
+
 /// Listening sockets on `port`, from the kernel's tables (empty where there are none to read).
 pub fn listening_on(port: u16) -> Vec<SocketAddr> {
+    listening(None)
+        .into_iter()
+        .filter(|r| r.local.port() == port)
+        .map(|r| r.local)
+        .collect()
+}
+
+/// Every listening TCP socket in the network namespace of `pid` (of this process for None).
+pub fn listening(pid: Option<u32>) -> Vec<SocketRow> {
     let mut found = Vec::new();
     for v6 in [false, true] {
-        if let Ok(table) = std::fs::read_to_string(table_path(v6)) {
+        let path = match pid {
+            None => table_path(v6).to_owned(),
+            Some(pid) => format!("/proc/{pid}{}", table_path(v6).trim_start_matches("/proc")),
+        };
+        if let Ok(table) = std::fs::read_to_string(path) {
             found.extend(
                 parse_table(&table, v6)
                     .into_iter()
-                    .filter(|r| r.state == 0x0A && r.local.port() == port)
-                    .map(|r| r.local),
+                    .filter(|r| r.state == LISTEN),
             );
         }
     }
     found
+}
+
+/// The inodes of the sockets that process `pid` holds open (empty if it cannot be read).
+pub fn socket_inodes(pid: u32) -> Vec<u64> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|link| {
+            link.to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect()
 }
 
 /// How many bytes the server end of the connection `client` -> `server` has received but not
@@ -124,11 +158,13 @@ pub fn parse_table(table: &str, v6: bool) -> Vec<SocketRow> {
                 .get(4)?
                 .split_once(':')
                 .and_then(|(_, rx)| u32::from_str_radix(rx, 16).ok())?;
+            let inode = fields.get(9).and_then(|i| i.parse().ok()).unwrap_or(0);
             Some(SocketRow {
                 local,
                 remote,
                 state,
                 rx_queue,
+                inode,
             })
         })
         .collect()
@@ -203,6 +239,7 @@ mod tests {
         assert_eq!(rows[0].state, 0x0A);
         assert_eq!(rows[1].remote, "127.0.0.1:50000".parse().unwrap());
         assert_eq!(rows[1].rx_queue, 26);
+        assert_eq!((rows[0].inode, rows[1].inode), (1, 2));
         let v6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue\n   0: 00000000000000000000000001000000:115C 00000000000000000000000000000000:0000 0A 00000000:00000000\n";
         assert_eq!(
             parse_table(v6, true)[0].local,
@@ -237,6 +274,15 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         if std::path::Path::new("/proc/net/tcp").exists() {
             assert!(listening_on(port).contains(&l.local_addr().unwrap()));
+            let ours = socket_inodes(std::process::id());
+            let row = listening(Some(std::process::id()))
+                .into_iter()
+                .find(|r| r.local == l.local_addr().unwrap())
+                .expect("the listener is in this process's namespace table");
+            assert!(
+                ours.contains(&row.inode),
+                "this process holds the listener's inode"
+            );
         }
     }
 }

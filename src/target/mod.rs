@@ -1,8 +1,15 @@
-//! What `--target` names: the embedded reference server, or a HOST:PORT to resolve.
+//! Where the server under test comes from: the embedded reference server (`builtin`), a
+//! HOST:PORT somewhere (`--target`), or a process srpc-check runs and supervises itself
+//! (`--exec`, in `supervisor`, with `traceback` reading its crashes).
 
 use std::net::SocketAddr;
 
 use crate::error::{Error, Result};
+
+pub mod builtin;
+#[cfg(target_os = "linux")]
+pub mod supervisor;
+pub mod traceback;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {

@@ -1,0 +1,686 @@
+//! `--exec`: a server that srpc-check runs itself, watches, restarts and stops.
+//!
+//! The command runs through `sh -c` in its own session (so in its own process group), with
+//! stdin from /dev/null and stdout and stderr in one pipe whose last [`OUTPUT_LIMIT`] bytes are
+//! kept. srpc-check makes itself a child subreaper, so every process the server starts stays a
+//! descendant of srpc-check even after its parent dies or it calls `setsid()`. Stopping walks
+//! that tree in /proc: SIGTERM to all of it, a grace period, then SIGKILL, repeated until
+//! nothing is left. A process forked mid-sweep is reparented to srpc-check when its parent dies,
+//! so the next pass finds it: the sweep cannot miss. The same sweep runs on Ctrl-C, SIGTERM,
+//! SIGHUP and panics (see [`install_cleanup`]); the server's first process also gets SIGKILL
+//! from the kernel if srpc-check itself is killed outright.
+//!
+//! Where the server listens is read from the kernel, never probed: the listening sockets in its
+//! network namespace whose inodes the tree's `/proc/PID/fd` links name. A readiness probe that
+//! connects and closes would itself be a test case, and it kills fragile servers.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc, LazyLock, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::unistd::Pid;
+use serde::Serialize;
+
+use crate::listeners;
+
+/// Bytes of the server's output kept (the most recent ones).
+pub const OUTPUT_LIMIT: usize = 64 * 1024;
+/// Bytes of output attached to one event in the reports.
+pub const TAIL_LIMIT: usize = 4 * 1024;
+/// How long a server has to stop after SIGTERM before it gets SIGKILL.
+pub const GRACE: Duration = Duration::from_millis(500);
+/// How long the SIGKILL sweep keeps trying before it reports what it could not stop.
+const SWEEP_LIMIT: Duration = Duration::from_secs(5);
+/// How often /proc is read while waiting.
+const POLL: Duration = Duration::from_millis(5);
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ExecSpec {
+    /// Run through `sh -c`.
+    pub command: String,
+    /// Where it runs (the current directory when None).
+    pub dir: Option<PathBuf>,
+    /// How long it may take to listen.
+    pub start_timeout: Duration,
+    /// Addresses `--target` named: wait for a listener on one of these. Empty: take whatever
+    /// the server's process tree listens on.
+    pub expect: Vec<SocketAddr>,
+}
+
+/// The server's output: one ring buffer for the whole session, across restarts.
+#[derive(Clone, Default)]
+pub struct Output(Arc<Mutex<Ring>>);
+
+#[derive(Default)]
+struct Ring {
+    bytes: VecDeque<u8>,
+    /// Bytes ever written.
+    total: u64,
+}
+
+impl Output {
+    fn push(&self, data: &[u8]) {
+        let mut ring = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        ring.total += data.len() as u64;
+        ring.bytes.extend(data);
+        let excess = ring.bytes.len().saturating_sub(OUTPUT_LIMIT);
+        ring.bytes.drain(..excess);
+    }
+
+    /// Bytes written so far.
+    pub fn total(&self) -> u64 {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).total
+    }
+
+    /// What was written after `mark` (as far as the ring still holds it).
+    pub fn since(&self, mark: u64) -> String {
+        let ring = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let held_from = ring.total - ring.bytes.len() as u64;
+        let skip = mark.saturating_sub(held_from) as usize;
+        let bytes: Vec<u8> = ring.bytes.iter().skip(skip).copied().collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Everything the ring holds.
+    pub fn all(&self) -> String {
+        self.since(0)
+    }
+}
+
+/// The last `limit` bytes of `text`, cut at a line start where one is near.
+pub fn tail(text: &str, limit: usize) -> &str {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut start = text.len() - limit;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    match text[start..].find('\n') {
+        Some(nl) if nl < limit / 2 => &text[start + nl + 1..],
+        _ => &text[start..],
+    }
+}
+
+/// Why the server could not be started.
+#[derive(Debug)]
+pub enum StartError {
+    Spawn(std::io::Error),
+    /// It exited before it listened.
+    Exited {
+        status: String,
+        output: String,
+    },
+    /// It did not listen within the start-up limit (it was stopped).
+    NotListening {
+        waited: Duration,
+        output: String,
+    },
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |f: &mut std::fmt::Formatter<'_>, output: &str| {
+            if output.trim().is_empty() {
+                f.write_str("\n(it printed nothing)")
+            } else {
+                write!(
+                    f,
+                    "\nits output ended with:\n{}",
+                    tail(output, TAIL_LIMIT).trim_end()
+                )
+            }
+        };
+        match self {
+            StartError::Spawn(e) => write!(f, "cannot run the server command: {e}"),
+            StartError::Exited { status, output } => {
+                write!(f, "the server exited ({status}) before it listened")?;
+                show(f, output)
+            }
+            StartError::NotListening { waited, output } => {
+                write!(
+                    f,
+                    "the server did not listen within {} (raise --start-timeout if it needs longer); it was stopped",
+                    humantime::format_duration(*waited)
+                )?;
+                show(f, output)
+            }
+        }
+    }
+}
+
+/// What happened to the server, recorded on the case after which it happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerEvent {
+    pub event: EventKind,
+    /// How it ended: "exit status 1", "signal 9 (SIGKILL)".
+    pub status: Option<String>,
+    /// The end of what it printed since it was last started.
+    pub stderr_tail: String,
+    /// srpc-check started it again afterwards.
+    pub restarted: bool,
+    /// The likely cause, from its traceback where it printed one.
+    #[serde(skip)]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The server's process exited by itself.
+    Exited,
+    /// It stopped answering, and srpc-check stopped it.
+    Hung,
+}
+
+/// A server process that srpc-check runs.
+pub struct Supervised {
+    spec: ExecSpec,
+    output: Output,
+    running: Option<Running>,
+    restarts: u32,
+}
+
+struct Running {
+    child: Child,
+    pid: u32,
+    /// `output.total()` when it started.
+    mark: u64,
+    reader_done: mpsc::Receiver<()>,
+    addr: SocketAddr,
+    status: Option<ExitStatus>,
+}
+
+impl Supervised {
+    /// Starts the server and waits until it listens.
+    pub fn start(spec: ExecSpec) -> Result<Supervised, StartError> {
+        install_cleanup();
+        let mut s = Supervised {
+            spec,
+            output: Output::default(),
+            running: None,
+            restarts: 0,
+        };
+        s.launch()?;
+        Ok(s)
+    }
+
+    /// Where it listens (the loopback address for a wildcard listener).
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.running.as_ref().map(|r| r.addr)
+    }
+
+    /// Its process ID (of `sh -c`), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.running.as_ref().map(|r| r.pid)
+    }
+
+    /// Everything it printed that the ring still holds.
+    pub fn output(&self) -> String {
+        self.output.all()
+    }
+
+    /// How often it was started again.
+    pub fn restarts(&self) -> u32 {
+        self.restarts
+    }
+
+    fn launch(&mut self) -> Result<SocketAddr, StartError> {
+        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| StartError::Spawn(e.into()))?;
+        let write_err = write_end.try_clone().map_err(StartError::Spawn)?;
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(&self.spec.command)
+            .env("PYTHONUNBUFFERED", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(write_end))
+            .stderr(Stdio::from(write_err));
+        if let Some(dir) = &self.spec.dir {
+            cmd.current_dir(dir);
+        }
+        // SAFETY: only async-signal-safe system calls run between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::unistd::setsid()?;
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+                Ok(())
+            });
+        }
+        let mark = self.output.total();
+        let child = {
+            // Registered under the lock, so a concurrent sweep never mistakes it for a stray.
+            let mut live = live_roots();
+            let child = cmd.spawn().map_err(StartError::Spawn)?;
+            live.insert(child.id());
+            child
+        };
+        drop(cmd); // closes this process's copies of the pipe's write end
+        let (done, reader_done) = mpsc::channel();
+        let output = self.output.clone();
+        std::thread::Builder::new()
+            .name("server-output".into())
+            .spawn(move || {
+                let mut pipe = std::fs::File::from(read_end);
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    output.push(&buf[..n]);
+                }
+                let _ = done.send(());
+            })
+            .map_err(StartError::Spawn)?;
+        let pid = child.id();
+        self.running = Some(Running {
+            child,
+            pid,
+            mark,
+            reader_done,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            status: None,
+        });
+        let started = Instant::now();
+        loop {
+            let run = self.running.as_mut().expect("just started");
+            if let Some(addr) = find_listener(run.pid, &self.spec.expect) {
+                run.addr = addr;
+                return Ok(addr);
+            }
+            if let Ok(Some(status)) = run.child.try_wait() {
+                run.status = Some(status);
+                let status = describe(status);
+                let mark = run.mark;
+                self.stop();
+                return Err(StartError::Exited {
+                    status,
+                    output: self.output.since(mark),
+                });
+            }
+            if started.elapsed() >= self.spec.start_timeout {
+                let mark = run.mark;
+                self.stop();
+                return Err(StartError::NotListening {
+                    waited: self.spec.start_timeout,
+                    output: self.output.since(mark),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Starts it again after an event.
+    pub fn restart(&mut self) -> Result<SocketAddr, StartError> {
+        self.stop();
+        self.restarts += 1;
+        self.output
+            .push(b"\n--- srpc-check restarted the server ---\n");
+        self.launch()
+    }
+
+    /// Has the server's process exited (waiting up to `wait` for it to)? If so, the rest of its
+    /// tree is stopped and the event says how it ended.
+    pub fn exited(&mut self, wait: Duration) -> Option<ServerEvent> {
+        let deadline = Instant::now() + wait;
+        let status = loop {
+            let run = self.running.as_mut()?;
+            if let Ok(Some(status)) = run.child.try_wait() {
+                run.status = Some(status);
+                break status;
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(POLL);
+        };
+        Some(self.event(EventKind::Exited, Some(describe(status))))
+    }
+
+    /// Stops a server that no longer answers.
+    pub fn kill_hung(&mut self) -> ServerEvent {
+        self.event(EventKind::Hung, None)
+    }
+
+    /// Stops the tree and describes what happened.
+    fn event(&mut self, kind: EventKind, status: Option<String>) -> ServerEvent {
+        let mark = self.running.as_ref().map_or(0, |r| r.mark);
+        let stopped = self.stop();
+        let output = self.output.since(mark);
+        let status = status.or(stopped.map(describe));
+        let cause = match kind {
+            EventKind::Exited => Some(super::traceback::explain_exit(
+                &output,
+                status.as_deref().unwrap_or("unknown status"),
+            )),
+            EventKind::Hung => super::traceback::Traceback::parse(&output).map(|t| t.explain()),
+        };
+        ServerEvent {
+            event: kind,
+            status,
+            stderr_tail: tail(&output, TAIL_LIMIT).to_owned(),
+            restarted: false,
+            cause,
+        }
+    }
+
+    /// Stops the whole process tree (SIGTERM, grace, SIGKILL until nothing is left) and returns
+    /// how its first process ended.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        let mut run = self.running.take()?;
+        let root = run.pid;
+        signal_tree(root, Signal::SIGTERM);
+        let _ = killpg(Pid::from_raw(root as i32), Signal::SIGTERM);
+        let grace_end = Instant::now() + GRACE;
+        while Instant::now() < grace_end {
+            reap(&mut run);
+            if alive_tree(root).is_empty() && run.status.is_some() {
+                break;
+            }
+            std::thread::sleep(POLL);
+        }
+        let sweep_end = Instant::now() + SWEEP_LIMIT;
+        loop {
+            reap(&mut run);
+            let alive = alive_tree(root);
+            if alive.is_empty() && run.status.is_some() {
+                break;
+            }
+            if Instant::now() >= sweep_end {
+                eprintln!("srpc-check: could not stop processes {alive:?} of the server");
+                break;
+            }
+            for pid in alive {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        live_roots().remove(&root);
+        // Every writer is gone, so the reader sees the end of the pipe at once.
+        let _ = run.reader_done.recv_timeout(Duration::from_secs(1));
+        run.status
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// "exit status 1", "signal 9 (SIGKILL)".
+pub fn describe(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exit status {code}");
+    }
+    match status.signal() {
+        Some(sig) => match Signal::try_from(sig) {
+            Ok(s) => format!("signal {sig} ({})", s.as_str()),
+            Err(_) => format!("signal {sig}"),
+        },
+        None => "unknown status".into(),
+    }
+}
+
+fn reap(run: &mut Running) {
+    if run.status.is_none() {
+        if let Ok(Some(status)) = run.child.try_wait() {
+            run.status = Some(status);
+        }
+    }
+    // Orphans of the server that were reparented to srpc-check, now finished.
+    for p in proc_table() {
+        if p.zombie && p.ppid == std::process::id() && !live_roots().contains(&p.pid) {
+            let _ = waitpid(Pid::from_raw(p.pid as i32), Some(WaitPidFlag::WNOHANG));
+        }
+    }
+}
+
+/// The server roots srpc-check is running now (their `sh -c` PIDs).
+fn live_roots() -> std::sync::MutexGuard<'static, HashSet<u32>> {
+    static LIVE: LazyLock<Mutex<HashSet<u32>>> = LazyLock::new(Mutex::default);
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Proc {
+    pid: u32,
+    ppid: u32,
+    zombie: bool,
+}
+
+/// Every process's parent and state, from /proc/PID/stat.
+fn proc_table() -> Vec<Proc> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // "pid (comm) S ppid ...": comm may hold spaces and parentheses.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let mut fields = rest.split(' ');
+            let state = fields.next()?;
+            let ppid = fields.next()?.parse().ok()?;
+            Some(Proc {
+                pid,
+                ppid,
+                zombie: state == "Z" || state == "X",
+            })
+        })
+        .collect()
+}
+
+/// The processes of the server rooted at `root` that are still running: its descendants, and
+/// orphans reparented to srpc-check (which, as subreaper, inherits whatever the server left).
+fn alive_tree(root: u32) -> Vec<u32> {
+    let table = proc_table();
+    let me = std::process::id();
+    let roots = live_roots().clone();
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    for p in &table {
+        children.entry(p.ppid).or_default().push(p.pid);
+    }
+    let mut seeds = vec![root];
+    seeds.extend(
+        children
+            .get(&me)
+            .into_iter()
+            .flatten()
+            .filter(|pid| !roots.contains(pid) || **pid == root),
+    );
+    let zombies: HashSet<u32> = table.iter().filter(|p| p.zombie).map(|p| p.pid).collect();
+    let mut seen = HashSet::new();
+    let mut queue: VecDeque<u32> = seeds.into_iter().collect();
+    while let Some(pid) = queue.pop_front() {
+        if !seen.insert(pid) {
+            continue;
+        }
+        queue.extend(children.get(&pid).into_iter().flatten());
+    }
+    let present: HashSet<u32> = table.iter().map(|p| p.pid).collect();
+    seen.into_iter()
+        .filter(|p| present.contains(p) && !zombies.contains(p))
+        .collect()
+}
+
+fn signal_tree(root: u32, signal: Signal) {
+    for pid in alive_tree(root) {
+        let _ = kill(Pid::from_raw(pid as i32), signal);
+    }
+}
+
+/// Where the tree rooted at `root` listens: a listening socket in its network namespace that
+/// one of its processes holds, matching `expect` when that is given.
+fn find_listener(root: u32, expect: &[SocketAddr]) -> Option<SocketAddr> {
+    let inodes: HashSet<u64> = alive_tree(root)
+        .into_iter()
+        .flat_map(listeners::socket_inodes)
+        .collect();
+    if inodes.is_empty() {
+        return None;
+    }
+    let mut rows: Vec<SocketAddr> = listeners::listening(Some(root))
+        .into_iter()
+        .filter(|r| inodes.contains(&r.inode))
+        .map(|r| r.local)
+        .collect();
+    if !expect.is_empty() {
+        return expect
+            .iter()
+            .copied()
+            .find(|e| rows.iter().any(|l| serves(*l, *e)));
+    }
+    // IPv4 first, then the lab's port.
+    rows.sort_by_key(|a| (a.is_ipv6(), a.port() != 4444));
+    rows.first().map(|l| connectable(*l))
+}
+
+/// Does a listener bound to `listener` accept connections to `addr`?
+fn serves(listener: SocketAddr, addr: SocketAddr) -> bool {
+    listener.port() == addr.port()
+        && (listener.ip() == addr.ip()
+            || (listener.ip().is_unspecified() && (listener.is_ipv6() || addr.is_ipv4())))
+}
+
+/// The address to connect to for a listener (loopback for a wildcard).
+fn connectable(listener: SocketAddr) -> SocketAddr {
+    match listener.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), listener.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), listener.port())
+        }
+        _ => listener,
+    }
+}
+
+/// Stops every running server when any thread panics, before the panic is reported. For the
+/// srpc-check program; a library user (or a test harness, where one test's panic must not stop
+/// another test's server) decides for itself.
+pub fn stop_servers_on_panic() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        kill_everything();
+        previous(info);
+    }));
+}
+
+/// Makes srpc-check the subreaper of everything it starts, and stops every running server on
+/// Ctrl-C, SIGTERM or SIGHUP. Idempotent.
+pub fn install_cleanup() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = nix::sys::prctl::set_child_subreaper(true);
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+            let _ = std::thread::Builder::new()
+                .name("signals".into())
+                .spawn(move || {
+                    if let Some(sig) = signals.forever().next() {
+                        kill_everything();
+                        eprintln!("srpc-check: interrupted; the server was stopped");
+                        std::process::exit(128 + sig);
+                    }
+                });
+        }
+    });
+}
+
+/// SIGKILL to every process of every running server, until none is left.
+fn kill_everything() {
+    let roots: Vec<u32> = live_roots().iter().copied().collect();
+    let deadline = Instant::now() + SWEEP_LIMIT;
+    for root in roots {
+        let _ = killpg(Pid::from_raw(root as i32), Signal::SIGKILL);
+        loop {
+            let alive = alive_tree(root);
+            if alive.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            for pid in alive {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ring_keeps_the_newest_bytes_and_marks_work() {
+        let out = Output::default();
+        out.push(b"old ");
+        let mark = out.total();
+        out.push(b"new");
+        assert_eq!(out.since(mark), "new");
+        out.push(&vec![b'x'; OUTPUT_LIMIT]);
+        assert_eq!(out.all().len(), OUTPUT_LIMIT);
+        assert!(out.since(mark).chars().all(|c| c == 'x'));
+    }
+
+    #[test]
+    fn tails_start_at_a_line() {
+        let text = format!("{}\nlast line\n", "a".repeat(100));
+        assert_eq!(tail(&text, 20), "last line\n");
+        assert_eq!(tail("short", 20), "short");
+    }
+
+    #[test]
+    fn wildcard_listeners_serve_loopback() {
+        let any4: SocketAddr = "0.0.0.0:4444".parse().unwrap();
+        let any6: SocketAddr = "[::]:4444".parse().unwrap();
+        let lo: SocketAddr = "127.0.0.1:4444".parse().unwrap();
+        let host: SocketAddr = "127.0.1.1:4444".parse().unwrap();
+        assert!(serves(any4, lo) && serves(any6, lo) && serves(host, host));
+        assert!(!serves(host, lo));
+        assert_eq!(connectable(any4), lo);
+    }
+
+    #[test]
+    fn a_server_is_found_stopped_and_leaves_nothing() {
+        let spec = ExecSpec {
+            command: "echo starting; exec python3 -c 'import socket,time\ns=socket.socket()\ns.bind((\"127.0.0.1\",0))\ns.listen()\ntime.sleep(60)'".into(),
+            dir: None,
+            start_timeout: Duration::from_secs(10),
+            expect: vec![],
+        };
+        let mut server = Supervised::start(spec).expect("starts");
+        let addr = server.addr().unwrap();
+        assert_eq!(addr.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert!(listeners::listening_on(addr.port()).contains(&addr));
+        let pid = server.pid().unwrap();
+        assert!(server.exited(Duration::ZERO).is_none());
+        let status = server.stop().expect("it had a status");
+        assert_eq!(describe(status), "signal 15 (SIGTERM)");
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+        assert!(server.output().contains("starting"));
+    }
+
+    #[test]
+    fn a_server_that_exits_at_once_shows_its_output() {
+        let spec = ExecSpec {
+            command: "echo 'OSError: [Errno 98] Address already in use' >&2; exit 1".into(),
+            dir: None,
+            start_timeout: Duration::from_secs(10),
+            expect: vec![],
+        };
+        let err = Supervised::start(spec).err().expect("fails");
+        let text = err.to_string();
+        assert!(text.contains("exit status 1"), "{text}");
+        assert!(text.contains("Address already in use"), "{text}");
+    }
+}
