@@ -7,7 +7,7 @@ use std::time::Duration;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::bench::{self, BenchOptions};
-use crate::cli::{BenchArgs, CheckArgs, Cli, Command, Format, FuzzArgs};
+use crate::cli::{BenchArgs, CheckArgs, Cli, Command, ExecArgs, Format, FuzzArgs};
 use crate::conn::Conn;
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
 use crate::fuzz::{self, session::Session, FuzzOptions};
@@ -15,7 +15,7 @@ use crate::report::{fuzz_text, human, json, junit};
 use crate::runner::{self, Plan};
 use crate::suite::{self, Case, Settings};
 use crate::target::builtin::BuiltinServer;
-use crate::target::{self, Target};
+use crate::target::{self, Control, Target};
 use crate::{listeners, model, reply, wire};
 
 /// Runs the command and returns the process exit code.
@@ -65,24 +65,18 @@ fn globs(flag: &str, patterns: &[String], cases: &[Case]) -> Result<Option<GlobS
         .map_err(|e| Error::Usage(format!("{flag}: {e}")))
 }
 
-/// Which cases run, and why the others do not.
+/// Which cases run; the others are only counted.
 fn plan<'a>(cases: &'a [Case], args: &CheckArgs) -> Result<Plan<'a>> {
     let only = globs("--only", &args.only, cases)?;
     let skip = globs("--skip", &args.skip, cases)?;
+    let selected: Vec<&Case> = cases
+        .iter()
+        .filter(|c| only.as_ref().is_none_or(|g| g.is_match(c.id)))
+        .filter(|c| skip.as_ref().is_none_or(|g| !g.is_match(c.id)))
+        .collect();
     Ok(Plan {
-        cases: cases
-            .iter()
-            .map(|c| {
-                let reason = if only.as_ref().is_some_and(|g| !g.is_match(c.id)) {
-                    Some("not selected by --only".to_owned())
-                } else if skip.as_ref().is_some_and(|g| g.is_match(c.id)) {
-                    Some("skipped by --skip".to_owned())
-                } else {
-                    None
-                };
-                (c, reason)
-            })
-            .collect(),
+        left_out: cases.len() - selected.len(),
+        cases: selected,
     })
 }
 
@@ -130,19 +124,93 @@ fn reach(host: &str, port: u16, timeout: Duration, seed: u64) -> Result<SocketAd
     Err(Error::Unreachable { target, reason })
 }
 
-/// The address to test: the embedded reference server's (returned too, so the caller keeps it
-/// running), or what `remote` finds for HOST:PORT.
+/// What keeps the server under test running for as long as it is held.
+pub enum Server {
+    /// The embedded reference server.
+    Builtin(BuiltinServer),
+    /// A process srpc-check started with --exec.
+    #[cfg(target_os = "linux")]
+    Exec(target::supervisor::Supervised),
+    /// A server someone else runs.
+    Remote,
+}
+
+impl Server {
+    /// The process to restart, when srpc-check runs it.
+    pub fn control(&mut self) -> Option<&mut dyn Control> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Server::Exec(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The address to test, and what keeps that server running: the embedded reference server,
+/// the process --exec starts, or what `remote` finds for HOST:PORT.
 fn locate(
-    target: &Target,
+    target: Option<&Target>,
+    exec: &ExecArgs,
     remote: impl FnOnce(&str, u16) -> Result<SocketAddr>,
-) -> Result<(SocketAddr, Option<BuiltinServer>)> {
-    match target {
+) -> Result<(SocketAddr, Server)> {
+    if let Some(command) = &exec.exec {
+        return start_exec(command, target, exec.start_timeout);
+    }
+    let default = Target::Remote {
+        host: "localhost".into(),
+        port: 4444,
+    };
+    match target.unwrap_or(&default) {
         Target::Builtin => {
             let server = BuiltinServer::start(2)
                 .map_err(|e| Error::io("cannot start the builtin server", e))?;
-            Ok((server.addr(), Some(server)))
+            Ok((server.addr(), Server::Builtin(server)))
         }
-        Target::Remote { host, port } => Ok((remote(host, *port)?, None)),
+        Target::Remote { host, port } => Ok((remote(host, *port)?, Server::Remote)),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn start_exec(
+    command: &str,
+    target: Option<&Target>,
+    start_timeout: Duration,
+) -> Result<(SocketAddr, Server)> {
+    use target::supervisor::{self, ExecSpec, Supervised};
+    let expect = match target {
+        None => Vec::new(),
+        Some(Target::Builtin) => {
+            return Err(Error::Usage(
+                "--exec runs your server; --target builtin would test the reference server instead. Leave out --target, or give the HOST:PORT your server listens on".into(),
+            ))
+        }
+        Some(Target::Remote { host, port }) => runtime()?.block_on(target::resolve(host, *port))?,
+    };
+    supervisor::stop_servers_on_panic();
+    let server = Supervised::start(ExecSpec {
+        command: command.to_owned(),
+        dir: None,
+        start_timeout,
+        expect,
+    })
+    .map_err(|e| Error::Server(e.to_string()))?;
+    let addr = server.addr().expect("a started server has an address");
+    Ok((addr, Server::Exec(server)))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_exec(_: &str, _: Option<&Target>, _: Duration) -> Result<(SocketAddr, Server)> {
+    Err(Error::Usage(
+        "--exec needs Linux (it reads the server's sockets from /proc)".into(),
+    ))
+}
+
+/// How a target is named in reports: the command for --exec.
+fn target_name(target: Option<&Target>, exec: &ExecArgs) -> String {
+    match (&exec.exec, target) {
+        (Some(command), _) => format!("exec '{command}'"),
+        (None, Some(t)) => t.to_string(),
+        (None, None) => "localhost:4444".into(),
     }
 }
 
@@ -150,7 +218,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
     let cases = suite::all();
     let plan = plan(&cases, &args)?;
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
-    let (addr, _builtin) = locate(&args.target, |host, port| {
+    let (addr, mut server) = locate(args.target.as_ref(), &args.exec, |host, port| {
         reach(host, port, args.timeout, seed)
     })?;
     let settings = Settings {
@@ -160,7 +228,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         allow_missing_error: args.allow_missing_error,
         seed,
     };
-    let target = args.target.to_string();
+    let target = target_name(args.target.as_ref(), &args.exec);
     let human = args.format == Format::Human;
     let style = human::Style::detect(std::io::stdout().is_terminal());
     let progress = if human && std::io::stderr().is_terminal() {
@@ -181,6 +249,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         &plan,
         settings,
         &target,
+        server.control(),
         &mut |case, n| {
             progress.set_position(n as u64);
             progress.set_message(case.id);
@@ -197,6 +266,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         },
     );
     progress.finish_and_clear();
+    drop(server);
     if let Some(e) = print_err {
         return Err(e);
     }
@@ -226,10 +296,10 @@ fn bench_command(args: BenchArgs) -> Result<u8> {
             |t| t as usize,
         ),
     };
-    let (addr, _builtin) = locate(&args.target, |host, port| {
+    let (addr, _server) = locate(args.target.as_ref(), &args.exec, |host, port| {
         Ok(runtime()?.block_on(target::resolve(host, port))?[0])
     })?;
-    let report = bench::run(&args.target.to_string(), addr, &opts)?;
+    let report = bench::run(&target_name(args.target.as_ref(), &args.exec), addr, &opts)?;
     let text = match args.format {
         Format::Human => report.to_text(),
         Format::Json => serde_json::to_string_pretty(&report).expect("report serialises") + "\n",
@@ -266,12 +336,17 @@ fn fuzz_command(args: FuzzArgs) -> Result<u8> {
         }
         None => None,
     };
-    let (addr, _builtin) = locate(&args.target, |host, port| {
+    let (addr, mut server) = locate(args.target.as_ref(), &args.exec, |host, port| {
         reach(host, port, args.timeout, seed)
     })?;
     let opts = FuzzOptions {
         addr,
-        target: args.target.to_string(),
+        target: target_name(args.target.as_ref(), &args.exec),
+        target_flag: match (&args.exec.exec, &args.target) {
+            (Some(command), _) => format!("--exec {}", shell_quote(command)),
+            (None, Some(t)) => format!("--target {t}"),
+            (None, None) => String::new(),
+        },
         seed,
         cases: args.cases.unwrap_or(if args.duration.is_some() {
             u64::MAX
@@ -286,7 +361,7 @@ fn fuzz_command(args: FuzzArgs) -> Result<u8> {
         write_stdout(&fuzz_text::header(&opts))?;
     }
     let report = match &replayed {
-        Some(session) => fuzz::replay(&opts, session),
+        Some(session) => fuzz::replay(&opts, server.control(), session),
         None => {
             let bar = if human && std::io::stderr().is_terminal() {
                 let len = if opts.cases == u64::MAX {
@@ -303,7 +378,7 @@ fn fuzz_command(args: FuzzArgs) -> Result<u8> {
             } else {
                 indicatif::ProgressBar::hidden()
             };
-            let report = fuzz::run(&opts, &mut |done, failures| {
+            let report = fuzz::run(&opts, server.control(), &mut |done, failures| {
                 bar.set_position(done);
                 bar.set_message(format!("failures: {failures}"));
             });
@@ -332,6 +407,11 @@ fn fuzz_command(args: FuzzArgs) -> Result<u8> {
     } else {
         EXIT_OK
     })
+}
+
+/// `text` as one word for `sh`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

@@ -32,11 +32,27 @@ pub enum Command {
     Fuzz(FuzzArgs),
 }
 
+/// Running the server under test (shared by check, fuzz and bench).
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Start the server with this shell command (run by `sh -c` in the current directory), check
+    /// it, restart it when it crashes or hangs, and stop it and everything it started at the
+    /// end. Without --target, the address is read from the sockets the server listens on.
+    #[arg(long, value_name = "COMMAND")]
+    pub exec: Option<String>,
+    /// With --exec: how long the server may take to start listening.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, requires = "exec")]
+    pub start_timeout: Duration,
+}
+
 #[derive(Debug, Args)]
 pub struct FuzzArgs {
-    /// Server to fuzz: HOST:PORT, or "builtin" for the embedded reference server.
-    #[arg(long, default_value = "localhost:4444")]
-    pub target: Target,
+    /// Server to fuzz: HOST:PORT, or "builtin" for the embedded reference server
+    /// [default: localhost:4444, or where --exec's server listens].
+    #[arg(long)]
+    pub target: Option<Target>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
     /// Sessions to run [default: 500, or unlimited with --duration].
     #[arg(long)]
     pub cases: Option<u64>,
@@ -72,9 +88,12 @@ pub enum Format {
 /// Flags of the conformance run (the default command).
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Server to check: HOST:PORT, or "builtin" for the embedded reference server.
-    #[arg(long, default_value = "localhost:4444")]
-    pub target: Target,
+    /// Server to check: HOST:PORT, or "builtin" for the embedded reference server
+    /// [default: localhost:4444, or where --exec's server listens].
+    #[arg(long)]
+    pub target: Option<Target>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
     /// Limit for each network operation (connect, each read, each write).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -104,9 +123,12 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Server to load: HOST:PORT, or "builtin" for the embedded reference server.
-    #[arg(long, default_value = "localhost:4444")]
-    pub target: Target,
+    /// Server to load: HOST:PORT, or "builtin" for the embedded reference server
+    /// [default: localhost:4444, or where --exec's server listens].
+    #[arg(long)]
+    pub target: Option<Target>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
     /// Concurrent clients, each one request per connection, back to back.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub connections: u32,

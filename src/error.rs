@@ -15,6 +15,9 @@ pub enum Error {
     /// Nothing answered at the target.
     #[error("cannot reach {target}: {reason}")]
     Unreachable { target: String, reason: String },
+    /// The server that --exec runs could not be started.
+    #[error("{0}")]
+    Server(String),
     /// The harness itself could not do its job (runtime, file or thread failure).
     #[error("{context}: {source}")]
     Io {

@@ -1,13 +1,28 @@
 //! Runs the selected cases in order and collects their outcomes for the reporters.
 //!
-//! After any case that does not pass, a liveness check decides whether the target is still
-//! serving. Once it is not, the remaining cases are reported as `not_run`, naming the case after
-//! which it went down, rather than as failures of their own.
+//! After a case, a fresh well-formed request tells whether the server is up (it answered
+//! anything at all), down (refused or reset) or hung (no answer). Without `--exec` this check
+//! follows every case that did not pass; once the server is down or hung, the remaining cases
+//! are `not_run`, naming the case after which it went. A server that is up but answers wrongly
+//! keeps being tested, and each case fails on its own terms.
+//!
+//! With `--exec` the check follows every case, together with the process's own state. A server
+//! that exited or hung is recorded on that case (exit status, its output, the likely cause from
+//! its traceback), stopped and started again, so no case goes untested because of an earlier
+//! one. A server that answers no well-formed request even right after a restart cannot be
+//! tested further: the remaining cases fail at once, naming the case that showed it. That
+//! bounds a run against a server that hangs on every request.
 
 use std::time::{Duration, Instant};
 
-use crate::conn::Transcript;
-use crate::suite::{Case, Ctx, Group, Settings, Status, Verdict};
+use crate::conn::{Conn, Transcript};
+use crate::reply::{self, NoReply};
+use crate::suite::{Case, Ctx, Group, Liveness, Settings, Status, Verdict};
+use crate::target::{Control, EventKind, ServerEvent};
+use crate::wire;
+
+/// How long a server that stopped answering gets to finish exiting before it counts as hung.
+const EXIT_WAIT: Duration = Duration::from_millis(300);
 
 /// A case's result, as reporters see it.
 #[derive(Debug, Clone)]
@@ -23,6 +38,8 @@ pub struct Outcome {
     pub expected: Option<String>,
     pub actual: Option<String>,
     pub transcript: Option<Transcript>,
+    /// What happened to the server during or right after this case (with `--exec`).
+    pub server: Option<ServerEvent>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -40,8 +57,16 @@ pub struct RunReport {
     pub addr: std::net::SocketAddr,
     pub seed: u64,
     pub outcomes: Vec<Outcome>,
-    /// The case after which the target stopped answering.
+    /// The case after which the target stopped answering (without `--exec`).
     pub down_after: Option<&'static str>,
+    /// The case that showed the server answers no well-formed request, even fresh.
+    pub answers_none_after: Option<&'static str>,
+    /// How often the server was restarted (with `--exec`).
+    pub restarts: u32,
+    /// What a request with a big-endian header showed, when a well-formed one got no reply.
+    pub big_endian_probe: Option<String>,
+    /// Cases left out by --only/--skip.
+    pub left_out: usize,
     pub duration: Duration,
 }
 
@@ -61,16 +86,29 @@ impl RunReport {
     }
 }
 
-/// Which cases run: each is either selected or skipped with a reason.
+/// Which cases run, and how many --only/--skip left out.
 pub struct Plan<'a> {
-    pub cases: Vec<(&'a Case, Option<String>)>,
+    pub cases: Vec<&'a Case>,
+    pub left_out: usize,
 }
 
-/// Runs the plan. `on_start` and `on_outcome` let a reporter show progress as it happens.
+/// Why the remaining cases cannot be run as usual.
+enum Stop {
+    /// Without --exec: the server is down or hung after this case.
+    Down(&'static str),
+    /// With --exec: it could not be started again after this case.
+    NoRestart(&'static str, String),
+    /// It answers no well-formed request, even right after a restart.
+    AnswersNone(&'static str),
+}
+
+/// Runs the plan. `control` is the server's process when srpc-check runs it (`--exec`).
+/// `on_start` and `on_outcome` let a reporter show progress as it happens.
 pub fn run(
     plan: &Plan<'_>,
     settings: Settings,
     target: &str,
+    mut control: Option<&mut dyn Control>,
     on_start: &mut dyn FnMut(&Case, usize),
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> RunReport {
@@ -79,37 +117,98 @@ pub fn run(
     let seed = settings.seed;
     let mut ctx = Ctx::new(settings);
     let mut outcomes = Vec::new();
-    let mut down_after: Option<&'static str> = None;
-    for (n, (case, skip_reason)) in plan.cases.iter().enumerate() {
+    let mut stop: Option<Stop> = None;
+    let mut probe: Option<String> = None;
+    for (n, case) in plan.cases.iter().enumerate() {
         let t0 = Instant::now();
-        let verdict = if let Some(reason) = skip_reason {
-            Verdict::new(Status::Skip, reason.clone())
-        } else if let Some(down) = down_after {
-            Verdict::new(
+        let mut server = None;
+        let verdict = match &stop {
+            Some(Stop::Down(after)) => Verdict::new(
                 Status::NotRun,
-                format!("not run: the target stopped answering after {down}"),
-            )
-        } else {
-            on_start(case, n);
-            ctx.begin(case.id);
-            let mut v = (case.run)(&mut ctx);
-            if v.transcript.is_none() && v.status != Status::Pass {
-                v.transcript = ctx.exchanges.last().cloned().map(Box::new);
-            }
-            if matches!(v.status, Status::Fail) && ctx.alive().is_err() {
-                down_after = Some(case.id);
-                v.message = format!(
-                    "{}; the server stopped answering after this case",
-                    v.message
-                );
-                if v.hint.is_none() {
-                    v.hint = Some(
-                        "the server exited or crashed: no well-formed request is answered any more"
-                            .into(),
-                    );
+                format!("not run: the target stopped answering after {after}"),
+            ),
+            Some(Stop::NoRestart(after, why)) => Verdict::new(
+                Status::NotRun,
+                format!("not run: the server could not be started again after {after}: {why}"),
+            ),
+            Some(Stop::AnswersNone(shown)) => Verdict::fail(format!(
+                "not tried: the server answers no well-formed request (shown in {shown})"
+            ))
+            .hint(format!(
+                "even right after a restart, a well-formed request got no reply; see {shown} for what was sent and why"
+            )),
+            None => {
+                on_start(case, n);
+                ctx.begin(case.id);
+                let mut v = (case.run)(&mut ctx);
+                if v.transcript.is_none() && v.status != Status::Pass {
+                    v.transcript = ctx.exchanges.last().cloned().map(Box::new);
                 }
+                let silent = ctx.silent.take();
+                let mut hung = false;
+                match control.as_deref_mut() {
+                    None if v.status == Status::Fail => match ctx.liveness() {
+                        Liveness::Up => {}
+                        state => {
+                            hung = matches!(state, Liveness::Hung(_));
+                            stop = Some(Stop::Down(case.id));
+                            v = went_down(v, &state);
+                        }
+                    },
+                    None => {}
+                    Some(c) => {
+                        let event = match ctx.liveness() {
+                            Liveness::Up => c.exited(Duration::ZERO),
+                            Liveness::Down(_) => Some(c.exited(EXIT_WAIT).unwrap_or_else(|| c.kill_hung())),
+                            Liveness::Hung(_) => Some(c.exited(Duration::ZERO).unwrap_or_else(|| c.kill_hung())),
+                        };
+                        if let Some(mut event) = event {
+                            hung = event.event == EventKind::Hung;
+                            v = blame(v, &event);
+                            match restart(c, &mut ctx, case.id) {
+                                Ok(()) => {
+                                    event.restarted = true;
+                                    if hung && ctx.liveness() != Liveness::Up {
+                                        stop = Some(Stop::AnswersNone(case.id));
+                                        // A fresh server for the probe below.
+                                        c.kill_hung();
+                                        if let Err(why) = restart(c, &mut ctx, case.id) {
+                                            stop = Some(Stop::NoRestart(case.id, why));
+                                        }
+                                    }
+                                }
+                                Err(why) => stop = Some(Stop::NoRestart(case.id, why)),
+                            }
+                            server = Some(event);
+                        }
+                    }
+                }
+                if let (Some(payload), true, None) = (&silent, hung, &probe) {
+                    if !matches!(stop, Some(Stop::NoRestart(..))) {
+                        let (found, answered) =
+                            probe_big_endian(&mut ctx, payload, control.is_some());
+                        v.hint = Some(match v.hint.take() {
+                            Some(h) => format!("{h}. Probe: {found}"),
+                            None => format!("probe: {found}"),
+                        });
+                        probe = Some(found);
+                        if let Some(c) = control.as_deref_mut() {
+                            // Leave a server in a known state for the next case.
+                            if stop.is_none()
+                                && (!answered || c.exited(Duration::ZERO).is_some())
+                            {
+                                if !answered {
+                                    c.kill_hung();
+                                }
+                                if let Err(why) = restart(c, &mut ctx, case.id) {
+                                    stop = Some(Stop::NoRestart(case.id, why));
+                                }
+                            }
+                        }
+                    }
+                }
+                v
             }
-            v
         };
         let outcome = Outcome {
             id: case.id,
@@ -123,6 +222,7 @@ pub fn run(
             expected: verdict.expected,
             actual: verdict.actual,
             transcript: verdict.transcript.map(|t| *t),
+            server,
         };
         on_outcome(&outcome);
         outcomes.push(outcome);
@@ -132,7 +232,127 @@ pub fn run(
         addr,
         seed,
         outcomes,
-        down_after,
+        down_after: match stop {
+            Some(Stop::Down(after)) => Some(after),
+            _ => None,
+        },
+        answers_none_after: match stop {
+            Some(Stop::AnswersNone(after)) => Some(after),
+            _ => None,
+        },
+        restarts: control.map_or(0, |c| c.restarts()),
+        big_endian_probe: probe,
+        left_out: plan.left_out,
         duration: started.elapsed(),
+    }
+}
+
+/// Starts the server again and points the cases at its (perhaps new) address.
+fn restart(c: &mut dyn Control, ctx: &mut Ctx, after: &'static str) -> Result<(), String> {
+    let addr = c.restart()?;
+    ctx.settings.addr = addr;
+    ctx.restarts.push(after);
+    Ok(())
+}
+
+/// Without --exec: the case's verdict once the server is down or hung after it.
+fn went_down(v: Verdict, state: &Liveness) -> Verdict {
+    let (what, hint) = match state {
+        Liveness::Hung(why) => (
+            format!("the server stopped answering after this case ({why})"),
+            "the server accepts connections but no longer answers: it is stuck, perhaps still waiting on a connection this case opened",
+        ),
+        Liveness::Down(why) => (
+            format!("the server stopped answering after this case ({why})"),
+            "the server exited or crashed: run it under srpc-check (--exec 'python3 your_server.py') to see its traceback and have it restarted",
+        ),
+        Liveness::Up => return v,
+    };
+    let mut v = Verdict {
+        message: format!("{}; {what}", v.message),
+        ..v
+    };
+    if v.hint.is_none() {
+        v.hint = Some(hint.into());
+    }
+    v
+}
+
+/// With --exec: the case caused the server to exit or hang, whatever its own verdict.
+fn blame(v: Verdict, event: &ServerEvent) -> Verdict {
+    let what = match (event.event, &event.status) {
+        (EventKind::Exited, Some(status)) => {
+            format!("the server exited ({status}) during or right after this case")
+        }
+        (EventKind::Exited, None) => "the server exited during or right after this case".into(),
+        (EventKind::Hung, _) => {
+            "the server stopped answering during or right after this case, so srpc-check stopped it"
+                .into()
+        }
+    };
+    let message = if v.status == Status::Fail {
+        format!("{}; {what}", v.message)
+    } else {
+        what
+    };
+    Verdict {
+        status: Status::Fail,
+        message,
+        hint: event.cause.clone().or(v.hint),
+        ..v
+    }
+}
+
+/// Sends the request that got no reply again, with a big-endian header, and says what that
+/// shows about how the server reads headers (and what else goes wrong behind that), and
+/// whether anything came back.
+fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> (String, bool) {
+    let mut frame = wire::request(payload);
+    let (version, length) = (1i32, payload.len() as i32);
+    frame[..4].copy_from_slice(&version.to_be_bytes());
+    frame[4..8].copy_from_slice(&length.to_be_bytes());
+    let mut conn = match Conn::connect(ctx.settings.addr, ctx.settings.timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                format!("a request with a big-endian header could not be sent ({e})"),
+                false,
+            )
+        }
+    };
+    let result = reply::exchange(&mut conn, &frame, &[], Duration::ZERO, false);
+    let timeout = conn.timeout();
+    ctx.keep(conn);
+    let answered = !matches!(result, Err(NoReply::Silent));
+    let found = match result {
+        Ok(r) => {
+            let mut found = format!(
+                "confirmed: the same request with a big-endian header was answered ({}), so the server reads the header as big-endian",
+                clip(&r.json.to_string(), 160)
+            );
+            let mut behind: Vec<String> = r.anomalies.iter().map(|a| a.explain().0).collect();
+            if r.status().as_deref() == Some("ERROR") {
+                behind.push("even then it answers ERROR, so what it does after reading the header fails too (for example json.loads on what it already decoded)".into());
+            }
+            if !behind.is_empty() {
+                found.push_str(&format!("; behind that: {}", behind.join("; ")));
+            }
+            found
+        }
+        Err(NoReply::Silent) if fresh => format!(
+            "not big-endian: the same request with a big-endian header got no reply within {} either, so the server waits for something else",
+            humantime::format_duration(timeout)
+        ),
+        Err(NoReply::Silent) => "the same request with a big-endian header got no reply either; a server that serves one connection at a time may still be stuck on the earlier one, so this does not rule the cause out".into(),
+        Err(e) => format!("the same request with a big-endian header: {}", e.describe(timeout)),
+    };
+    (found, answered)
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        format!("{}...", s.chars().take(n).collect::<String>())
+    } else {
+        s.to_owned()
     }
 }

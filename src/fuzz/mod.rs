@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::conn::{Conn, ConnectError, Transcript};
 use crate::model::{self, Compare};
 use crate::reply::{self, NoReply};
+use crate::target::Control;
 use crate::wire;
 use session::{Op, Session};
 
@@ -29,6 +30,8 @@ const MAX_SHRINK_STEPS: usize = 2000;
 pub struct FuzzOptions {
     pub addr: SocketAddr,
     pub target: String,
+    /// How to name the same target again on a command line (`--target X` or `--exec 'C'`).
+    pub target_flag: String,
     pub seed: u64,
     /// Stop after this many sessions...
     pub cases: u64,
@@ -58,6 +61,9 @@ pub struct Failure {
     pub actual: Option<String>,
     /// The target stopped accepting connections.
     pub target_down: bool,
+    /// With --exec: how the server exited or hung (then it was restarted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<crate::target::ServerEvent>,
 }
 
 /// The result of executing a session once.
@@ -69,16 +75,25 @@ pub struct Execution {
 }
 
 /// Executes sessions with fresh key names each time.
-pub struct Executor {
+pub struct Executor<'c> {
     addr: SocketAddr,
     timeout: Duration,
     tag: String,
     executions: u64,
+    /// The server's process, when srpc-check runs it: a crash is then restarted, so that
+    /// shrinking can go on.
+    control: Option<&'c mut dyn Control>,
 }
 
-impl Executor {
-    pub fn new(addr: SocketAddr, timeout: Duration, seed: u64) -> Executor {
+impl<'c> Executor<'c> {
+    pub fn new(
+        addr: SocketAddr,
+        timeout: Duration,
+        seed: u64,
+        control: Option<&'c mut dyn Control>,
+    ) -> Executor<'c> {
         Executor {
+            control,
             addr,
             timeout,
             // Fixed width, like the counter below: requests must have the same length in every
@@ -110,12 +125,28 @@ impl Executor {
         matches!(self.exchange(&check, &[], Duration::ZERO, false), Ok((Ok(r), _)) if r.status().as_deref() == Some("OK"))
     }
 
-    /// Runs `session` once and, if it failed, finds out whether the target survived it.
+    /// Can a target that went down be started again?
+    pub fn can_restart(&self) -> bool {
+        self.control.is_some()
+    }
+
+    /// Runs `session` once and, if it failed, finds out whether the target survived it. With
+    /// --exec, a server that exited or hung is recorded on the failure and started again.
     pub fn execute_checked(&mut self, session: &Session) -> Execution {
         let mut run = self.execute(session);
         if let Some(f) = &mut run.failure {
             if !f.target_down && !self.alive() {
                 f.target_down = true;
+            }
+            if let (true, Some(c)) = (f.target_down, self.control.as_deref_mut()) {
+                let mut event = c
+                    .exited(Duration::from_millis(300))
+                    .unwrap_or_else(|| c.kill_hung());
+                if let Ok(addr) = c.restart() {
+                    self.addr = addr;
+                    event.restarted = true;
+                }
+                f.server = Some(event);
             }
         }
         run
@@ -185,6 +216,7 @@ impl Executor {
                 expected: None,
                 actual: None,
                 target_down: false,
+                server: None,
             };
             let (result, transcript) = match self.exchange(&request, &step.cuts, pause, half_close)
             {
@@ -192,6 +224,7 @@ impl Executor {
                 Err(e) => {
                     out.failure = Some(Failure {
                         target_down: e == ConnectError::Refused,
+                        server: None,
                         ..fail(format!("could not connect: {e}"))
                     });
                     return out;
@@ -246,6 +279,7 @@ impl Executor {
                     Err(e) => {
                         out.failure = Some(Failure {
                             target_down: e == ConnectError::Refused,
+                        server: None,
                             ..fail(format!("after this malformed frame the server no longer accepts connections ({e})"))
                         });
                         return out;
@@ -350,12 +384,16 @@ fn runner_for(seed: u64) -> TestRunner {
 }
 
 /// Runs the fuzzer. `progress` is told (cases done, failures so far) after every case.
-pub fn run(opts: &FuzzOptions, progress: &mut dyn FnMut(u64, u64)) -> FuzzReport {
+pub fn run(
+    opts: &FuzzOptions,
+    control: Option<&mut dyn Control>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> FuzzReport {
     let started = Instant::now();
     let deadline = opts.duration.map(|d| started + d);
     let mut runner = runner_for(opts.seed);
     let strategy = session::session();
-    let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed);
+    let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed, control);
     let mut report = FuzzReport::new(opts);
     let mut case = 0;
     while case < opts.cases && deadline.is_none_or(|d| Instant::now() < d) {
@@ -374,10 +412,10 @@ pub fn run(opts: &FuzzOptions, progress: &mut dyn FnMut(u64, u64)) -> FuzzReport
                 failure,
                 original_steps,
                 replay_command: format!(
-                    "srpc-check fuzz --target {} --seed {} --cases {case}",
-                    opts.target, opts.seed
+                    "srpc-check fuzz {} --seed {} --cases {case}",
+                    opts.target_flag, opts.seed
                 ),
-                reproducer: crate::report::session_reproducer(&transcripts, opts.addr),
+                reproducer: crate::report::session_reproducer(&transcripts, exec.addr),
                 minimal,
                 shrunk,
                 shrink_steps: steps,
@@ -392,9 +430,13 @@ pub fn run(opts: &FuzzOptions, progress: &mut dyn FnMut(u64, u64)) -> FuzzReport
 }
 
 /// Runs one saved session once (fresh keys), as `--replay` does.
-pub fn replay(opts: &FuzzOptions, session: &Session) -> FuzzReport {
+pub fn replay(
+    opts: &FuzzOptions,
+    control: Option<&mut dyn Control>,
+    session: &Session,
+) -> FuzzReport {
     let started = Instant::now();
-    let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed);
+    let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed, control);
     let mut report = FuzzReport::new(opts);
     let run = exec.execute_checked(session);
     record(&mut report, &run);
@@ -460,7 +502,7 @@ fn shrink(
         s.steps.truncate(f.step + 1);
         s
     };
-    if failure.target_down {
+    if failure.target_down && !exec.can_restart() {
         return (
             truncated(tree.current(), &failure),
             failure,
@@ -485,7 +527,7 @@ fn shrink(
         let candidate = tree.current();
         let run = execute_candidate(exec, &candidate);
         match run.failure {
-            Some(f) if f.target_down => {
+            Some(f) if f.target_down && !exec.can_restart() => {
                 let trigger = truncated(candidate, &f);
                 return (trigger, f, run.transcripts, true, steps);
             }

@@ -83,11 +83,15 @@ pub fn render(report: &FuzzReport, saved: Option<&Path>) -> String {
                 f.failure.step + 1,
                 f.failure.message
             );
-            if f.failure.target_down {
-                let _ = writeln!(
-                    out,
-                    "  the target crashed or exited: it no longer accepts connections"
-                );
+            match (&f.failure.server, f.failure.target_down) {
+                (Some(event), _) => out.push_str(&super::human::server_event(event, "  ")),
+                (None, true) => {
+                    let _ = writeln!(
+                        out,
+                        "  the target crashed or exited: it no longer accepts connections"
+                    );
+                }
+                (None, false) => {}
             }
             if let Some(e) = &f.failure.expected {
                 let _ = writeln!(out, "  expected: {e}");

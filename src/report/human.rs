@@ -7,6 +7,46 @@ use std::fmt::Write;
 use super::{hex_dump, reproducer};
 use crate::runner::{Outcome, RunReport};
 use crate::suite::Status;
+use crate::target::traceback::Traceback;
+use crate::target::{EventKind, ServerEvent};
+
+/// Lines of a server's output shown when it printed no traceback.
+const OUTPUT_LINES: usize = 15;
+
+/// What happened to the server, and the end of what it printed (its traceback, if any).
+pub fn server_event(e: &ServerEvent, indent: &str) -> String {
+    let mut out = String::new();
+    let what = match (e.event, &e.status) {
+        (EventKind::Exited, Some(s)) => format!("exited ({s})"),
+        (EventKind::Exited, None) => "exited".into(),
+        (EventKind::Hung, _) => "stopped answering and was stopped".into(),
+    };
+    let again = if e.restarted {
+        "; srpc-check started it again"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "{indent}server:       {what}{again}");
+    let shown = match Traceback::parse(&e.stderr_tail) {
+        Some(tb) => {
+            let _ = writeln!(out, "{indent}its traceback:");
+            tb.text
+        }
+        None if e.stderr_tail.trim().is_empty() => {
+            let _ = writeln!(out, "{indent}its output:   (nothing)");
+            return out;
+        }
+        None => {
+            let _ = writeln!(out, "{indent}its output ended with:");
+            let lines: Vec<&str> = e.stderr_tail.trim_end().lines().collect();
+            lines[lines.len().saturating_sub(OUTPUT_LINES)..].join("\n")
+        }
+    };
+    for line in shown.lines() {
+        let _ = writeln!(out, "{indent}  | {line}");
+    }
+    out
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
@@ -56,6 +96,13 @@ pub fn case_line(o: &Outcome, style: Style) -> String {
         o.id,
         o.duration.as_millis()
     );
+    if let Some(e) = &o.server {
+        let what = match e.event {
+            EventKind::Exited => "server exited",
+            EventKind::Hung => "server hung",
+        };
+        line.push_str(&format!("  [{}]", style.paint("1;31", what)));
+    }
     if matches!(o.status, Status::Fail | Status::Warn | Status::NotRun) && !o.message.is_empty() {
         let brief: String = o.message.chars().take(100).collect();
         line.push_str(&format!("  {}", style.paint("2", &brief)));
@@ -75,6 +122,9 @@ fn details(o: &Outcome, addr: std::net::SocketAddr, style: Style) -> String {
     let _ = writeln!(out, "  problem:      {}", o.message);
     if let Some(h) = &o.hint {
         let _ = writeln!(out, "  likely cause: {h}");
+    }
+    if let Some(e) = &o.server {
+        out.push_str(&server_event(e, "  "));
     }
     if let Some(e) = &o.expected {
         let _ = writeln!(out, "  expected:     {}", clip(e));
@@ -143,6 +193,35 @@ pub fn footer(report: &RunReport, style: Style) -> String {
                 "1;31",
                 &format!("The target stopped answering after {down}; later cases were not run.")
             )
+        );
+    }
+    if let Some(shown) = report.answers_none_after {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint(
+                "1;31",
+                &format!("The server answers no well-formed request, even right after a restart (shown in {shown}); the cases after it failed without being tried.")
+            )
+        );
+    }
+    if let Some(probe) = &report.big_endian_probe {
+        let _ = writeln!(out, "Big-endian probe: {probe}.");
+    }
+    if report.restarts > 0 {
+        let _ = writeln!(
+            out,
+            "The server was started again {} time{} after it exited or hung.",
+            report.restarts,
+            if report.restarts == 1 { "" } else { "s" }
+        );
+    }
+    if report.left_out > 0 {
+        let _ = writeln!(
+            out,
+            "{} case{} left out by --only/--skip.",
+            report.left_out,
+            if report.left_out == 1 { "" } else { "s" }
         );
     }
     let s = report.summary();

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::hex;
 use crate::runner::{RunReport, Summary};
+use crate::target::ServerEvent;
 
 /// Bytes of each direction included in `sent_hex` / `received_hex` (totals are given separately).
 const HEX_LIMIT: usize = 64 * 1024;
@@ -16,6 +17,12 @@ struct Json<'a> {
     seed: u64,
     summary: Summary,
     target_down_after: Option<&'a str>,
+    /// The case that showed the server answers no well-formed request, even fresh.
+    answers_no_request_after: Option<&'a str>,
+    restarts: u32,
+    big_endian_probe: Option<&'a str>,
+    /// Cases --only/--skip left out (they are not in `tests`).
+    left_out: usize,
     duration_ms: u128,
     tests: Vec<Test<'a>>,
 }
@@ -34,6 +41,9 @@ struct Test<'a> {
     received_hex: String,
     sent_bytes: usize,
     received_bytes: usize,
+    /// What happened to the server during or right after this case (--exec).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<&'a ServerEvent>,
 }
 
 pub fn render(report: &RunReport) -> String {
@@ -64,6 +74,7 @@ pub fn render(report: &RunReport) -> String {
                 received_hex: hex(&received[..received.len().min(HEX_LIMIT)]),
                 sent_bytes: sent.len(),
                 received_bytes: received.len(),
+                server: o.server.as_ref(),
             }
         })
         .collect();
@@ -74,6 +85,10 @@ pub fn render(report: &RunReport) -> String {
         seed: report.seed,
         summary: report.summary(),
         target_down_after: report.down_after,
+        answers_no_request_after: report.answers_none_after,
+        restarts: report.restarts,
+        big_endian_probe: report.big_endian_probe.as_deref(),
+        left_out: report.left_out,
         duration_ms: report.duration.as_millis(),
         tests,
     };

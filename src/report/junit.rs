@@ -44,6 +44,9 @@ pub fn render(report: &RunReport) -> String {
         if o.status == Status::Warn {
             case.set_system_out(format!("warning: {}", o.message));
         }
+        if let Some(e) = &o.server {
+            case.set_system_err(super::human::server_event(e, ""));
+        }
         suites
             .last_mut()
             .expect("a suite per group")

@@ -167,6 +167,24 @@ pub struct Ctx {
     /// A key written before the robust group (name, value, readable right after writing),
     /// checked at the group's end.
     pub sentinel: Option<(Value, Value, bool)>,
+    /// The payload of the first well-formed request in this case that got no reply at all.
+    pub silent: Option<Vec<u8>>,
+    /// The cases after which srpc-check restarted the server (with `--exec`).
+    pub restarts: Vec<&'static str>,
+    /// `restarts.len()` when the sentinel was written.
+    pub restarts_at_sentinel: usize,
+}
+
+/// What a fresh, well-formed request says about the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Liveness {
+    /// It answered, whatever it answered (even garbage, ERROR or a wrong header), or it
+    /// accepted and closed the connection.
+    Up,
+    /// Refused or reset: nothing serves the address any more.
+    Down(String),
+    /// Accepted, but nothing came back within the timeout.
+    Hung(String),
 }
 
 impl Ctx {
@@ -181,6 +199,9 @@ impl Ctx {
             counter: 0,
             exchanges: Vec::new(),
             sentinel: None,
+            silent: None,
+            restarts: Vec::new(),
+            restarts_at_sentinel: 0,
         }
     }
 
@@ -190,6 +211,7 @@ impl Ctx {
         self.case_deadline = Instant::now() + case_budget(self.settings.timeout);
         self.counter = 0;
         self.exchanges.clear();
+        self.silent = None;
     }
 
     /// A key no other case or run uses.
@@ -254,8 +276,16 @@ impl Ctx {
         pause: Duration,
     ) -> Result<Reply, Verdict> {
         let timeout = self.settings.timeout;
-        self.exchange(payload, cuts, pause)?
-            .map_err(|e| no_reply_verdict(&e, timeout))
+        self.exchange(payload, cuts, pause)?.map_err(|e| {
+            let v = no_reply_verdict(&e, timeout);
+            if e != NoReply::Silent {
+                return v;
+            }
+            if self.silent.is_none() {
+                self.silent = Some(payload.to_vec());
+            }
+            v.hint(big_endian_reading(payload))
+        })
     }
 
     /// Sends `payload` as one well-formed frame in a single write, and reads the reply.
@@ -291,25 +321,41 @@ impl Ctx {
             Err(v) => return v,
         };
         let verdict = judge(&expected, &reply.json);
-        if verdict.status != Status::Fail {
-            return verdict;
+        match stored_hint(val, &reply.json) {
+            Some(h) if verdict.status == Status::Fail => verdict.hint(h),
+            _ => verdict,
         }
-        let got = reply.json.pointer("/response/response/val");
-        let hint = match got {
-            Some(Value::Null) => Some(
-                "the value is gone: a GET on a new connection does not see the PUT. Is the dictionary created inside the code that handles one connection, instead of once for the whole server?",
-            ),
-            Some(Value::String(s)) if !val.is_string() && !s.is_empty() => Some(
-                "the value came back as a string: does your server store str(val) or json.dumps(val) instead of the value itself?",
-            ),
-            Some(Value::Object(got)) if val.is_object() && got.len() > val.as_object().map_or(0, |o| o.len()) => Some(
-                "the GET returned more keys than the last PUT stored: PUT seems to merge into the old value (dict.update?) instead of replacing it",
-            ),
-            _ => None,
+    }
+
+    /// Sends a fresh, well-formed PUT and tells from what comes back whether the server is up,
+    /// down or hung.
+    pub fn liveness(&mut self) -> Liveness {
+        let name = self.key();
+        let mut conn = match Conn::connect(self.settings.addr, self.settings.timeout) {
+            Ok(c) => c,
+            Err(ConnectError::Timeout) => {
+                return Liveness::Hung("a new connection was not accepted in time".into())
+            }
+            Err(e) => {
+                return Liveness::Down(format!("the server no longer accepts connections ({e})"))
+            }
         };
-        match hint {
-            Some(h) => verdict.hint(h),
-            None => verdict,
+        let result = reply::exchange(
+            &mut conn,
+            &crate::wire::request(&model::put_request(&name, &Value::from(1))),
+            &[],
+            Duration::ZERO,
+            false,
+        );
+        let timeout = conn.timeout();
+        self.keep(conn);
+        match result {
+            Ok(_) | Err(NoReply::Garbled { .. } | NoReply::ClosedSilently) => Liveness::Up,
+            Err(NoReply::Reset) => Liveness::Down("a well-formed request was reset".into()),
+            Err(NoReply::Silent) => Liveness::Hung(format!(
+                "a well-formed request got no reply within {}",
+                humantime::format_duration(timeout)
+            )),
         }
     }
 
@@ -336,6 +382,22 @@ impl Ctx {
             ))
             .hint("the server accepts connections but no longer answers: it is stuck, perhaps still waiting on the connection this case opened")),
         }
+    }
+}
+
+/// Why a GET of a stored name came back with `got` instead of `val`, for the usual state bugs.
+pub fn stored_hint(val: &Value, got: &Value) -> Option<&'static str> {
+    match got.pointer("/response/response/val") {
+        Some(Value::Null) => Some(
+            "the value is gone: a GET on a new connection does not see the PUT. Is the dictionary created inside the code that handles one connection, instead of once for the whole server?",
+        ),
+        Some(Value::String(s)) if !val.is_string() && !s.is_empty() => Some(
+            "the value came back as a string: does your server store str(val) or json.dumps(val) instead of the value itself?",
+        ),
+        Some(Value::Object(got)) if val.is_object() && got.len() > val.as_object().map_or(0, |o| o.len()) => Some(
+            "the GET returned more keys than the last PUT stored: PUT seems to merge into the old value (dict.update?) instead of replacing it",
+        ),
+        _ => None,
     }
 }
 
@@ -374,6 +436,15 @@ pub fn no_reply_verdict(e: &NoReply, timeout: Duration) -> Verdict {
         NoReply::Silent => v.hint("the server is still waiting for something: it may be reading more bytes than the request has, or serving another connection"),
         NoReply::Garbled { .. } => v,
     }
+}
+
+/// What a server that reads the request header as big-endian makes of the one just sent.
+pub fn big_endian_reading(payload: &[u8]) -> String {
+    let header = crate::wire::request(payload);
+    let be = i32::from_be_bytes(header[4..8].try_into().expect("4 bytes"));
+    format!(
+        "read as big-endian ('>ii' or '!II'), our header declares {be} bytes, and a server that reads it that way waits for them; the header is struct.pack(\"ii\", ...): little-endian"
+    )
 }
 
 /// Fails when the reply shows one of `kinds` of anomaly (checked by the protocol group only).

@@ -110,6 +110,7 @@ fn ensure_sentinel(ctx: &mut Ctx) -> Result<(), Verdict> {
         ctx.put(&name, &val)?;
         let readable = ctx.expect_stored(&name, &val).status != Status::Fail;
         ctx.sentinel = Some((name, val, readable));
+        ctx.restarts_at_sentinel = ctx.restarts.len();
     }
     Ok(())
 }
@@ -211,6 +212,12 @@ fn data_survives(ctx: &mut Ctx) -> Verdict {
         return v;
     }
     let (name, val, readable) = ctx.sentinel.clone().expect("sentinel written");
+    if let Some(after) = ctx.restarts.get(ctx.restarts_at_sentinel) {
+        return Verdict::fail(format!(
+            "the server crashed or hung after {after} and had to be restarted, so the value stored before the group is lost"
+        ))
+        .hint("a server that dies on a bad request loses everything it stored; catch exceptions per connection so that it never has to be restarted");
+    }
     if !readable {
         return Verdict::new(Status::Skip, "the value written before the group could not be read back even then; see state/persistence");
     }

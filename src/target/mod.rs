@@ -11,6 +11,47 @@ pub mod builtin;
 pub mod supervisor;
 pub mod traceback;
 
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// What happened to the server, recorded on the case after which it happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerEvent {
+    pub event: EventKind,
+    /// How it ended: "exit status 1", "signal 9 (SIGKILL)".
+    pub status: Option<String>,
+    /// The end of what it printed since it was last started.
+    pub stderr_tail: String,
+    /// srpc-check started it again afterwards.
+    pub restarted: bool,
+    /// The likely cause, from its traceback where it printed one.
+    #[serde(skip)]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The server's process exited by itself.
+    Exited,
+    /// It stopped answering, and srpc-check stopped it.
+    Hung,
+}
+
+/// What the runner may do to a server that srpc-check runs itself.
+pub trait Control {
+    /// Has the server's process exited (waiting up to `wait` for it to)? If so, what is left
+    /// of it is stopped, and the event says how it ended.
+    fn exited(&mut self, wait: Duration) -> Option<ServerEvent>;
+    /// Stops a server that no longer answers.
+    fn kill_hung(&mut self) -> ServerEvent;
+    /// Starts it again; where it now listens.
+    fn restart(&mut self) -> std::result::Result<SocketAddr, String>;
+    /// How often it was started again.
+    fn restarts(&self) -> u32;
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// Start the reference server in-process on a free port.

@@ -23,12 +23,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, LazyLock, Mutex, Once};
 use std::time::{Duration, Instant};
 
+use super::{Control, EventKind, ServerEvent};
+use crate::listeners;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
-use serde::Serialize;
-
-use crate::listeners;
 
 /// Bytes of the server's output kept (the most recent ones).
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
@@ -155,30 +154,6 @@ impl std::fmt::Display for StartError {
             }
         }
     }
-}
-
-/// What happened to the server, recorded on the case after which it happened.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerEvent {
-    pub event: EventKind,
-    /// How it ended: "exit status 1", "signal 9 (SIGKILL)".
-    pub status: Option<String>,
-    /// The end of what it printed since it was last started.
-    pub stderr_tail: String,
-    /// srpc-check started it again afterwards.
-    pub restarted: bool,
-    /// The likely cause, from its traceback where it printed one.
-    #[serde(skip)]
-    pub cause: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    /// The server's process exited by itself.
-    Exited,
-    /// It stopped answering, and srpc-check stopped it.
-    Hung,
 }
 
 /// A server process that srpc-check runs.
@@ -407,6 +382,24 @@ impl Supervised {
         // Every writer is gone, so the reader sees the end of the pipe at once.
         let _ = run.reader_done.recv_timeout(Duration::from_secs(1));
         run.status
+    }
+}
+
+impl Control for Supervised {
+    fn exited(&mut self, wait: Duration) -> Option<ServerEvent> {
+        Supervised::exited(self, wait)
+    }
+
+    fn kill_hung(&mut self) -> ServerEvent {
+        Supervised::kill_hung(self)
+    }
+
+    fn restart(&mut self) -> Result<SocketAddr, String> {
+        Supervised::restart(self).map_err(|e| e.to_string())
+    }
+
+    fn restarts(&self) -> u32 {
+        self.restarts
     }
 }
 

@@ -166,6 +166,7 @@ fn parse_frame(line: &str) -> Option<Frame> {
 pub fn explain_exit(output: &str, status: &str) -> String {
     match Traceback::parse(output) {
         Some(tb) => tb.explain(),
+        None if status == "exit status 0" => "your server exited by itself, without an error, after serving: does it call accept() only once, or leave its loop after one client? Keep accepting in a loop".into(),
         None => format!(
             "your server exited ({status}) without printing a traceback; look at its own output for why"
         ),
