@@ -113,7 +113,7 @@ fn value_stored_as_a_string() {
 fn double_encoded_reply() {
     expect(
         "double-encode",
-        &["protocol"],
+        &["grading", "protocol"],
         "protocol/reply-json",
         "json.dumps twice",
         None,
@@ -124,7 +124,7 @@ fn double_encoded_reply() {
 fn big_endian_header() {
     expect(
         "big-endian",
-        &["protocol"],
+        &["grading", "protocol"],
         "protocol/reply-header",
         "big-endian",
         None,
@@ -135,7 +135,7 @@ fn big_endian_header() {
 fn reply_without_header() {
     expect(
         "no-header",
-        &["protocol"],
+        &["grading", "protocol"],
         "protocol/reply-header",
         "no 8-byte header",
         None,
@@ -179,7 +179,7 @@ fn no_close_after_reply() {
 fn status_in_the_wrong_case() {
     expect(
         "status-case",
-        &["protocol"],
+        &["grading", "protocol"],
         "protocol/status-spelling",
         "case-sensitive",
         None,
