@@ -108,7 +108,10 @@ fn single_read_fails_only_fragment() {
 #[test]
 fn big_endian_fails_the_header_case_and_grading_as_the_lab_client_would() {
     let (groups, report) = failing(Mutant::BigEndian);
-    assert_eq!(groups, ["grading".to_string(), "protocol".to_string()].into());
+    assert_eq!(
+        groups,
+        ["grading".to_string(), "protocol".to_string()].into()
+    );
     assert_eq!(tests_with_status(&report, "fail").len(), 4);
     assert_eq!(
         test_by_id(&report, "protocol/reply-header")["message"],
@@ -116,7 +119,10 @@ fn big_endian_fails_the_header_case_and_grading_as_the_lab_client_would() {
     );
     let put = test_by_id(&report, "grading/put");
     assert!(
-        put["message"].as_str().unwrap().contains("the header is big-endian"),
+        put["message"]
+            .as_str()
+            .unwrap()
+            .contains("the header is big-endian"),
         "{put:#}"
     );
 }
@@ -134,7 +140,10 @@ fn forgotten_state_fails_grading_and_state() {
 #[test]
 fn lowercase_status_fails_status_spelling_and_grading() {
     let (groups, report) = failing(Mutant::LowercaseStatus);
-    assert_eq!(groups, ["grading".to_string(), "protocol".to_string()].into());
+    assert_eq!(
+        groups,
+        ["grading".to_string(), "protocol".to_string()].into()
+    );
     assert_eq!(
         test_by_id(&report, "protocol/status-spelling")["status"],
         "fail"
@@ -145,7 +154,10 @@ fn lowercase_status_fails_status_spelling_and_grading() {
 fn short_length_fails_the_length_cases_and_grading() {
     // The lab's client reads exactly the declared bytes, so a short length cuts the JSON.
     let (groups, report) = failing(Mutant::LengthTooShort);
-    assert_eq!(groups, ["grading".to_string(), "protocol".to_string()].into());
+    assert_eq!(
+        groups,
+        ["grading".to_string(), "protocol".to_string()].into()
+    );
     assert!(test_by_id(&report, "grading/put")["message"]
         .as_str()
         .unwrap()

@@ -14,6 +14,8 @@ struct Json<'a> {
     tool: &'static str,
     version: &'static str,
     target: &'a str,
+    /// The address the cases connected to (at the start, for a server that was restarted).
+    addr: String,
     seed: u64,
     summary: Summary,
     target_down_after: Option<&'a str>,
@@ -82,6 +84,7 @@ pub fn render(report: &RunReport) -> String {
         tool: "srpc-check",
         version: env!("CARGO_PKG_VERSION"),
         target: &report.target,
+        addr: report.addr.to_string(),
         seed: report.seed,
         summary: report.summary(),
         target_down_after: report.down_after,

@@ -234,6 +234,11 @@ impl Supervised {
         let child = {
             // Registered under the lock, so a concurrent sweep never mistakes it for a stray.
             let mut live = live_roots();
+            if SHUTTING_DOWN.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(StartError::Spawn(std::io::Error::other(
+                    "srpc-check is stopping",
+                )));
+            }
             let child = cmd.spawn().map_err(StartError::Spawn)?;
             live.insert(child.id());
             child
@@ -476,9 +481,14 @@ fn proc_table() -> Vec<Proc> {
 /// The processes of the server rooted at `root` that are still running: its descendants, and
 /// orphans reparented to srpc-check (which, as subreaper, inherits whatever the server left).
 fn alive_tree(root: u32) -> Vec<u32> {
+    let roots = live_roots().clone();
+    alive_tree_among(root, &roots)
+}
+
+/// [`alive_tree`], given the set of running roots.
+fn alive_tree_among(root: u32, roots: &HashSet<u32>) -> Vec<u32> {
     let table = proc_table();
     let me = std::process::id();
-    let roots = live_roots().clone();
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     for p in &table {
         children.entry(p.ppid).or_default().push(p.pid);
@@ -590,14 +600,19 @@ pub fn install_cleanup() {
     });
 }
 
-/// SIGKILL to every process of every running server, until none is left.
+/// Set once srpc-check is going down: no server may be started after that.
+static SHUTTING_DOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// SIGKILL to every process of every running server, until none is left. Holds the registry
+/// throughout, and marks srpc-check as going down, so no server can be started meanwhile or after.
 fn kill_everything() {
-    let roots: Vec<u32> = live_roots().iter().copied().collect();
+    let live = live_roots();
+    SHUTTING_DOWN.store(true, std::sync::atomic::Ordering::SeqCst);
     let deadline = Instant::now() + SWEEP_LIMIT;
-    for root in roots {
+    for &root in live.iter() {
         let _ = killpg(Pid::from_raw(root as i32), Signal::SIGKILL);
         loop {
-            let alive = alive_tree(root);
+            let alive = alive_tree_among(root, &live);
             if alive.is_empty() || Instant::now() >= deadline {
                 break;
             }

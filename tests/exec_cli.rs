@@ -1,0 +1,307 @@
+//! `--exec`: srpc-check runs the server itself, finds where it listens, records crashes and
+//! hangs on the case that caused them, restarts it, and leaves no process behind.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use predicates::prelude::*;
+
+/// The --exec command for the lab-style fixture with `bug`, marked with `token`.
+fn lab(bug: &str, token: &str) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lab_server.py");
+    format!("python3 {script} --bug {bug} --token {token}")
+}
+
+/// A marker unique to this test process and test.
+fn token(name: &str) -> String {
+    format!("srpc-exec-test-{}-{name}", std::process::id())
+}
+
+/// Processes whose command line carries `token`. Any found are killed (by PID) so that a
+/// failing test does not leave them either, and returned for the assertion.
+fn leftovers(token: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'));
+        if !zombie && String::from_utf8_lossy(&cmdline).contains(token) {
+            found.push(pid);
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+    found
+}
+
+/// Runs the suite with --exec on a fixture; checks that nothing outlived srpc-check.
+fn exec_json(bug: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let tok = token(bug);
+    let command = lab(bug, &tok);
+    let result = run_json(
+        &[
+            &["--exec", &command, "--format", "json", "--timeout", "500ms"],
+            extra,
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        leftovers(&tok),
+        Vec::<u32>::new(),
+        "{bug}: processes left behind"
+    );
+    result
+}
+
+fn events(report: &serde_json::Value) -> Vec<&serde_json::Value> {
+    report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t.get("server").is_some())
+        .collect()
+}
+
+fn assert_all_run(report: &serde_json::Value) {
+    assert_eq!(
+        report["summary"]["not_run"], 0,
+        "no case is not_run: {report:#}"
+    );
+    assert_eq!(report["tests"].as_array().unwrap().len(), 55);
+}
+
+#[test]
+fn a_server_that_dies_when_a_client_leaves_is_restarted_and_its_traceback_explained() {
+    let (code, report) = exec_json("broken-pipe", &[]);
+    assert_eq!(code, 1);
+    assert_all_run(&report);
+    let crashes = events(&report);
+    assert!(!crashes.is_empty(), "{report:#}");
+    assert!(report["restarts"].as_u64().unwrap() >= 1);
+    let empty = test_by_id(&report, "robust/empty-connection");
+    assert_eq!(empty["status"], "fail");
+    let server = &empty["server"];
+    assert_eq!(server["event"], "exited");
+    assert_eq!(server["status"], "exit status 1");
+    assert_eq!(server["restarted"], true);
+    let tail = server["stderr_tail"].as_str().unwrap();
+    assert!(
+        tail.contains("BrokenPipeError") || tail.contains("ConnectionResetError"),
+        "{tail}"
+    );
+    let hint = empty["hint"].as_str().unwrap();
+    assert!(hint.contains("a client that had already left"), "{hint}");
+    assert!(hint.contains("inside an except block"), "{hint}");
+    assert!(hint.contains("lab_server.py line"), "{hint}");
+    // The single recv() is still diagnosed where it shows.
+    assert_eq!(
+        test_by_id(&report, "fragment/header-split-3")["status"],
+        "fail"
+    );
+    // Data stored before the robust group died with the server.
+    let survives = test_by_id(&report, "robust/data-survives");
+    assert_eq!(survives["status"], "fail");
+    assert!(survives["message"].as_str().unwrap().contains("restarted"));
+}
+
+#[test]
+fn the_human_report_shows_the_traceback_under_the_case() {
+    let tok = token("human");
+    cmd()
+        .args(["--exec", &lab("broken-pipe", &tok), "--timeout", "500ms"])
+        .args(["--only", "grading/*,robust/empty-connection"])
+        .env("NO_COLOR", "1")
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("[server exited]")
+                .and(predicate::str::contains("its traceback:"))
+                .and(
+                    predicate::str::contains("| BrokenPipeError")
+                        .or(predicate::str::contains("| ConnectionResetError")),
+                )
+                .and(predicate::str::contains(
+                    "server:       exited (exit status 1); srpc-check started it again",
+                )),
+        );
+    assert!(leftovers(&tok).is_empty());
+}
+
+#[test]
+fn a_server_that_exits_after_one_connection_gets_a_verdict_for_every_case() {
+    let (code, report) = exec_json("one-shot", &["--only", "grading/*,state/*"]);
+    assert_eq!(code, 1);
+    assert_eq!(report["summary"]["not_run"], 0);
+    let put = test_by_id(&report, "grading/put");
+    assert_eq!(put["server"]["event"], "exited");
+    assert_eq!(put["server"]["status"], "exit status 0");
+    assert!(
+        put["hint"].as_str().unwrap().contains("accept() only once"),
+        "{put:#}"
+    );
+    assert!(report["restarts"].as_u64().unwrap() >= 3);
+}
+
+#[test]
+fn a_server_that_hangs_on_every_request_is_cut_short_and_probed_big_endian() {
+    let (code, report) = exec_json("hang", &[]);
+    assert_eq!(code, 1);
+    assert_all_run(&report);
+    assert_eq!(report["answers_no_request_after"], "grading/get-missing");
+    assert_eq!(report["summary"]["failed"], 55);
+    let first = test_by_id(&report, "grading/get-missing");
+    assert_eq!(first["server"]["event"], "hung");
+    let hint = first["hint"].as_str().unwrap();
+    assert!(hint.contains("read as big-endian"), "{hint}");
+    let probe = report["big_endian_probe"].as_str().unwrap();
+    assert!(probe.starts_with("confirmed"), "{probe}");
+    assert!(probe.contains("the reply header is big-endian"), "{probe}");
+    let later = test_by_id(&report, "robust/client-gone");
+    assert!(later["message"]
+        .as_str()
+        .unwrap()
+        .contains("answers no well-formed request (shown in grading/get-missing)"));
+}
+
+#[test]
+fn a_server_that_binds_the_host_address_is_found_there() {
+    let (code, report) = exec_json("hostname", &["--only", "grading/*"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        report["addr"].as_str().unwrap().starts_with("127.0.1.1:"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_helper_that_calls_setsid_and_ignores_sigterm_is_still_stopped() {
+    // exec_json asserts that no process carrying the token (the helper included) is left.
+    let (code, report) = exec_json("daemon", &["--only", "grading/*"]);
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn a_server_that_answers_error_with_a_big_endian_header_is_up_not_crashed() {
+    let (code, report) = exec_json("be-error", &[]);
+    assert_eq!(code, 1);
+    assert_all_run(&report);
+    assert_eq!(report["restarts"], 0);
+    assert!(events(&report).is_empty(), "never called crashed");
+    assert!(report["target_down_after"].is_null());
+    let header = test_by_id(&report, "protocol/reply-header");
+    assert_eq!(header["message"], "the reply header is big-endian");
+    let put = test_by_id(&report, "grading/put");
+    assert!(
+        put["message"].as_str().unwrap().contains("big-endian"),
+        "{put:#}"
+    );
+}
+
+#[test]
+fn a_server_that_never_listens_exits_2_with_its_output() {
+    let tok = token("never");
+    cmd()
+        .args([
+            "--exec",
+            &lab("never-listen", &tok),
+            "--start-timeout",
+            "1s",
+        ])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("did not listen within 1s")
+                .and(predicate::str::contains("loading the database...")),
+        );
+    assert!(leftovers(&tok).is_empty());
+}
+
+#[test]
+fn a_server_that_cannot_bind_exits_2_with_its_traceback() {
+    let tok = token("inuse");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    cmd()
+        .args(["--exec", &format!("{} --port {port}", lab("none", &tok))])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("exited (exit status 1) before it listened")
+                .and(predicate::str::contains("Address already in use")),
+        );
+    assert!(leftovers(&tok).is_empty());
+}
+
+#[test]
+fn exec_and_builtin_together_is_a_usage_error() {
+    cmd()
+        .args(["--exec", "true", "--target", "builtin"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--exec runs your server"));
+}
+
+#[test]
+fn sigterm_to_srpc_check_mid_run_stops_the_server_and_its_helper() {
+    let tok = token("sigterm");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_srpc-check"))
+        .args(["--exec", &lab("daemon", &tok), "--timeout", "500ms"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first case line means the server is up and being tested.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let header = lines.next().unwrap().unwrap();
+    assert!(header.starts_with("srpc-check"), "{header}");
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("grading/"), "{first}");
+    let pid = nix_pid(child.id());
+    unsafe_kill(pid, "TERM");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "srpc-check did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(128 + 15));
+    assert_eq!(
+        leftovers(&tok),
+        Vec::<u32>::new(),
+        "processes outlived srpc-check"
+    );
+}
+
+fn nix_pid(pid: u32) -> String {
+    pid.to_string()
+}
+
+/// Sends a signal to one process we started, by its PID.
+fn unsafe_kill(pid: String, signal: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
