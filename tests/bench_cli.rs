@@ -84,3 +84,28 @@ fn bad_flags_exit_2_with_a_hint() {
         .stderr(predicate::str::contains("10s"));
     cmd().args(["bench", "--connections", "0"]).assert().code(2);
 }
+
+#[test]
+fn bench_can_run_the_server_itself() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/student_server.py"
+    );
+    let out = cmd()
+        .args([
+            "bench",
+            "--exec",
+            &format!("python3 {script}"),
+            "--duration",
+            "1s",
+        ])
+        .args(["--connections", "2", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["errors"].as_u64(), Some(0), "{report}");
+}

@@ -152,3 +152,31 @@ fn a_file_that_is_not_a_session_is_a_usage_error() {
         .stderr(predicate::str::contains("not a saved fuzz session"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn with_exec_a_crash_is_restarted_and_shrunk() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/student_server.py"
+    );
+    let command = format!("python3 {script} --bug crash-unknown");
+    let (code, report) = run_json(&[
+        "fuzz", "--exec", &command, "--format", "json", "--cases", "300", "--seed", "7",
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    let finding = &report["finding"];
+    assert_eq!(finding["failure"]["target_down"], true);
+    assert_eq!(finding["failure"]["server"]["event"], "exited");
+    assert_eq!(finding["failure"]["server"]["restarted"], true);
+    assert_eq!(
+        finding["shrunk"], true,
+        "a restartable crash is shrunk: {finding:#}"
+    );
+    let steps = finding["minimal"]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{finding:#}");
+    assert_eq!(steps[0]["op"]["op"], "unknown");
+    assert!(finding["replay_command"]
+        .as_str()
+        .unwrap()
+        .contains("--exec 'python3 "));
+}

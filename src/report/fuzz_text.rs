@@ -84,7 +84,12 @@ pub fn render(report: &FuzzReport, saved: Option<&Path>) -> String {
                 f.failure.message
             );
             match (&f.failure.server, f.failure.target_down) {
-                (Some(event), _) => out.push_str(&super::human::server_event(event, "  ")),
+                (Some(event), _) => {
+                    out.push_str(&super::human::server_event(event, "  "));
+                    if let Some(cause) = &event.cause {
+                        let _ = writeln!(out, "  likely cause: {cause}");
+                    }
+                }
                 (None, true) => {
                     let _ = writeln!(
                         out,
