@@ -271,8 +271,12 @@ fn sigterm_to_srpc_check_mid_run_stops_the_server_and_its_helper() {
     assert!(header.starts_with("srpc-check"), "{header}");
     let first = lines.next().unwrap().unwrap();
     assert!(first.contains("grading/"), "{first}");
-    let pid = nix_pid(child.id());
-    unsafe_kill(pid, "TERM");
+    // srpc-check is this test's own child: signalled by its PID.
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -290,18 +294,4 @@ fn sigterm_to_srpc_check_mid_run_stops_the_server_and_its_helper() {
         Vec::<u32>::new(),
         "processes outlived srpc-check"
     );
-}
-
-fn nix_pid(pid: u32) -> String {
-    pid.to_string()
-}
-
-/// Sends a signal to one process we started, by its PID.
-fn unsafe_kill(pid: String, signal: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{signal}"), &pid])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
 }

@@ -170,6 +170,11 @@ fn clip(s: &str) -> String {
     }
 }
 
+/// "1 case", "3 cases".
+fn count(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Everything after the case lines: failure and warning details, and the summary.
 pub fn footer(report: &RunReport, style: Style) -> String {
     let mut out = String::new();
@@ -185,25 +190,16 @@ pub fn footer(report: &RunReport, style: Style) -> String {
             out.push('\n');
         }
     }
+    let mut alert = |text: String| {
+        let _ = writeln!(out, "{}", style.paint("1;31", &text));
+    };
     if let Some(down) = report.down_after {
-        let _ = writeln!(
-            out,
-            "{}",
-            style.paint(
-                "1;31",
-                &format!("The target stopped answering after {down}; later cases were not run.")
-            )
-        );
+        alert(format!(
+            "The target stopped answering after {down}; later cases were not run."
+        ));
     }
     if let Some(shown) = report.answers_none_after {
-        let _ = writeln!(
-            out,
-            "{}",
-            style.paint(
-                "1;31",
-                &format!("The server answers no well-formed request, even right after a restart (shown in {shown}); the cases after it failed without being tried.")
-            )
-        );
+        alert(format!("The server answers no well-formed request, even right after a restart (shown in {shown}); the cases after it failed without being tried."));
     }
     if let Some(probe) = &report.big_endian_probe {
         let _ = writeln!(out, "Big-endian probe: {probe}.");
@@ -211,17 +207,15 @@ pub fn footer(report: &RunReport, style: Style) -> String {
     if report.restarts > 0 {
         let _ = writeln!(
             out,
-            "The server was started again {} time{} after it exited or hung.",
-            report.restarts,
-            if report.restarts == 1 { "" } else { "s" }
+            "The server was started again {} after it exited or hung.",
+            count(report.restarts as usize, "time")
         );
     }
     if report.left_out > 0 {
         let _ = writeln!(
             out,
-            "{} case{} left out by --only/--skip.",
-            report.left_out,
-            if report.left_out == 1 { "" } else { "s" }
+            "{} left out by --only/--skip.",
+            count(report.left_out, "case")
         );
     }
     let s = report.summary();
