@@ -295,3 +295,23 @@ fn sigterm_to_srpc_check_mid_run_stops_the_server_and_its_helper() {
         "processes outlived srpc-check"
     );
 }
+
+#[test]
+fn with_target_srpc_check_waits_for_the_servers_own_listener_there() {
+    let tok = token("target");
+    let port = closed_port().to_string();
+    let command = format!("{} --port {port}", lab("none", &tok));
+    let (code, report) = run_json(&[
+        "--exec",
+        &command,
+        "--target",
+        &format!("127.0.0.1:{port}"),
+        "--only",
+        "grading/*",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["addr"], format!("127.0.0.1:{port}"));
+    assert!(leftovers(&tok).is_empty());
+}
