@@ -1,7 +1,8 @@
 //! srpc-check: conformance tests, load and fuzzing for servers that speak srpc.
 //!
-//! `wire` is the harness's own codec (independent of the reference server's), `target` and
-//! `builtin` say what is being tested, `bench` generates load, and `cli`/`app` turn a command
+//! `wire` is the harness's own codec (independent of the reference server's), `target` says
+//! what is being tested (the builtin reference server, a HOST:PORT, or a process srpc-check runs
+//! and supervises itself with `--exec`), `bench` generates load, and `cli`/`app` turn a command
 //! line into work and an exit code.
 
 pub mod app;
