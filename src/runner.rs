@@ -22,7 +22,7 @@ use crate::target::{Control, EventKind, ServerEvent};
 use crate::wire;
 
 /// How long a server that stopped answering gets to finish exiting before it counts as hung.
-const EXIT_WAIT: Duration = Duration::from_millis(300);
+const EXIT_WAIT: Duration = Duration::from_secs(1);
 
 /// A case's result, as reporters see it.
 #[derive(Debug, Clone)]

@@ -52,13 +52,9 @@ fn leftovers(token: &str) -> Vec<u32> {
 fn exec_json(bug: &str, extra: &[&str]) -> (i32, serde_json::Value) {
     let tok = token(bug);
     let command = lab(bug, &tok);
-    let result = run_json(
-        &[
-            &["--exec", &command, "--format", "json", "--timeout", "500ms"],
-            extra,
-        ]
-        .concat(),
-    );
+    // The default --timeout: a short one could call a slow but healthy server on a busy
+    // machine hung.
+    let result = run_json(&[&["--exec", &command, "--format", "json"], extra].concat());
     assert_eq!(
         leftovers(&tok),
         Vec::<u32>::new(),
@@ -122,7 +118,7 @@ fn a_server_that_dies_when_a_client_leaves_is_restarted_and_its_traceback_explai
 fn the_human_report_shows_the_traceback_under_the_case() {
     let tok = token("human");
     cmd()
-        .args(["--exec", &lab("broken-pipe", &tok), "--timeout", "500ms"])
+        .args(["--exec", &lab("broken-pipe", &tok)])
         .args(["--only", "grading/*,robust/empty-connection"])
         .env("NO_COLOR", "1")
         .assert()
