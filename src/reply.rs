@@ -263,10 +263,7 @@ pub fn read(conn: &mut impl Source) -> Result<Reply, NoReply> {
         .try_into()
         .expect("8 bytes");
     let le = Header::parse(&raw);
-    let be = Header {
-        version: i32::from_be_bytes(raw[..4].try_into().expect("4 bytes")),
-        length: i32::from_be_bytes(raw[4..].try_into().expect("4 bytes")),
-    };
+    let be = Header::parse_be(&raw);
     let sane = |h: &Header| h.length >= 0 && (h.length as usize) <= MAX_REPLY;
     let header = if le.version == 1 && sane(&le) {
         le

@@ -18,11 +18,8 @@ use std::time::{Duration, Instant};
 use crate::conn::{Conn, Transcript};
 use crate::reply::{self, NoReply};
 use crate::suite::{Case, Ctx, Group, Liveness, Settings, Status, Verdict};
-use crate::target::{Control, EventKind, ServerEvent};
+use crate::target::{Control, EventKind, ServerEvent, EXIT_WAIT};
 use crate::wire;
-
-/// How long a server that stopped answering gets to finish exiting before it counts as hung.
-const EXIT_WAIT: Duration = Duration::from_secs(1);
 
 /// A case's result, as reporters see it.
 #[derive(Debug, Clone)]
@@ -159,8 +156,8 @@ pub fn run(
                     Some(c) => {
                         let event = match ctx.liveness() {
                             Liveness::Up => c.exited(Duration::ZERO),
-                            Liveness::Down(_) => Some(c.exited(EXIT_WAIT).unwrap_or_else(|| c.kill_hung())),
-                            Liveness::Hung(_) => Some(c.exited(Duration::ZERO).unwrap_or_else(|| c.kill_hung())),
+                            Liveness::Down(_) => Some(c.exited_or_kill(EXIT_WAIT)),
+                            Liveness::Hung(_) => Some(c.exited_or_kill(Duration::ZERO)),
                         };
                         if let Some(mut event) = event {
                             hung = event.event == EventKind::Hung;
@@ -307,10 +304,7 @@ fn blame(v: Verdict, event: &ServerEvent) -> Verdict {
 /// shows about how the server reads headers (and what else goes wrong behind that), and
 /// whether anything came back.
 fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> (String, bool) {
-    let mut frame = wire::request(payload);
-    let (version, length) = (1i32, payload.len() as i32);
-    frame[..4].copy_from_slice(&version.to_be_bytes());
-    frame[4..8].copy_from_slice(&length.to_be_bytes());
+    let frame = wire::request_big_endian(payload);
     let mut conn = match Conn::connect(ctx.settings.addr, ctx.settings.timeout) {
         Ok(c) => c,
         Err(e) => {

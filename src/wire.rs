@@ -32,6 +32,16 @@ pub fn request(payload: &[u8]) -> Vec<u8> {
     frame(1, len, payload)
 }
 
+/// A well-formed request whose header is packed big-endian (`">ii"`), as a server that reads
+/// headers big-endian expects it.
+pub fn request_big_endian(payload: &[u8]) -> Vec<u8> {
+    let mut out = request(payload);
+    let header = Header::parse(out[..HEADER_LEN].try_into().expect("8 bytes"));
+    out[..4].copy_from_slice(&header.version.to_be_bytes());
+    out[4..HEADER_LEN].copy_from_slice(&header.length.to_be_bytes());
+    out
+}
+
 /// The two header fields as the lab packs them: native-endian C ints, little-endian in practice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -44,6 +54,14 @@ impl Header {
         Header {
             version: i32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")),
             length: i32::from_le_bytes(bytes[4..].try_into().expect("4 bytes")),
+        }
+    }
+
+    /// The same bytes read big-endian, as a server that packs `">ii"` means them.
+    pub fn parse_be(bytes: &[u8; HEADER_LEN]) -> Header {
+        Header {
+            version: i32::from_be_bytes(bytes[..4].try_into().expect("4 bytes")),
+            length: i32::from_be_bytes(bytes[4..].try_into().expect("4 bytes")),
         }
     }
 }
@@ -164,6 +182,21 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn a_big_endian_request_reads_back_as_version_1_only_big_endian() {
+        let bytes = request_big_endian(b"{}");
+        assert_eq!(&bytes[..8], &[0, 0, 0, 1, 0, 0, 0, 2]);
+        let header: [u8; HEADER_LEN] = bytes[..8].try_into().unwrap();
+        assert_eq!(
+            Header::parse_be(&header),
+            Header {
+                version: 1,
+                length: 2
+            }
+        );
+        assert_eq!(Header::parse(&header).length, 2 << 24);
     }
 
     #[tokio::test]

@@ -139,9 +139,7 @@ impl<'c> Executor<'c> {
                 f.target_down = true;
             }
             if let (true, Some(c)) = (f.target_down, self.control.as_deref_mut()) {
-                let mut event = c
-                    .exited(Duration::from_millis(300))
-                    .unwrap_or_else(|| c.kill_hung());
+                let mut event = c.exited_or_kill(crate::target::EXIT_WAIT);
                 if let Ok(addr) = c.restart() {
                     self.addr = addr;
                     event.restarted = true;

@@ -50,13 +50,11 @@ pub fn lab_client_reads(received: &[u8]) -> Result<Value, String> {
         ));
     }
     let header: [u8; HEADER_LEN] = received[..HEADER_LEN].try_into().expect("8 bytes");
-    let le = Header::parse(&header);
-    let be_version = i32::from_be_bytes(header[..4].try_into().expect("4 bytes"));
-    if le.version != 1 && be_version == 1 {
-        let be_length = i32::from_be_bytes(header[4..].try_into().expect("4 bytes"));
+    let (le, be) = (Header::parse(&header), Header::parse_be(&header));
+    if le.version != 1 && be.version == 1 {
         return Err(format!(
-            "the header is big-endian (version 1 and length {be_length} only when read big-endian); the client unpacks it little-endian and asks recv() for {} bytes",
-            le.length
+            "the header is big-endian (version 1 and length {} only when read big-endian); the client unpacks it little-endian and asks recv() for {} bytes",
+            be.length, le.length
         ));
     }
     let length = match usize::try_from(le.length) {
@@ -213,10 +211,7 @@ mod tests {
 
     #[test]
     fn a_big_endian_header_fails_and_is_named() {
-        let mut bytes = 1i32.to_be_bytes().to_vec();
-        bytes.extend((REPLY.len() as i32).to_be_bytes());
-        bytes.extend(REPLY.as_bytes());
-        let err = verdict_of(&bytes).unwrap_err();
+        let err = verdict_of(&crate::wire::request_big_endian(REPLY.as_bytes())).unwrap_err();
         assert!(err.contains("big-endian"), "{err}");
     }
 

@@ -330,58 +330,45 @@ impl Ctx {
     /// Sends a fresh, well-formed PUT and tells from what comes back whether the server is up,
     /// down or hung.
     pub fn liveness(&mut self) -> Liveness {
-        let name = self.key();
-        let mut conn = match Conn::connect(self.settings.addr, self.settings.timeout) {
-            Ok(c) => c,
+        match self.fresh_put() {
             Err(ConnectError::Timeout) => {
-                return Liveness::Hung("a new connection was not accepted in time".into())
+                Liveness::Hung("a new connection was not accepted in time".into())
             }
-            Err(e) => {
-                return Liveness::Down(format!("the server no longer accepts connections ({e})"))
-            }
-        };
-        let result = reply::exchange(
-            &mut conn,
-            &crate::wire::request(&model::put_request(&name, &Value::from(1))),
-            &[],
-            Duration::ZERO,
-            false,
-        );
-        let timeout = conn.timeout();
-        self.keep(conn);
-        match result {
-            Ok(_) | Err(NoReply::Garbled { .. } | NoReply::ClosedSilently) => Liveness::Up,
-            Err(NoReply::Reset) => Liveness::Down("a well-formed request was reset".into()),
-            Err(NoReply::Silent) => Liveness::Hung(format!(
+            Err(e) => Liveness::Down(format!("the server no longer accepts connections ({e})")),
+            Ok(Ok(_) | Err(NoReply::Garbled { .. } | NoReply::ClosedSilently)) => Liveness::Up,
+            Ok(Err(NoReply::Reset)) => Liveness::Down("a well-formed request was reset".into()),
+            Ok(Err(NoReply::Silent)) => Liveness::Hung(format!(
                 "a well-formed request got no reply within {}",
-                humantime::format_duration(timeout)
+                humantime::format_duration(self.settings.timeout)
             )),
         }
     }
 
     /// A fresh, well-formed PUT answered OK: the target is alive and serving.
     pub fn alive(&mut self) -> Result<(), Verdict> {
-        let name = self.key();
-        let mut conn = Conn::connect(self.settings.addr, self.settings.timeout).map_err(|e| {
-            Verdict::fail(format!("the server no longer accepts connections ({e})"))
-                .hint("the server exited or crashed on the input this case sent; catch exceptions per connection (try/except around the handling of one client) so one bad client cannot stop the server")
-        })?;
-        let _ = conn.send(&crate::wire::request(&model::put_request(
-            &name,
-            &Value::from(1),
-        )));
-        let result = reply::read(&mut conn);
-        let timeout = conn.timeout();
-        self.keep(conn);
-        match result {
-            Ok(r) if r.status().as_deref() == Some("OK") => Ok(()),
-            Ok(r) => Err(Verdict::fail(format!("a well-formed PUT after this case was not answered OK: {}", r.json))),
-            Err(e) => Err(Verdict::fail(format!(
+        let timeout = self.settings.timeout;
+        match self.fresh_put() {
+            Err(e) => Err(Verdict::fail(format!("the server no longer accepts connections ({e})"))
+                .hint("the server exited or crashed on the input this case sent; catch exceptions per connection (try/except around the handling of one client) so one bad client cannot stop the server")),
+            Ok(Ok(r)) if r.status().as_deref() == Some("OK") => Ok(()),
+            Ok(Ok(r)) => Err(Verdict::fail(format!("a well-formed PUT after this case was not answered OK: {}", r.json))),
+            Ok(Err(e)) => Err(Verdict::fail(format!(
                 "a well-formed PUT after this case got no reply: {}",
                 e.describe(timeout)
             ))
             .hint("the server accepts connections but no longer answers: it is stuck, perhaps still waiting on the connection this case opened")),
         }
+    }
+
+    /// PUTs 1 under a fresh name on a new connection, keeping its transcript: what
+    /// [`Ctx::liveness`] and [`Ctx::alive`] judge.
+    fn fresh_put(&mut self) -> Result<Result<Reply, NoReply>, ConnectError> {
+        let name = self.key();
+        let mut conn = Conn::connect(self.settings.addr, self.settings.timeout)?;
+        let request = crate::wire::request(&model::put_request(&name, &Value::from(1)));
+        let result = reply::exchange(&mut conn, &request, &[], Duration::ZERO, false);
+        self.keep(conn);
+        Ok(result)
     }
 }
 
@@ -440,8 +427,9 @@ pub fn no_reply_verdict(e: &NoReply, timeout: Duration) -> Verdict {
 
 /// What a server that reads the request header as big-endian makes of the one just sent.
 pub fn big_endian_reading(payload: &[u8]) -> String {
-    let header = crate::wire::request(payload);
-    let be = i32::from_be_bytes(header[4..8].try_into().expect("4 bytes"));
+    let frame = crate::wire::request(payload);
+    let header = crate::wire::Header::parse_be(frame[..8].try_into().expect("8 bytes"));
+    let be = header.length;
     format!(
         "read as big-endian ('>ii' or '!II'), our header declares {be} bytes, and a server that reads it that way waits for them; the header is struct.pack(\"ii\", ...): little-endian"
     )

@@ -39,6 +39,9 @@ pub enum EventKind {
     Hung,
 }
 
+/// How long a server that stopped answering gets to finish exiting before it counts as hung.
+pub const EXIT_WAIT: Duration = Duration::from_secs(1);
+
 /// What the runner may do to a server that srpc-check runs itself.
 pub trait Control {
     /// Has the server's process exited (waiting up to `wait` for it to)? If so, what is left
@@ -50,6 +53,15 @@ pub trait Control {
     fn restart(&mut self) -> std::result::Result<SocketAddr, String>;
     /// How often it was started again.
     fn restarts(&self) -> u32;
+
+    /// A server that stopped answering: the event of its exit if it exits within `wait`,
+    /// otherwise it is stopped as hung.
+    fn exited_or_kill(&mut self, wait: Duration) -> ServerEvent {
+        match self.exited(wait) {
+            Some(event) => event,
+            None => self.kill_hung(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
