@@ -367,22 +367,11 @@ impl Supervised {
             }
             std::thread::sleep(POLL);
         }
-        let sweep_end = Instant::now() + SWEEP_LIMIT;
-        loop {
-            reap(&mut run);
-            let alive = alive_tree(root);
-            if alive.is_empty() && run.status.is_some() {
-                break;
-            }
-            if Instant::now() >= sweep_end {
-                eprintln!("srpc-check: could not stop processes {alive:?} of the server");
-                break;
-            }
-            for pid in alive {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            }
-            std::thread::sleep(Duration::from_millis(1));
+        let left = sweep(root, &|| live_roots().clone(), Instant::now() + SWEEP_LIMIT);
+        if !left.is_empty() {
+            eprintln!("srpc-check: could not stop processes {left:?} of the server");
         }
+        reap(&mut run);
         live_roots().remove(&root);
         // Every writer is gone, so the reader sees the end of the pipe at once.
         let _ = run.reader_done.recv_timeout(Duration::from_secs(1));
@@ -428,17 +417,36 @@ pub fn describe(status: ExitStatus) -> String {
     }
 }
 
+/// Collects the exit status of the server's first process, once it has one.
 fn reap(run: &mut Running) {
     if run.status.is_none() {
         if let Ok(Some(status)) = run.child.try_wait() {
             run.status = Some(status);
         }
     }
-    // Orphans of the server that were reparented to srpc-check, now finished.
-    for p in proc_table() {
-        if p.zombie && p.ppid == std::process::id() && !live_roots().contains(&p.pid) {
-            let _ = waitpid(Pid::from_raw(p.pid as i32), Some(WaitPidFlag::WNOHANG));
+}
+
+/// SIGKILL to every running process of the tree rooted at `root`, again and again, until none is
+/// left or `deadline` passes; finished orphans reparented to srpc-check are reaped on the way.
+/// `roots` gives the servers running now. Returns what could not be stopped.
+fn sweep(root: u32, roots: &dyn Fn() -> HashSet<u32>, deadline: Instant) -> Vec<u32> {
+    loop {
+        let table = proc_table();
+        let roots = roots();
+        let me = std::process::id();
+        for p in &table {
+            if p.zombie && p.ppid == me && !roots.contains(&p.pid) {
+                let _ = waitpid(Pid::from_raw(p.pid as i32), Some(WaitPidFlag::WNOHANG));
+            }
         }
+        let alive = alive_in(&table, root, &roots);
+        if alive.is_empty() || Instant::now() >= deadline {
+            return alive;
+        }
+        for &pid in &alive {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -482,15 +490,14 @@ fn proc_table() -> Vec<Proc> {
 /// orphans reparented to srpc-check (which, as subreaper, inherits whatever the server left).
 fn alive_tree(root: u32) -> Vec<u32> {
     let roots = live_roots().clone();
-    alive_tree_among(root, &roots)
+    alive_in(&proc_table(), root, &roots)
 }
 
-/// [`alive_tree`], given the set of running roots.
-fn alive_tree_among(root: u32, roots: &HashSet<u32>) -> Vec<u32> {
-    let table = proc_table();
+/// [`alive_tree`], from a process table and the set of running roots.
+fn alive_in(table: &[Proc], root: u32, roots: &HashSet<u32>) -> Vec<u32> {
     let me = std::process::id();
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
-    for p in &table {
+    for p in table {
         children.entry(p.ppid).or_default().push(p.pid);
     }
     let mut seeds = vec![root];
@@ -609,18 +616,10 @@ fn kill_everything() {
     let live = live_roots();
     SHUTTING_DOWN.store(true, std::sync::atomic::Ordering::SeqCst);
     let deadline = Instant::now() + SWEEP_LIMIT;
+    let roots = live.clone();
     for &root in live.iter() {
         let _ = killpg(Pid::from_raw(root as i32), Signal::SIGKILL);
-        loop {
-            let alive = alive_tree_among(root, &live);
-            if alive.is_empty() || Instant::now() >= deadline {
-                break;
-            }
-            for pid in alive {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        sweep(root, &|| roots.clone(), deadline);
     }
 }
 
