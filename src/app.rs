@@ -7,10 +7,11 @@ use std::time::Duration;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::bench::{self, BenchOptions};
-use crate::cli::{BenchArgs, CheckArgs, Cli, Command, ExecArgs, Format, FuzzArgs};
+use crate::cli::{BenchArgs, CheckArgs, Cli, Command, ExecArgs, Format, FuzzArgs, GradeArgs};
 use crate::conn::Conn;
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
 use crate::fuzz::{self, session::Session, FuzzOptions};
+use crate::grade::rubric::{self, Rubric};
 use crate::report::{fuzz_text, human, json, junit};
 use crate::runner::{self, Plan};
 use crate::suite::{self, Case, Settings};
@@ -25,7 +26,100 @@ pub fn run(cli: Cli) -> Result<u8> {
         Some(Command::List) => list_command(),
         Some(Command::Bench(args)) => bench_command(args),
         Some(Command::Fuzz(args)) => fuzz_command(args),
+        Some(Command::Grade(args)) => grade_command(args),
+        Some(Command::GradeWorker { spec }) => grade_worker_command(&spec),
+        Some(Command::Jail { spec, command }) => jail_command(&spec, &command),
     }
+}
+
+/// The rubric from --rubric, or the default one.
+fn load_rubric(path: Option<&std::path::Path>, cases: &[Case]) -> Result<Rubric> {
+    match path {
+        None => Ok(Rubric::default_for(cases)),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Error::Usage(format!("cannot read the rubric {}: {e}", p.display()))
+            })?;
+            Rubric::parse(&text, &p.display().to_string(), cases).map_err(Error::Usage)
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn grade_command(args: GradeArgs) -> Result<u8> {
+    if args.print_rubric {
+        write_stdout(rubric::DEFAULT)?;
+        return Ok(EXIT_OK);
+    }
+    let cases = suite::all();
+    let rubric = load_rubric(args.rubric.as_deref(), &cases)?;
+    let (Some(dir), Some(command), Some(out)) = (args.dir, args.exec, args.out) else {
+        return Err(Error::Usage("grade needs DIR, --exec and --out".into()));
+    };
+    supervisor_panic_hook();
+    crate::grade::run(crate::grade::GradeOptions {
+        dir,
+        command,
+        out,
+        jobs: args.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |j| j as usize,
+        ),
+        rubric,
+        force: args.force,
+        limits: crate::sandbox::Limits {
+            memory: args.memory,
+            cpu: args.cpu_time,
+            wall: args.wall_time,
+        },
+        start_timeout: args.start_timeout,
+        timeout: args.timeout,
+        split_pause: Duration::from_millis(40),
+        seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn grade_command(args: GradeArgs) -> Result<u8> {
+    if args.print_rubric {
+        write_stdout(rubric::DEFAULT)?;
+        return Ok(EXIT_OK);
+    }
+    Err(Error::Usage("grade needs Linux (namespaces, /proc)".into()))
+}
+
+#[cfg(target_os = "linux")]
+fn supervisor_panic_hook() {
+    target::supervisor::stop_servers_on_panic();
+}
+
+/// Inside a submission's box: grade it and print the result as JSON.
+#[cfg(target_os = "linux")]
+fn grade_worker_command(spec: &str) -> Result<u8> {
+    let spec: crate::grade::worker::WorkerSpec =
+        serde_json::from_str(spec).map_err(|e| Error::Usage(format!("bad worker spec: {e}")))?;
+    let result = crate::grade::worker::main(&spec).map_err(Error::Server)?;
+    write_stdout(&serde_json::to_string(&result).expect("result serialises"))?;
+    Ok(EXIT_OK)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn grade_worker_command(_: &str) -> Result<u8> {
+    Err(Error::Usage("grade needs Linux".into()))
+}
+
+/// Applies the sandbox's limits and becomes the server's command.
+#[cfg(target_os = "linux")]
+fn jail_command(spec: &str, command: &[std::ffi::OsString]) -> Result<u8> {
+    let spec: crate::sandbox::JailSpec =
+        serde_json::from_str(spec).map_err(|e| Error::Usage(format!("bad jail spec: {e}")))?;
+    let why = crate::sandbox::jail::exec(&spec, command);
+    Err(Error::Server(format!("jail: {why}")))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn jail_command(_: &str, _: &[std::ffi::OsString]) -> Result<u8> {
+    Err(Error::Usage("the sandbox needs Linux".into()))
 }
 
 fn list_command() -> Result<u8> {
@@ -77,6 +171,7 @@ fn plan<'a>(cases: &'a [Case], args: &CheckArgs) -> Result<Plan<'a>> {
     Ok(Plan {
         left_out: cases.len() - selected.len(),
         cases: selected,
+        deadline: None,
     })
 }
 
@@ -192,6 +287,7 @@ fn start_exec(
         dir: None,
         start_timeout,
         expect,
+        wrapper: Vec::new(),
     })
     .map_err(|e| Error::Server(e.to_string()))?;
     let addr = server.addr().expect("a started server has an address");
@@ -217,6 +313,18 @@ fn target_name(target: Option<&Target>, exec: &ExecArgs) -> String {
 fn check_command(args: CheckArgs) -> Result<u8> {
     let cases = suite::all();
     let plan = plan(&cases, &args)?;
+    let rubric = load_rubric(args.rubric.as_deref(), &cases)?;
+    let github_output = std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty());
+    // --classroom without $GITHUB_OUTPUT owns stdout; the report goes to stderr.
+    let report_to_stderr = args.classroom && github_output.is_none();
+    let emit = |text: &str| -> Result<()> {
+        if report_to_stderr {
+            eprint!("{text}");
+            Ok(())
+        } else {
+            write_stdout(text)
+        }
+    };
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let (addr, mut server) = locate(args.target.as_ref(), &args.exec, |host, port| {
         reach(host, port, args.timeout, seed)
@@ -242,7 +350,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         indicatif::ProgressBar::hidden()
     };
     if human {
-        write_stdout(&human::header(&target, addr, seed))?;
+        emit(&human::header(&target, addr, seed))?;
     }
     let mut print_err = None;
     let report = runner::run(
@@ -258,7 +366,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
             if human && print_err.is_none() {
                 let line = human::case_line(outcome, style);
                 progress.suspend(|| {
-                    if let Err(e) = write_stdout(&format!("{line}\n")) {
+                    if let Err(e) = emit(&format!("{line}\n")) {
                         print_err = Some(e);
                     }
                 });
@@ -270,13 +378,46 @@ fn check_command(args: CheckArgs) -> Result<u8> {
     if let Some(e) = print_err {
         return Err(e);
     }
+    let doc = json::Doc::from_run(&report);
     if let Some(path) = &args.junit {
-        std::fs::write(path, junit::render(&report))
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        write_file(path, &junit::render(&doc))?;
     }
     match args.format {
-        Format::Human => write_stdout(&human::footer(&report, style))?,
-        Format::Json => write_stdout(&json::render(&report))?,
+        Format::Human => emit(&human::footer(&report, style))?,
+        Format::Json => emit(&doc.to_pretty())?,
+    }
+    if args.gradescope.is_some() || args.classroom {
+        let score = crate::grade::score::score(&doc, &rubric);
+        if let Some(path) = &args.gradescope {
+            let graded = crate::grade::results::Graded::new(
+                &target,
+                &doc,
+                &score,
+                doc.duration_ms as u64,
+                None,
+                None,
+            );
+            let overview = crate::grade::results::overview(&graded, &doc);
+            write_file(
+                path,
+                &crate::report::gradescope::render(&doc, &score, &overview),
+            )?;
+        }
+        if args.classroom {
+            let line = format!("result={}\n", crate::report::classroom::encoded(&score));
+            match &github_output {
+                Some(path) => {
+                    use std::io::Write as _;
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .and_then(|mut f| f.write_all(line.as_bytes()))
+                        .map_err(|e| Error::io("cannot append to $GITHUB_OUTPUT", e))?;
+                }
+                None => write_stdout(&line)?,
+            }
+        }
     }
     Ok(if report.summary().failed > 0 {
         EXIT_FAILED
@@ -412,6 +553,11 @@ fn fuzz_command(args: FuzzArgs) -> Result<u8> {
 /// `text` as one word for `sh`.
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Writes a whole file, naming it in the error.
+pub fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

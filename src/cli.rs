@@ -30,6 +30,63 @@ pub enum Command {
     Bench(BenchArgs),
     /// Random sessions checked against a model of the store; failures are shrunk and replayable.
     Fuzz(FuzzArgs),
+    /// Grade a class: every subfolder of DIR is a submission, run with --exec in its own
+    /// sandbox, --jobs at a time, with results per submission and for the class in --out.
+    Grade(GradeArgs),
+    /// (internal) Grade one submission inside its sandbox.
+    #[command(name = "__grade-worker", hide = true)]
+    GradeWorker { spec: String },
+    /// (internal) Apply the sandbox's limits, then run COMMAND.
+    #[command(name = "__jail", hide = true)]
+    Jail {
+        spec: String,
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GradeArgs {
+    /// The class folder: one subfolder per submission.
+    #[arg(required_unless_present = "print_rubric")]
+    pub dir: Option<PathBuf>,
+    /// The server command, run by `sh -c` in (a copy of) each submission's folder, e.g.
+    /// 'python3 srpc_lab.py SERVER'.
+    #[arg(long, value_name = "COMMAND", required_unless_present = "print_rubric")]
+    pub exec: Option<String>,
+    /// Where results go: OUT/NAME/ per submission, OUT/summary.csv and OUT/report.html.
+    #[arg(long, value_name = "OUT", required_unless_present = "print_rubric")]
+    pub out: Option<PathBuf>,
+    /// Submissions graded at the same time [default: the number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
+    /// Points per case (TOML); see --print-rubric for the format and the default.
+    #[arg(long, value_name = "FILE")]
+    pub rubric: Option<PathBuf>,
+    /// Print the default rubric and exit.
+    #[arg(long)]
+    pub print_rubric: bool,
+    /// Grade every submission again, even those OUT already has results for.
+    #[arg(long)]
+    pub force: bool,
+    /// Memory (address space) each server process may use, e.g. 1G, 512M.
+    #[arg(long, default_value = "1G", value_parser = crate::sandbox::parse_bytes)]
+    pub memory: u64,
+    /// CPU time each server process may use.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub cpu_time: Duration,
+    /// Wall-clock time for one whole submission (start-up, every case, every restart).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub wall_time: Duration,
+    /// How long a server may take to start listening.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub start_timeout: Duration,
+    /// Limit for each network operation.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Seed for the random splits and key names (the same for every submission).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 /// Running the server under test (shared by check, fuzz and bench).
@@ -109,6 +166,16 @@ pub struct CheckArgs {
     /// Also write a JUnit XML report to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write Gradescope's results.json to this file (scored with --rubric).
+    #[arg(long, value_name = "FILE")]
+    pub gradescope: Option<PathBuf>,
+    /// Also write GitHub Classroom's autograding result (base64 JSON) as `result=` to
+    /// $GITHUB_OUTPUT, or to stdout when that is not set (the report then goes to stderr).
+    #[arg(long)]
+    pub classroom: bool,
+    /// Points per case for --gradescope and --classroom [default: `srpc-check grade --print-rubric`].
+    #[arg(long, value_name = "FILE")]
+    pub rubric: Option<PathBuf>,
     /// Accept {"status": "ERROR"} as the reply to a GET of a missing name.
     #[arg(long)]
     pub allow_missing_error: bool,

@@ -39,7 +39,7 @@ pub struct Outcome {
     pub server: Option<ServerEvent>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     pub passed: usize,
     pub failed: usize,
@@ -87,6 +87,8 @@ impl RunReport {
 pub struct Plan<'a> {
     pub cases: Vec<&'a Case>,
     pub left_out: usize,
+    /// No case starts after this; the later ones are `not_run` with the reason given.
+    pub deadline: Option<(Instant, String)>,
 }
 
 /// Why the remaining cases cannot be run as usual.
@@ -97,6 +99,8 @@ enum Stop {
     NoRestart(&'static str, String),
     /// It answers no well-formed request, even right after a restart.
     AnswersNone(&'static str),
+    /// The plan's deadline passed before this case.
+    OutOfTime(String),
 }
 
 /// Runs the plan. `control` is the server's process when srpc-check runs it (`--exec`).
@@ -119,7 +123,13 @@ pub fn run(
     for (n, case) in plan.cases.iter().enumerate() {
         let t0 = Instant::now();
         let mut server = None;
+        if let (None, Some((deadline, why))) = (&stop, &plan.deadline) {
+            if t0 >= *deadline {
+                stop = Some(Stop::OutOfTime(format!("not run: {why} before this case")));
+            }
+        }
         let verdict = match &stop {
+            Some(Stop::OutOfTime(why)) => Verdict::new(Status::NotRun, why.clone()),
             Some(Stop::Down(after)) => Verdict::new(
                 Status::NotRun,
                 format!("not run: the target stopped answering after {after}"),

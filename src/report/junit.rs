@@ -1,29 +1,30 @@
 //! `--junit FILE`: JUnit XML for CI systems. One testsuite per group; a failure carries the
 //! message, and its text the hint, expected and actual values.
 
+use std::time::Duration;
+
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::runner::RunReport;
-use crate::suite::Status;
+use super::json::Doc;
 
-pub fn render(report: &RunReport) -> String {
+pub fn render(doc: &Doc) -> String {
     let mut junit = Report::new("srpc-check");
     let mut suites: Vec<TestSuite> = Vec::new();
-    for o in &report.outcomes {
-        let group = o.group.name();
+    for t in &doc.tests {
+        let group = t.group.as_str();
         if suites.last().map(|s| s.name.as_str()) != Some(group) {
             suites.push(TestSuite::new(group));
         }
-        let status = match o.status {
-            Status::Pass | Status::Warn => TestCaseStatus::success(),
-            Status::Fail => {
+        let status = match t.status.as_str() {
+            "pass" | "warn" => TestCaseStatus::success(),
+            "fail" => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(o.message.clone());
+                s.set_message(t.message.clone());
                 let mut text = String::new();
                 for (label, v) in [
-                    ("likely cause", &o.hint),
-                    ("expected", &o.expected),
-                    ("actual", &o.actual),
+                    ("likely cause", &t.hint),
+                    ("expected", &t.expected),
+                    ("actual", &t.actual),
                 ] {
                     if let Some(v) = v {
                         text.push_str(&format!("{label}: {v}\n"));
@@ -32,19 +33,19 @@ pub fn render(report: &RunReport) -> String {
                 s.set_description(text);
                 s
             }
-            Status::Skip | Status::NotRun => {
+            _ => {
                 let mut s = TestCaseStatus::skipped();
-                s.set_message(o.message.clone());
+                s.set_message(t.message.clone());
                 s
             }
         };
-        let mut case = TestCase::new(o.id, status);
+        let mut case = TestCase::new(t.id.as_str(), status);
         case.set_classname(format!("srpc.{group}"));
-        case.set_time(o.duration);
-        if o.status == Status::Warn {
-            case.set_system_out(format!("warning: {}", o.message));
+        case.set_time(Duration::from_millis(t.duration_ms as u64));
+        if t.status == "warn" {
+            case.set_system_out(format!("warning: {}", t.message));
         }
-        if let Some(e) = &o.server {
+        if let Some(e) = &t.server {
             case.set_system_err(super::human::server_event(e, ""));
         }
         suites

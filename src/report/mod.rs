@@ -1,7 +1,11 @@
 //! Reporters. Each format lives in its own file and only renders; the caller decides where the
 //! bytes go. Shared here: hex dumps and reproducers built from a transcript.
 
+pub mod classroom;
+pub mod csv;
 pub mod fuzz_text;
+pub mod gradescope;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -40,6 +44,49 @@ pub fn hex_dump(bytes: &[u8], indent: &str) -> String {
     }
     if bytes.len() > DUMP_LIMIT {
         let _ = writeln!(out, "{indent}... {} more bytes", bytes.len() - DUMP_LIMIT);
+    }
+    out
+}
+
+/// Bytes back from a lowercase hex string (as the JSON report writes them); None if malformed.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Everything a student needs about one test that did not pass, as plain text: what went
+/// wrong, the likely cause, expected and actual, the bytes both ways, a reproducer and what
+/// the server printed.
+pub fn failure_text(t: &json::Test) -> String {
+    let mut out = format!("{}\n", t.message);
+    for (label, v) in [
+        ("likely cause", &t.hint),
+        ("expected", &t.expected),
+        ("actual", &t.actual),
+    ] {
+        if let Some(v) = v {
+            let _ = writeln!(out, "{label}: {v}");
+        }
+    }
+    for (label, text, total) in [
+        ("sent", &t.sent_hex, t.sent_bytes),
+        ("received", &t.received_hex, t.received_bytes),
+    ] {
+        if let Some(bytes) = unhex(text).filter(|b| !b.is_empty()) {
+            let _ = writeln!(out, "{label} ({total} bytes):");
+            out.push_str(&hex_dump(&bytes, "  "));
+        }
+    }
+    if let Some(e) = &t.server {
+        out.push_str(&human::server_event(e, ""));
+    }
+    if let Some(r) = &t.reproducer {
+        let _ = writeln!(out, "reproduce it:\n{r}");
     }
     out
 }

@@ -13,10 +13,10 @@ pub mod traceback;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What happened to the server, recorded on the case after which it happened.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerEvent {
     pub event: EventKind,
     /// How it ended: "exit status 1", "signal 9 (SIGKILL)".
@@ -30,7 +30,7 @@ pub struct ServerEvent {
     pub cause: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// The server's process exited by itself.

@@ -52,6 +52,9 @@ pub struct ExecSpec {
     /// Addresses `--target` named: wait for a listener on one of these. Empty: take whatever
     /// the server's process tree listens on.
     pub expect: Vec<SocketAddr>,
+    /// A program and its arguments that run `/bin/sh -c COMMAND` for us (the grader's jail);
+    /// empty to run the shell directly.
+    pub wrapper: Vec<std::ffi::OsString>,
 }
 
 /// The server's output: one ring buffer for the whole session, across restarts.
@@ -212,7 +215,14 @@ impl Supervised {
         let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| StartError::Spawn(e.into()))?;
         let write_err = write_end.try_clone().map_err(StartError::Spawn)?;
-        let mut cmd = Command::new("/bin/sh");
+        let mut cmd = match self.spec.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg("/bin/sh");
+                cmd
+            }
+            None => Command::new("/bin/sh"),
+        };
         cmd.arg("-c")
             .arg(&self.spec.command)
             .env("PYTHONUNBUFFERED", "1")
@@ -450,6 +460,35 @@ fn sweep(root: u32, roots: &dyn Fn() -> HashSet<u32>, deadline: Instant) -> Vec<
     }
 }
 
+/// Spawns a process that is stopped, with everything it starts, on Ctrl-C, SIGTERM, SIGHUP
+/// or a panic, like a server (the grader's workers). Pair with [`kill_tracked`].
+pub fn spawn_tracked(cmd: &mut Command) -> std::io::Result<Child> {
+    install_cleanup();
+    let mut live = live_roots();
+    if SHUTTING_DOWN.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(std::io::Error::other("srpc-check is stopping"));
+    }
+    let child = cmd.spawn()?;
+    live.insert(child.id());
+    Ok(child)
+}
+
+/// SIGKILL to a process from [`spawn_tracked`] and everything under it, until nothing is
+/// left; then it is forgotten. Returns what could not be stopped.
+pub fn kill_tracked(child: &mut Child) -> Vec<u32> {
+    let root = child.id();
+    let _ = killpg(Pid::from_raw(root as i32), Signal::SIGKILL);
+    let left = sweep(root, &|| live_roots().clone(), Instant::now() + SWEEP_LIMIT);
+    let _ = child.wait();
+    live_roots().remove(&root);
+    left
+}
+
+/// Forgets a process from [`spawn_tracked`] that has been waited for.
+pub fn untrack(pid: u32) {
+    live_roots().remove(&pid);
+}
+
 /// The server roots srpc-check is running now (their `sh -c` PIDs).
 fn live_roots() -> std::sync::MutexGuard<'static, HashSet<u32>> {
     static LIVE: LazyLock<Mutex<HashSet<u32>>> = LazyLock::new(Mutex::default);
@@ -664,6 +703,7 @@ mod tests {
             dir: None,
             start_timeout: Duration::from_secs(10),
             expect: vec![],
+            wrapper: vec![],
         };
         let mut server = Supervised::start(spec).expect("starts");
         let addr = server.addr().unwrap();
@@ -684,6 +724,7 @@ mod tests {
             dir: None,
             start_timeout: Duration::from_secs(10),
             expect: vec![],
+            wrapper: vec![],
         };
         let err = Supervised::start(spec).err().expect("fails");
         let text = err.to_string();

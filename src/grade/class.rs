@@ -1,0 +1,333 @@
+//! The orchestrator: finds the submissions, runs a worker per submission `--jobs` at a time,
+//! each in its own box, writes each one's results as it finishes, then the class files.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::results::{self, Row};
+use super::rubric::Rubric;
+use super::worker::{WorkerResult, WorkerSpec};
+use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
+use crate::sandbox::namespaces::{self, Mode};
+use crate::sandbox::Limits;
+use crate::target::supervisor;
+
+/// The first unprivileged user ID the servers run as (one per job slot, when root).
+const FIRST_UID: u32 = 61_000;
+/// Processes one submission's user may have at once (when root).
+const NPROC: u64 = 128;
+/// How long past its own limits a worker may run before the orchestrator kills it.
+const BACKSTOP: Duration = Duration::from_secs(60);
+
+pub struct GradeOptions {
+    pub dir: PathBuf,
+    pub command: String,
+    pub out: PathBuf,
+    pub jobs: usize,
+    pub rubric: Rubric,
+    pub force: bool,
+    pub limits: Limits,
+    pub start_timeout: Duration,
+    pub timeout: Duration,
+    pub split_pause: Duration,
+    pub seed: u64,
+}
+
+enum Done {
+    Graded(String, f64, f64, Duration),
+    Ungraded(String, String),
+}
+
+pub fn run(opts: GradeOptions) -> Result<u8> {
+    let dir = opts.dir.canonicalize().map_err(|e| {
+        Error::Usage(format!(
+            "cannot open the class folder {}: {e}",
+            opts.dir.display()
+        ))
+    })?;
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| Error::io(format!("cannot create {}", opts.out.display()), e))?;
+    let out = opts
+        .out
+        .canonicalize()
+        .map_err(|e| Error::io(format!("cannot open {}", opts.out.display()), e))?;
+    if dir.starts_with(&out) {
+        return Err(Error::Usage(format!(
+            "the class folder {} is inside the output folder {}",
+            dir.display(),
+            out.display()
+        )));
+    }
+    let subs = submissions(&dir, &out)?;
+    let mode = namespaces::probe();
+    let mut jobs = opts.jobs.max(1);
+    if let Mode::Unavailable(why) = &mode {
+        eprintln!(
+            "srpc-check: cannot make network namespaces here ({why}); grading one submission at a time on the shared loopback, with resource limits and Landlock only"
+        );
+        jobs = 1;
+    }
+    let todo: Vec<String> = subs
+        .iter()
+        .filter(|name| opts.force || results::read_submission(&out.join(name)).is_none())
+        .cloned()
+        .collect();
+    if todo.len() < subs.len() {
+        eprintln!(
+            "srpc-check: {} of {} submissions already graded in {} are kept (--force grades them again)",
+            subs.len() - todo.len(),
+            subs.len(),
+            out.display()
+        );
+    }
+    let scratch_root = std::env::temp_dir().join(format!("srpc-grade-{}", std::process::id()));
+    let ctx = Ctx {
+        opts: &opts,
+        dir: &dir,
+        out: &out,
+        mode: &mode,
+        scratch_root: &scratch_root,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let bar = if tty {
+        let pb = indicatif::ProgressBar::new(todo.len() as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} graded, {elapsed} so far, ~{eta} left  running: {msg}",
+            )
+            .expect("valid progress template"),
+        );
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let queue = Mutex::new(todo.iter().cloned().collect::<VecDeque<_>>());
+    let running = Mutex::new(BTreeSet::new());
+    let (tx, rx) = mpsc::channel();
+    let mut ungraded: Vec<(String, String)> = Vec::new();
+    std::thread::scope(|s| {
+        for slot in 0..jobs.min(todo.len()) {
+            let (tx, queue, running, ctx, bar) = (tx.clone(), &queue, &running, &ctx, &bar);
+            s.spawn(move || loop {
+                let Some(name) = queue.lock().expect("queue").pop_front() else {
+                    break;
+                };
+                let show = |running: &BTreeSet<String>| {
+                    bar.set_message(running.iter().cloned().collect::<Vec<_>>().join(", "))
+                };
+                {
+                    let mut r = running.lock().expect("running");
+                    r.insert(name.clone());
+                    show(&r);
+                }
+                let done = ctx.grade_one(&name, slot as u32);
+                {
+                    let mut r = running.lock().expect("running");
+                    r.remove(&name);
+                    show(&r);
+                }
+                if tx.send(done).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for done in rx {
+            bar.inc(1);
+            let line = match &done {
+                Done::Graded(name, score, max, took) => {
+                    format!("graded {name}: {score}/{max} in {:.1}s", took.as_secs_f64())
+                }
+                Done::Ungraded(name, why) => format!("could not grade {name}: {why}"),
+            };
+            if tty {
+                bar.println(line);
+            } else {
+                eprintln!("{line}");
+            }
+            if let Done::Ungraded(name, why) = done {
+                ungraded.push((name, why));
+            }
+        }
+    });
+    bar.finish_and_clear();
+    let _ = std::fs::remove_dir_all(&scratch_root);
+    let rows: Vec<Row> = subs
+        .iter()
+        .map(|name| match ungraded.iter().find(|(n, _)| n == name) {
+            Some((_, why)) => Row::Ungraded {
+                submission: name.clone(),
+                reason: why.clone(),
+            },
+            None => match results::read_submission(&out.join(name)) {
+                Some((g, doc)) => Row::Graded(Box::new(g), Box::new(doc)),
+                None => Row::Ungraded {
+                    submission: name.clone(),
+                    reason: "its results are missing".into(),
+                },
+            },
+        })
+        .collect();
+    let write = |file: &str, text: String| {
+        let path = out.join(file);
+        std::fs::write(&path, text)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    };
+    write("summary.csv", crate::report::csv::summary_csv(&rows))?;
+    write(
+        "report.html",
+        crate::report::html::render(&rows, &opts.rubric, &opts.command),
+    )?;
+    let bad = rows
+        .iter()
+        .filter(|r| matches!(r, Row::Ungraded { .. }))
+        .count();
+    crate::app::write_stdout(&format!(
+        "{} submissions: {} graded, {} could not be graded. Results in {} (summary.csv, report.html)\n",
+        rows.len(),
+        rows.len() - bad,
+        bad,
+        out.display()
+    ))?;
+    Ok(if bad == 0 { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// The subfolders of the class folder, by name; hidden ones and the output folder are not
+/// submissions.
+fn submissions(dir: &Path, out: &Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the class folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| e.path() != out)
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} has no submissions: each submission is a subfolder",
+            dir.display()
+        )));
+    }
+    Ok(names)
+}
+
+struct Ctx<'a> {
+    opts: &'a GradeOptions,
+    dir: &'a Path,
+    out: &'a Path,
+    mode: &'a Mode,
+    scratch_root: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn grade_one(&self, name: &str, slot: u32) -> Done {
+        let started = Instant::now();
+        let dest = self.out.join(name);
+        match self.run_worker(name, slot, &dest) {
+            Ok(r) => {
+                let took = started.elapsed();
+                match results::write_submission(
+                    &dest,
+                    &r.doc,
+                    &self.opts.rubric,
+                    &r.server_log,
+                    r.limit,
+                    r.start_error,
+                    took.as_millis() as u64,
+                ) {
+                    Ok(g) => Done::Graded(name.into(), g.score, g.max_score, took),
+                    Err(e) => Done::Ungraded(name.into(), format!("cannot write its results: {e}")),
+                }
+            }
+            Err(why) => Done::Ungraded(name.into(), why),
+        }
+    }
+
+    fn run_worker(
+        &self,
+        name: &str,
+        slot: u32,
+        dest: &Path,
+    ) -> std::result::Result<WorkerResult, String> {
+        let opts = self.opts;
+        let boxed = self.mode.boxed();
+        let _ = std::fs::remove_file(dest.join("submission.json"));
+        std::fs::create_dir_all(dest)
+            .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+        let spec = WorkerSpec {
+            name: name.into(),
+            submission: self.dir.join(name),
+            command: opts.command.clone(),
+            boxed,
+            hide: vec![self.dir.to_path_buf(), self.out.to_path_buf()],
+            scratch: if boxed {
+                Path::new("/tmp").join(name)
+            } else {
+                self.scratch_root.join(name)
+            },
+            uid: (*self.mode == Mode::Root).then_some(FIRST_UID + slot),
+            nproc: NPROC,
+            limits: opts.limits.clone(),
+            start_timeout: opts.start_timeout,
+            timeout: opts.timeout,
+            split_pause: opts.split_pause,
+            seed: opts.seed,
+        };
+        let result_path = dest.join(".worker-result.json");
+        let stderr_path = dest.join(".worker-stderr.txt");
+        let open = |p: &Path| {
+            std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))
+        };
+        let mut cmd = Command::new("/proc/self/exe");
+        cmd.arg("__grade-worker")
+            .arg(serde_json::to_string(&spec).expect("spec serialises"))
+            .stdin(Stdio::null())
+            .stdout(open(&result_path)?)
+            .stderr(open(&stderr_path)?);
+        namespaces::enter_on_spawn(&mut cmd, self.mode);
+        let mut child = supervisor::spawn_tracked(&mut cmd)
+            .map_err(|e| format!("cannot start its grading worker: {e}"))?;
+        let limit = opts.limits.wall + opts.start_timeout + BACKSTOP;
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() > limit => {
+                    supervisor::kill_tracked(&mut child);
+                    return Err(format!(
+                        "its grading worker was still running after {}, and was stopped",
+                        humantime::format_duration(Duration::from_secs(limit.as_secs()))
+                    ));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => return Err(format!("lost its grading worker: {e}")),
+            }
+        };
+        supervisor::untrack(child.id());
+        let text = std::fs::read_to_string(&result_path).unwrap_or_default();
+        let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        let _ = std::fs::remove_file(&result_path);
+        let _ = std::fs::remove_file(&stderr_path);
+        if !boxed {
+            let _ = std::fs::remove_dir_all(self.scratch_root.join(name));
+        }
+        serde_json::from_str(&text).map_err(|_| {
+            format!(
+                "its grading worker failed ({}): {}",
+                supervisor::describe(status),
+                supervisor::tail(stderr.trim(), 2000)
+            )
+        })
+    }
+}

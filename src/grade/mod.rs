@@ -1,0 +1,20 @@
+//! `srpc-check grade`: a class at a time. Each subfolder of the class folder is one
+//! submission; each is graded by its own worker process inside its own box (see `sandbox`),
+//! `--jobs` at a time, and its results are written to `OUT/NAME/` as soon as it finishes. A
+//! second run with the same OUT skips what is already there, so an interrupted run resumes.
+//!
+//! - `rubric`: which cases are worth how many points (TOML).
+//! - `score`: points for one report.
+//! - `worker`: what runs inside the box.
+//! - `results`: the files of one submission, and of the class (summary.csv, report.html).
+
+pub mod results;
+pub mod rubric;
+pub mod score;
+#[cfg(target_os = "linux")]
+pub mod worker;
+
+#[cfg(target_os = "linux")]
+mod class;
+#[cfg(target_os = "linux")]
+pub use class::{run, GradeOptions};

@@ -1,0 +1,218 @@
+//! One submission, graded inside its box: `srpc-check __grade-worker SPEC` (hidden). The
+//! orchestrator starts it already inside fresh namespaces; it becomes PID 1 there, lays out
+//! the box, runs the server through the jail, runs the suite against it, and prints one
+//! [`WorkerResult`] as JSON on stdout.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::json::Doc;
+use crate::runner::{self, Outcome, Plan, RunReport};
+use crate::sandbox::{self, JailSpec, Limits};
+use crate::suite::{self, Settings, Status};
+use crate::target::supervisor::{ExecSpec, StartError, Supervised};
+
+/// Most bytes of a submission copied into its box.
+const COPY_LIMIT: u64 = 256 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerSpec {
+    pub name: String,
+    /// The submission's folder.
+    pub submission: PathBuf,
+    pub command: String,
+    /// Started inside fresh namespaces (see `sandbox::namespaces`).
+    pub boxed: bool,
+    /// Folders the server must not read: the class folder and the output folder.
+    pub hide: Vec<PathBuf>,
+    /// Where the scratch copy goes (inside the box's /tmp when boxed).
+    pub scratch: PathBuf,
+    pub uid: Option<u32>,
+    pub nproc: u64,
+    pub limits: Limits,
+    pub start_timeout: Duration,
+    pub timeout: Duration,
+    pub split_pause: Duration,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerResult {
+    pub doc: Doc,
+    /// The server's own output (the most recent 64 KiB).
+    pub server_log: String,
+    /// A limit that stopped the server, in a student's words.
+    pub limit: Option<String>,
+    /// Why the server never started, when it did not.
+    pub start_error: Option<String>,
+}
+
+/// Runs the worker; what goes wrong before a report exists is returned as the error.
+pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
+    #[cfg(target_os = "linux")]
+    if spec.boxed {
+        use crate::sandbox::namespaces;
+        namespaces::become_init()?;
+        namespaces::set_up(&namespaces::Layout {
+            submission: &spec.submission,
+            scratch: &spec.scratch,
+            hide: &spec.hide,
+            owner: spec.uid,
+            copy_limit: COPY_LIMIT,
+        })?;
+    }
+    if !spec.boxed {
+        let mut budget = COPY_LIMIT;
+        crate::sandbox::namespaces::copy_tree(&spec.submission, &spec.scratch, None, &mut budget)
+            .map_err(|e| format!("copying {}: {e}", spec.submission.display()))?;
+    }
+    let started = Instant::now();
+    let jail = JailSpec {
+        limits: spec.limits.clone(),
+        scratch: spec.scratch.clone(),
+        writable: if spec.boxed {
+            vec![PathBuf::from("/tmp")]
+        } else {
+            Vec::new()
+        },
+        hidden: spec.hide.clone(),
+        uid: spec.uid,
+        nproc: spec.nproc,
+    };
+    let wrapper: Vec<OsString> = vec![
+        "/proc/self/exe".into(),
+        "__jail".into(),
+        serde_json::to_string(&jail)
+            .expect("spec serialises")
+            .into(),
+        "--".into(),
+    ];
+    let cases = suite::all();
+    let plan = Plan {
+        cases: cases.iter().collect(),
+        left_out: 0,
+        deadline: Some((
+            started + spec.limits.wall,
+            format!(
+                "the grader's wall-clock limit of {} for the whole submission was reached",
+                humantime::format_duration(spec.limits.wall)
+            ),
+        )),
+    };
+    let target = format!("exec '{}'", spec.command);
+    let server = Supervised::start(ExecSpec {
+        command: spec.command.clone(),
+        dir: Some(spec.scratch.clone()),
+        start_timeout: spec.start_timeout,
+        expect: Vec::new(),
+        wrapper,
+    });
+    let mut server = match server {
+        Ok(s) => s,
+        Err(e) => return Ok(never_started(spec, &plan, &target, &e, started)),
+    };
+    let settings = Settings {
+        addr: server.addr().expect("a started server has an address"),
+        timeout: spec.timeout,
+        split_pause: spec.split_pause,
+        allow_missing_error: false,
+        seed: spec.seed,
+    };
+    let mut report = runner::run(
+        &plan,
+        settings,
+        &target,
+        Some(&mut server),
+        &mut |_, _| {},
+        &mut |_| {},
+    );
+    let mut limit = None;
+    for o in &mut report.outcomes {
+        if let Some(e) = &o.server {
+            let status = e.status.as_deref().unwrap_or("");
+            let when = format!("during {}", o.id);
+            if let Some(words) = sandbox::limit_hit(&spec.limits, status, &e.stderr_tail, &when) {
+                o.hint = Some(words.clone());
+                limit.get_or_insert(words);
+            }
+        }
+    }
+    if let Some(o) = report.outcomes.iter().find(|o| o.status == Status::NotRun) {
+        if o.message.contains("wall-clock") {
+            limit.get_or_insert(format!(
+                "your server was stopped at the grader's wall-clock limit of {} for the whole submission, before {} ran",
+                humantime::format_duration(spec.limits.wall),
+                o.id
+            ));
+        }
+    }
+    let server_log = server.output();
+    drop(server);
+    Ok(WorkerResult {
+        doc: Doc::from_run(&report),
+        server_log,
+        limit,
+        start_error: None,
+    })
+}
+
+/// A server that never listened: every case fails with the reason, and the limit that
+/// stopped it is named when one did.
+fn never_started(
+    spec: &WorkerSpec,
+    plan: &Plan<'_>,
+    target: &str,
+    err: &StartError,
+    started: Instant,
+) -> WorkerResult {
+    let (status, output) = match err {
+        StartError::Exited { status, output } => (status.as_str(), output.as_str()),
+        StartError::NotListening { output, .. } => ("", output.as_str()),
+        StartError::Spawn(_) => ("", ""),
+    };
+    let limit = sandbox::limit_hit(&spec.limits, status, output, "at start-up");
+    let why = err.to_string();
+    let headline = why.lines().next().unwrap_or_default().to_owned();
+    let outcomes = plan
+        .cases
+        .iter()
+        .map(|c| Outcome {
+            id: c.id,
+            group: c.group,
+            description: c.description,
+            requirement: c.requirement,
+            status: Status::Fail,
+            duration: Duration::ZERO,
+            message: format!("not tried: {headline}"),
+            hint: limit.clone().or_else(|| {
+                Some(crate::target::traceback::explain_exit(output, status))
+                    .filter(|_| !status.is_empty())
+            }),
+            expected: None,
+            actual: None,
+            transcript: None,
+            server: None,
+        })
+        .collect();
+    let report = RunReport {
+        target: target.to_owned(),
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        seed: spec.seed,
+        outcomes,
+        down_after: None,
+        answers_none_after: None,
+        restarts: 0,
+        big_endian_probe: None,
+        left_out: 0,
+        duration: started.elapsed(),
+    };
+    WorkerResult {
+        doc: Doc::from_run(&report),
+        server_log: output.to_owned(),
+        limit,
+        start_error: Some(why),
+    }
+}

@@ -1,0 +1,256 @@
+//! `report.html` for a graded class: one self-contained file (no network, no external
+//! assets) a TA opens in a browser. A matrix of submissions against cases, the score
+//! distribution, the most common failures with how many students hit each, and every
+//! student's failures with the likely cause, hex dumps, reproducer and server traceback.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::{hex_dump, unhex};
+use crate::grade::results::Row;
+use crate::grade::rubric::Rubric;
+use crate::report::json::Test;
+
+const STYLE: &str = r#"
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}
+table{border-collapse:collapse}td,th{padding:2px 6px;border:1px solid #ddd;text-align:left}
+.matrix td.c{width:14px;height:14px;padding:0;text-align:center;font-size:11px}
+.matrix th.v{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-size:11px;white-space:nowrap}
+.p{background:#c8eac8}.f{background:#f3b6b6}.n{background:#eee}
+.bar{background:#6b8fd6;height:14px;display:inline-block}
+pre{background:#f6f6f6;padding:6px;overflow-x:auto;font-size:12px}
+details{margin:4px 0}summary{cursor:pointer}.ungraded{color:#a00}
+"#;
+
+/// Opens the student's section and the case's details when a matrix cell is followed.
+const SCRIPT: &str = r#"
+function openFor(id){var e=document.getElementById(id);while(e){if(e.tagName==='DETAILS'){e.open=true;}e=e.parentElement;}}
+window.addEventListener('hashchange',function(){openFor(location.hash.slice(1));});
+if(location.hash){openFor(location.hash.slice(1));}
+"#;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An id attribute value for a submission (and case).
+fn anchor(name: &str, case: Option<&str>) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect()
+    };
+    match case {
+        Some(c) => format!("s-{}--{}", clean(name), clean(c)),
+        None => format!("s-{}", clean(name)),
+    }
+}
+
+pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
+    let mut h = String::new();
+    let graded: Vec<_> = rows
+        .iter()
+        .filter_map(|r| match r {
+            Row::Graded(g, d) => Some((g, d)),
+            Row::Ungraded { .. } => None,
+        })
+        .collect();
+    let ids: Vec<&str> = rubric.weights.iter().map(|(id, _)| *id).collect();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>srpc-check grades</title><style>{STYLE}</style></head><body>"
+    );
+    let _ = write!(
+        h,
+        "<h1>srpc-check grades</h1><p>{} submissions, {} graded, server command <code>{}</code>, maximum score {}.</p>",
+        rows.len(),
+        graded.len(),
+        esc(command),
+        rubric.max_score()
+    );
+
+    // Score distribution: ten buckets of the maximum.
+    h.push_str("<h2 id=\"distribution\">Score distribution</h2><table class=\"dist\">");
+    let mut buckets = [0usize; 10];
+    for (g, _) in &graded {
+        let frac = if g.max_score > 0.0 {
+            g.score / g.max_score
+        } else {
+            0.0
+        };
+        buckets[((frac * 10.0).floor() as usize).min(9)] += 1;
+    }
+    let widest = buckets.iter().copied().max().unwrap_or(0).max(1);
+    for (i, n) in buckets.iter().enumerate().rev() {
+        let label = if i == 9 {
+            "90-100%".to_string()
+        } else {
+            format!("{}-{}%", i * 10, i * 10 + 9)
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{label}</td><td><span class=\"bar\" style=\"width:{}px\"></span> {n}</td></tr>",
+            n * 300 / widest
+        );
+    }
+    h.push_str("</table>");
+    if !graded.is_empty() {
+        let mut scores: Vec<f64> = graded.iter().map(|(g, _)| g.score).collect();
+        scores.sort_by(f64::total_cmp);
+        let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+        let _ = write!(
+            h,
+            "<p>mean {:.1}, median {}, lowest {}, highest {}</p>",
+            mean,
+            scores[scores.len() / 2],
+            scores[0],
+            scores[scores.len() - 1]
+        );
+    }
+
+    // The most common failures.
+    let mut common: BTreeMap<&str, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
+    for (_, doc) in &graded {
+        for t in doc.tests.iter().filter(|t| !t.passed()) {
+            let entry = common.entry(t.id.as_str()).or_default();
+            entry.0 += 1;
+            if let Some(hint) = &t.hint {
+                *entry.1.entry(hint.clone()).or_default() += 1;
+            }
+        }
+    }
+    let mut common: Vec<_> = common.into_iter().collect();
+    common.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+    h.push_str("<h2 id=\"common\">Most common failures</h2><table class=\"common\"><tr><th>case</th><th>students</th><th>most frequent likely cause</th></tr>");
+    for (id, (n, hints)) in common.iter().take(20) {
+        let hint = hints
+            .iter()
+            .max_by_key(|(_, c)| **c)
+            .map(|(h, _)| h.as_str())
+            .unwrap_or("");
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{n}</td><td>{}</td></tr>",
+            esc(id),
+            esc(hint)
+        );
+    }
+    h.push_str("</table>");
+
+    // The matrix.
+    h.push_str("<h2 id=\"matrix\">Submissions against cases</h2><table class=\"matrix\"><tr><th>submission</th><th>score</th>");
+    for id in &ids {
+        let _ = write!(h, "<th class=\"v\" title=\"{0}\">{0}</th>", esc(id));
+    }
+    h.push_str("</tr>");
+    for row in rows {
+        match row {
+            Row::Graded(g, doc) => {
+                let _ = write!(
+                    h,
+                    "<tr><td><a href=\"#{}\">{}</a></td><td>{}/{}</td>",
+                    anchor(&g.submission, None),
+                    esc(&g.submission),
+                    g.score,
+                    g.max_score
+                );
+                for id in &ids {
+                    match doc.tests.iter().find(|t| t.id == *id) {
+                        Some(t) if t.passed() => {
+                            let _ =
+                                write!(h, "<td class=\"c p\" title=\"{}: pass\">✓</td>", esc(id));
+                        }
+                        Some(t) => {
+                            let _ = write!(
+                                h,
+                                "<td class=\"c f\" title=\"{}: {}\"><a href=\"#{}\">✗</a></td>",
+                                esc(id),
+                                esc(&t.message),
+                                anchor(&g.submission, Some(id))
+                            );
+                        }
+                        None => h.push_str("<td class=\"c n\"></td>"),
+                    }
+                }
+                h.push_str("</tr>");
+            }
+            Row::Ungraded { submission, reason } => {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td class=\"ungraded\" colspan=\"{}\">not graded: {}</td></tr>",
+                    esc(submission),
+                    ids.len() + 1,
+                    esc(reason)
+                );
+            }
+        }
+    }
+    h.push_str("</table>");
+
+    // Each student's failures.
+    h.push_str("<h2 id=\"students\">Students</h2>");
+    for row in rows {
+        let Row::Graded(g, doc) = row else { continue };
+        let failing: Vec<&Test> = doc.tests.iter().filter(|t| !t.passed()).collect();
+        let _ = write!(
+            h,
+            "<details class=\"student\" id=\"{}\"><summary><b>{}</b>: {}/{}, {} failing</summary>",
+            anchor(&g.submission, None),
+            esc(&g.submission),
+            g.score,
+            g.max_score,
+            failing.len()
+        );
+        for note in [&g.limit, &g.start_error].into_iter().flatten() {
+            let _ = write!(h, "<pre>{}</pre>", esc(note));
+        }
+        for t in failing {
+            let _ = write!(
+                h,
+                "<details class=\"failure\" id=\"{}\"><summary>{}: {}</summary>",
+                anchor(&g.submission, Some(&t.id)),
+                esc(&t.id),
+                esc(&t.message)
+            );
+            for (label, v) in [
+                ("likely cause", &t.hint),
+                ("expected", &t.expected),
+                ("actual", &t.actual),
+            ] {
+                if let Some(v) = v {
+                    let _ = write!(h, "<p><b>{label}:</b> {}</p>", esc(v));
+                }
+            }
+            for (label, hex, n) in [
+                ("sent", &t.sent_hex, t.sent_bytes),
+                ("received", &t.received_hex, t.received_bytes),
+            ] {
+                if let Some(bytes) = unhex(hex).filter(|b| !b.is_empty()) {
+                    let _ = write!(
+                        h,
+                        "<p><b>{label}</b> ({n} bytes):</p><pre>{}</pre>",
+                        esc(&hex_dump(&bytes, ""))
+                    );
+                }
+            }
+            if let Some(e) = &t.server {
+                let _ = write!(
+                    h,
+                    "<p><b>the server:</b></p><pre class=\"traceback\">{}</pre>",
+                    esc(&super::human::server_event(e, ""))
+                );
+            }
+            if let Some(r) = &t.reproducer {
+                let _ = write!(h, "<p><b>reproducer:</b></p><pre>{}</pre>", esc(r));
+            }
+            h.push_str("</details>");
+        }
+        h.push_str("</details>");
+    }
+    let _ = writeln!(h, "<script>{SCRIPT}</script></body></html>");
+    h
+}

@@ -1,0 +1,299 @@
+//! One box per submission: fresh network, mount, PID, UTS and IPC namespaces (and a user
+//! namespace when srpc-check is not root), entered by the grading worker before it does
+//! anything else.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult, Gid, Uid};
+
+/// How boxes can be made here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// srpc-check is root: namespaces directly, and the server runs as an unprivileged user.
+    Root,
+    /// Through a user namespace (srpc-check is not root).
+    User,
+    /// Neither works; why.
+    Unavailable(String),
+}
+
+impl Mode {
+    pub fn boxed(&self) -> bool {
+        !matches!(self, Mode::Unavailable(_))
+    }
+}
+
+const BOX: CloneFlags = CloneFlags::CLONE_NEWNET
+    .union(CloneFlags::CLONE_NEWNS)
+    .union(CloneFlags::CLONE_NEWPID)
+    .union(CloneFlags::CLONE_NEWUTS)
+    .union(CloneFlags::CLONE_NEWIPC);
+
+/// Tries to make a box (in a short-lived child) and says which way works.
+pub fn probe() -> Mode {
+    let root = Uid::effective().is_root();
+    let attempt = |mode: Mode| {
+        let mut cmd = Command::new("/bin/true");
+        enter_on_spawn(&mut cmd, &mode);
+        match cmd.status() {
+            Ok(s) if s.success() => Ok(mode),
+            Ok(s) => Err(format!("a test process ended with {s}")),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    let first = if root {
+        attempt(Mode::Root)
+    } else {
+        Err("not root".into())
+    };
+    match first {
+        Ok(m) => m,
+        Err(as_root) => match attempt(Mode::User) {
+            Ok(m) => m,
+            Err(as_user) => Mode::Unavailable(format!("{as_root}; user namespaces: {as_user}")),
+        },
+    }
+}
+
+/// Makes `cmd` start in a fresh box. Its first child becomes PID 1 of the new PID namespace
+/// (see [`become_init`]).
+pub fn enter_on_spawn(cmd: &mut Command, mode: &Mode) {
+    let mode = mode.clone();
+    // Prepared before fork: nothing allocates between fork and exec.
+    let uid_map = format!("0 {} 1\n", Uid::effective());
+    let gid_map = format!("0 {} 1\n", Gid::effective());
+    let paths = [
+        c"/proc/self/setgroups",
+        c"/proc/self/uid_map",
+        c"/proc/self/gid_map",
+    ];
+    // SAFETY: only async-signal-safe system calls run between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::unistd::setsid()?;
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            match mode {
+                Mode::Root => unshare(BOX)?,
+                Mode::User => {
+                    unshare(CloneFlags::CLONE_NEWUSER)?;
+                    for (path, text) in paths.iter().zip([
+                        "deny".as_bytes(),
+                        uid_map.as_bytes(),
+                        gid_map.as_bytes(),
+                    ]) {
+                        let fd = nix::fcntl::open(
+                            *path,
+                            nix::fcntl::OFlag::O_WRONLY,
+                            nix::sys::stat::Mode::empty(),
+                        )?;
+                        nix::unistd::write(&fd, text)?;
+                    }
+                    unshare(BOX)?;
+                }
+                Mode::Unavailable(_) => {}
+            }
+            Ok(())
+        });
+    }
+}
+
+/// In a freshly boxed process: forks once; the child is PID 1 of the new PID namespace and
+/// returns to do the work, while this process waits and exits as the child did. When PID 1
+/// exits, the kernel kills everything else in the namespace. Call before any thread starts.
+pub fn become_init() -> Result<(), String> {
+    // SAFETY: called while the process has a single thread.
+    match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
+        ForkResult::Child => {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        ForkResult::Parent { child } => loop {
+            match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, code)) => std::process::exit(code),
+                Ok(WaitStatus::Signaled(_, sig, _)) => std::process::exit(128 + sig as i32),
+                Ok(_) => continue,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    eprintln!("srpc-check: lost the grading worker: {e}");
+                    std::process::exit(70)
+                }
+            }
+        },
+    }
+}
+
+/// What the box's filesystem and network look like, set up by PID 1 before the server runs.
+pub struct Layout<'a> {
+    /// The submission's own folder (read before the class folder is hidden).
+    pub submission: &'a Path,
+    /// Where its copy goes, inside the private /tmp.
+    pub scratch: &'a Path,
+    /// Covered by empty read-only mounts: the class folder, the output folder.
+    pub hide: &'a [PathBuf],
+    /// Owner of the scratch copy (the unprivileged user the server runs as).
+    pub owner: Option<u32>,
+    /// Most bytes copied from the submission.
+    pub copy_limit: u64,
+}
+
+/// Private mounts, a fresh /proc, a private /tmp holding the scratch copy, the hidden
+/// folders covered, /etc/hosts naming this host, and the loopback up.
+pub fn set_up(layout: &Layout<'_>) -> Result<(), String> {
+    // Held open across the mounts below, which may cover the path it was opened by.
+    let source = std::fs::File::open(layout.submission)
+        .map_err(|e| format!("cannot open {}: {e}", layout.submission.display()))?;
+    let none: Option<&str> = None;
+    let m = |src: Option<&str>, target: &Path, fstype: Option<&str>, flags, data: Option<&str>| {
+        mount(src, target, fstype, flags, data)
+            .map_err(|e| format!("mount on {}: {e}", target.display()))
+    };
+    m(
+        none,
+        Path::new("/"),
+        none,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        none,
+    )?;
+    let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    m(
+        Some("proc"),
+        Path::new("/proc"),
+        Some("proc"),
+        nosuid | MsFlags::MS_NOEXEC,
+        none,
+    )?;
+    m(
+        Some("tmpfs"),
+        Path::new("/tmp"),
+        Some("tmpfs"),
+        nosuid,
+        Some("mode=1777,size=512m"),
+    )?;
+    if Path::new("/dev/shm").is_dir() {
+        m(
+            Some("tmpfs"),
+            Path::new("/dev/shm"),
+            Some("tmpfs"),
+            nosuid,
+            Some("mode=1777,size=64m"),
+        )?;
+    }
+    let mut budget = layout.copy_limit;
+    let source_path = PathBuf::from(format!("/proc/self/fd/{}", source.as_raw_fd()));
+    copy_tree(&source_path, layout.scratch, layout.owner, &mut budget)
+        .map_err(|e| format!("copying {}: {e}", layout.submission.display()))?;
+    drop(source);
+    for path in layout.hide {
+        if path.is_dir() {
+            m(
+                Some("tmpfs"),
+                path,
+                Some("tmpfs"),
+                nosuid | MsFlags::MS_RDONLY | MsFlags::MS_NOEXEC,
+                Some("mode=0555,size=4k"),
+            )?;
+        }
+    }
+    hosts()?;
+    loopback_up().map_err(|e| format!("cannot bring the loopback up: {e}"))?;
+    Ok(())
+}
+
+/// /etc/hosts for the box: localhost, and this host's name on 127.0.1.1 (as Debian writes it),
+/// so a server that binds `socket.gethostname()` finds its address on the box's loopback.
+fn hosts() -> Result<(), String> {
+    let name = nix::unistd::gethostname()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    let dir = Path::new("/tmp/.srpc-check");
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let file = dir.join("hosts");
+    std::fs::write(
+        &file,
+        format!(
+            "127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        ),
+    )
+    .map_err(|e| format!("{}: {e}", file.display()))?;
+    mount(
+        Some(&file),
+        "/etc/hosts",
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| format!("mount on /etc/hosts: {e}"))
+}
+
+nix::ioctl_read_bad!(get_flags, nix::libc::SIOCGIFFLAGS, nix::libc::ifreq);
+nix::ioctl_write_ptr_bad!(set_flags, nix::libc::SIOCSIFFLAGS, nix::libc::ifreq);
+
+/// `ip link set lo up`, by ioctl.
+fn loopback_up() -> nix::Result<()> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: nix::libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *d = *s as nix::libc::c_char;
+    }
+    // SAFETY: `req` names an interface and outlives both calls.
+    unsafe {
+        get_flags(sock.as_raw_fd(), &mut req)?;
+        req.ifr_ifru.ifru_flags |= nix::libc::IFF_UP as nix::libc::c_short;
+        set_flags(sock.as_raw_fd(), &req)?;
+    }
+    Ok(())
+}
+
+/// Copies a folder: directories, regular files and symbolic links (as links), at most
+/// `budget` bytes in all; other kinds of file are left out.
+pub fn copy_tree(
+    from: &Path,
+    to: &Path,
+    owner: Option<u32>,
+    budget: &mut u64,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    chown(to, owner)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let dest = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &dest, owner, budget)?;
+        } else if kind.is_file() {
+            let len = entry.metadata()?.len();
+            if len > *budget {
+                return Err(std::io::Error::other(
+                    "the submission is larger than the copy limit",
+                ));
+            }
+            *budget -= len;
+            std::fs::copy(entry.path(), &dest)?;
+            chown(&dest, owner)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &dest)?;
+        }
+    }
+    Ok(())
+}
+
+fn chown(path: &Path, owner: Option<u32>) -> std::io::Result<()> {
+    match owner {
+        Some(id) => std::os::unix::fs::lchown(path, Some(id), Some(id)),
+        None => Ok(()),
+    }
+}
