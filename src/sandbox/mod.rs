@@ -65,7 +65,8 @@ pub fn limit_hit(limits: &Limits, status: &str, output: &str, when: &str) -> Opt
             bytes(limits.memory)
         ));
     }
-    if status.contains("SIGXCPU") {
+    // `sh -c` reports a child killed by signal 24 as exit status 152.
+    if status.contains("SIGXCPU") || status == "exit status 152" {
         return Some(format!(
             "your server used more than {} of CPU time {when} (the grader's CPU-time limit), and was stopped",
             humantime::format_duration(limits.cpu)
@@ -138,6 +139,7 @@ mod tests {
         assert!(m.contains("more than 1 GiB of memory at start-up"), "{m}");
         let c = limit_hit(&limits, "signal 24 (SIGXCPU)", "", "during grading/put").unwrap();
         assert!(c.contains("30s of CPU time during grading/put"), "{c}");
+        assert!(limit_hit(&limits, "exit status 152", "", "at start-up").is_some());
         assert!(limit_hit(&limits, "exit status 1", "KeyError", "at start-up").is_none());
     }
 }
