@@ -100,3 +100,30 @@ pub fn test_by_id<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json
         .find(|t| t["id"] == id)
         .unwrap_or_else(|| panic!("no case {id}"))
 }
+
+/// Processes whose command line carries `token`. Any found are killed (by PID) so that a
+/// failing test does not leave them either, and returned for the assertion.
+pub fn leftovers(token: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'));
+        if !zombie && String::from_utf8_lossy(&cmdline).contains(token) {
+            found.push(pid);
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+    found
+}

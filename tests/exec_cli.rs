@@ -21,33 +21,6 @@ fn token(name: &str) -> String {
     format!("srpc-exec-test-{}-{name}", std::process::id())
 }
 
-/// Processes whose command line carries `token`. Any found are killed (by PID) so that a
-/// failing test does not leave them either, and returned for the assertion.
-fn leftovers(token: &str) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('Z'));
-        if !zombie && String::from_utf8_lossy(&cmdline).contains(token) {
-            found.push(pid);
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-    }
-    found
-}
-
 /// Runs the suite with --exec on a fixture; checks that nothing outlived srpc-check.
 fn exec_json(bug: &str, extra: &[&str]) -> (i32, serde_json::Value) {
     let tok = token(bug);

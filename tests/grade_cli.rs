@@ -1,0 +1,353 @@
+//! `srpc-check grade`: a class of fixture submissions (good, buggy and hostile), graded in
+//! parallel, each in its own box; the outputs, the limits, the isolation, resuming, and that
+//! nothing is left running.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use predicates::prelude::*;
+use predicates::str::contains;
+use serde_json::{json, Value};
+
+/// A class folder and an output folder under the target's temporary directory.
+struct Class {
+    root: PathBuf,
+}
+
+impl Class {
+    fn new(test: &str) -> Class {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("grade-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("class")).unwrap();
+        Class { root }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.root.join("class")
+    }
+
+    fn out(&self) -> PathBuf {
+        self.root.join("out")
+    }
+
+    /// A submission: the lab-style fixture server and its srpc.json.
+    fn add(&self, name: &str, config: Value) -> PathBuf {
+        let dir = self.dir().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lab_server.py"),
+            dir.join("lab_server.py"),
+        )
+        .unwrap();
+        std::fs::write(dir.join("srpc.json"), config.to_string()).unwrap();
+        dir
+    }
+
+    fn grade(&self, token: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+        let command = format!("python3 lab_server.py --port 4444 --token {token}");
+        let mut c = cmd();
+        c.arg("grade")
+            .arg(self.dir())
+            .args(["--exec", &command, "--out"])
+            .arg(self.out())
+            .args(["--jobs", "2", "--seed", "7"])
+            .args(extra);
+        c.assert()
+    }
+
+    fn json(&self, name: &str, file: &str) -> Value {
+        let path = self.out().join(name).join(file);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.out().join(name).join("server.log")).unwrap()
+    }
+}
+
+impl Drop for Class {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Checks a Gradescope results.json: the fields the platform reads, and a score that adds up.
+fn assert_gradescope(results: &Value) {
+    let tests = results["tests"].as_array().expect("tests");
+    assert_eq!(tests.len(), 55);
+    let mut sum = 0.0;
+    for t in tests {
+        for field in ["name", "status", "output", "visibility"] {
+            assert!(t[field].is_string(), "{field} in {t}");
+        }
+        assert!(["passed", "failed"].contains(&t["status"].as_str().unwrap()));
+        sum += t["score"].as_f64().unwrap();
+        assert!(t["score"].as_f64().unwrap() <= t["max_score"].as_f64().unwrap());
+    }
+    let score = results["score"].as_f64().unwrap();
+    assert!((score - sum).abs() < 0.05, "{score} vs {sum}");
+    assert!(results["output"].as_str().unwrap().starts_with("Score: "));
+}
+
+#[test]
+fn a_hostile_class_is_graded_in_parallel_and_contained() {
+    let class = Class::new("hostile");
+    let tok = format!("srpc-grade-test-{}-hostile", std::process::id());
+    let victim = class.root.join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    let good = class.add("good", json!({"bug": "none"}));
+    std::fs::write(good.join("secret.txt"), "the-good-students-secret").unwrap();
+    class.add("crashes", json!({"bug": "broken-pipe"}));
+    class.add(
+        "reader",
+        json!({"bug": "none", "read": [good.join("secret.txt"), class.dir(), class.out()]}),
+    );
+    class.add(
+        "writer",
+        json!({"bug": "none", "write": [victim.join("escaped.txt"), good.join("pwned.txt")]}),
+    );
+    class.add("daemon", json!({"bug": "daemon"}));
+    class.add("hog", json!({"bug": "allocate"}));
+    class.add("never", json!({"bug": "never-listen"}));
+    class.add("spin", json!({"bug": "spin"}));
+
+    class
+        .grade(
+            &tok,
+            &[
+                "--memory",
+                "256M",
+                "--cpu-time",
+                "2s",
+                "--start-timeout",
+                "4s",
+            ],
+        )
+        .success()
+        .stdout(contains("8 submissions: 8 graded, 0 could not be graded"));
+    assert_eq!(leftovers(&tok), Vec::<u32>::new(), "processes left behind");
+
+    // Every one bound port 4444 in its own namespace, so each was graded on its merits.
+    let score = |name: &str| {
+        class.json(name, "submission.json")["score"]
+            .as_f64()
+            .unwrap()
+    };
+    let full = score("good");
+    assert!(full > 90.0, "{full}");
+    for same in ["reader", "writer", "daemon"] {
+        assert_eq!(score(same), full, "{same}");
+    }
+    assert!(score("crashes") < full);
+
+    // Files: nothing outside the scratch copy was written, nothing of others was read.
+    assert!(!victim.join("escaped.txt").exists());
+    assert!(!good.join("pwned.txt").exists());
+    let writer = class.log("writer");
+    assert_eq!(writer.matches(": denied (").count(), 2, "{writer}");
+    let reader = class.log("reader");
+    assert_eq!(reader.matches(": denied (").count(), 3, "{reader}");
+    assert!(!reader.contains("the-good-students-secret"), "{reader}");
+
+    // Limits, in words a student understands.
+    let hog = class.json("hog", "submission.json");
+    assert!(hog["limit"]
+        .as_str()
+        .unwrap()
+        .contains("more than 256 MiB of memory at start-up"));
+    assert_eq!(hog["score"], 0.0);
+    let spin = class.json("spin", "submission.json");
+    assert!(spin["limit"]
+        .as_str()
+        .unwrap()
+        .contains("more than 2s of CPU time at start-up"));
+    let never = class.json("never", "submission.json");
+    assert!(never["start_error"]
+        .as_str()
+        .unwrap()
+        .contains("did not listen within 4s"));
+    assert!(class.log("never").contains("loading the database"));
+
+    // Per-submission outputs.
+    for name in ["good", "crashes", "hog"] {
+        assert_gradescope(&class.json(name, "results.json"));
+        let report = class.json(name, "report.json");
+        assert_eq!(report["tests"].as_array().unwrap().len(), 55);
+        let junit = std::fs::read_to_string(class.out().join(name).join("junit.xml")).unwrap();
+        assert!(junit.contains("<testsuite name=\"grading\""));
+    }
+    let crashes = class.json("crashes", "report.json");
+    let event = crashes["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|t| t.get("server"))
+        .expect("a crash recorded on a case");
+    assert!(event["stderr_tail"]
+        .as_str()
+        .unwrap()
+        .contains("BrokenPipeError"));
+    let hog_results = class.json("hog", "results.json");
+    assert!(hog_results["output"]
+        .as_str()
+        .unwrap()
+        .contains("256 MiB of memory"));
+
+    // The class files.
+    let csv = std::fs::read_to_string(class.out().join("summary.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("submission,score,max_score,grading,protocol,state,fragment,concurrency,robust,first_failure,duration_s"));
+    assert_eq!(lines.count(), 8);
+    assert!(csv.contains("\nhog,0,100,0/3,"));
+    let html = std::fs::read_to_string(class.out().join("report.html")).unwrap();
+    assert!(html.contains("Most common failures") && !html.contains("http"));
+}
+
+#[test]
+fn a_second_run_resumes_and_force_grades_again() {
+    let class = Class::new("resume");
+    let tok = format!("srpc-grade-test-{}-resume", std::process::id());
+    class.add("a", json!({"bug": "none"}));
+    class.add("b", json!({"bug": "one-shot"}));
+    class.grade(&tok, &[]).success();
+    let first = class.json("b", "submission.json");
+
+    // An interrupted run: b's results never got their completion mark.
+    std::fs::remove_file(class.out().join("b").join("submission.json")).unwrap();
+    let a_report = class.out().join("a").join("report.json");
+    let stamp = std::fs::metadata(&a_report).unwrap().modified().unwrap();
+    class
+        .grade(&tok, &[])
+        .success()
+        .stderr(contains("1 of 2 submissions already graded"))
+        .stderr(contains("graded b:"))
+        .stderr(contains("graded a:").not());
+    assert_eq!(
+        std::fs::metadata(&a_report).unwrap().modified().unwrap(),
+        stamp
+    );
+    assert_eq!(class.json("b", "submission.json")["score"], first["score"]);
+    let csv = std::fs::read_to_string(class.out().join("summary.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+
+    class
+        .grade(&tok, &["--force"])
+        .success()
+        .stderr(contains("already graded").not())
+        .stderr(contains("graded a:"));
+    assert_ne!(
+        std::fs::metadata(&a_report).unwrap().modified().unwrap(),
+        stamp
+    );
+    assert_eq!(leftovers(&tok), Vec::<u32>::new());
+}
+
+#[test]
+fn without_namespaces_it_grades_one_at_a_time_and_still_contains_files() {
+    let class = Class::new("fallback");
+    let tok = format!("srpc-grade-test-{}-fallback", std::process::id());
+    let good = class.add("good", json!({"bug": "none"}));
+    std::fs::write(good.join("secret.txt"), "fallback-secret").unwrap();
+    class.add(
+        "sneaky",
+        json!({"bug": "none", "read": [good.join("secret.txt")], "write": [good.join("pwned.txt")]}),
+    );
+    let command = format!("python3 lab_server.py --port 0 --token {tok}");
+    cmd()
+        .env("SRPC_CHECK_NO_NAMESPACES", "1")
+        .arg("grade")
+        .arg(class.dir())
+        .args(["--exec", &command, "--out"])
+        .arg(class.out())
+        .assert()
+        .success()
+        .stderr(contains("cannot make network namespaces here"))
+        .stderr(contains("one submission at a time"));
+    let log = class.log("sneaky");
+    assert_eq!(
+        log.matches(": denied (PermissionError)").count(),
+        2,
+        "{log}"
+    );
+    assert!(!good.join("pwned.txt").exists());
+    assert_eq!(leftovers(&tok), Vec::<u32>::new());
+}
+
+#[test]
+fn usage_errors_name_the_problem() {
+    let class = Class::new("usage");
+    class.add("a", json!({"bug": "none"}));
+    let rubric = class.root.join("rubric.toml");
+    std::fs::write(
+        &rubric,
+        "[[item]]\ngroup = \"grading\"\npoints = 50\n\n[[item]]\ncases = \"nothing/*\"\npoints = 50\n",
+    )
+    .unwrap();
+    cmd()
+        .arg("grade")
+        .arg(class.dir())
+        .args(["--exec", "true", "--out"])
+        .arg(class.out())
+        .arg("--rubric")
+        .arg(&rubric)
+        .assert()
+        .code(2)
+        .stderr(contains("line 5").and(contains("'nothing/*' matches no case")));
+    cmd()
+        .args(["grade", "/nonexistent/class", "--exec", "true", "--out"])
+        .arg(class.out())
+        .assert()
+        .code(2)
+        .stderr(contains("cannot open the class folder"));
+    cmd()
+        .args(["grade", "--print-rubric"])
+        .assert()
+        .success()
+        .stdout(contains("[[item]]").and(contains("grading/*")));
+    assert!(!class.out().join("a").exists());
+}
+
+#[test]
+fn a_rubric_sets_points_and_visibility() {
+    let class = Class::new("rubric");
+    let tok = format!("srpc-grade-test-{}-rubric", std::process::id());
+    class.add("a", json!({"bug": "none"}));
+    let rubric = class.root.join("rubric.toml");
+    std::fs::write(
+        &rubric,
+        "[[item]]\ncases = [\"grading/put\", \"grading/get-existing\"]\npoints = 8\n\n[[item]]\ngroup = \"robust\"\npoints = 2\nvisibility = \"after_due_date\"\n",
+    )
+    .unwrap();
+    class
+        .grade(&tok, &["--rubric", rubric.to_str().unwrap()])
+        .success();
+    let results = class.json("a", "results.json");
+    assert_eq!(results["score"], 10.0);
+    let tests = results["tests"].as_array().unwrap();
+    let put = tests.iter().find(|t| t["name"] == "grading/put").unwrap();
+    assert_eq!(
+        (put["max_score"].as_f64(), put["visibility"].as_str()),
+        (Some(4.0), Some("visible"))
+    );
+    let robust = tests
+        .iter()
+        .find(|t| t["name"] == "robust/short-header")
+        .unwrap();
+    assert_eq!(robust["visibility"], "after_due_date");
+    let idle = tests
+        .iter()
+        .find(|t| t["name"] == "concurrency/idle-client")
+        .unwrap();
+    assert_eq!(
+        (idle["max_score"].as_f64(), idle["status"].as_str()),
+        (Some(0.0), Some("failed"))
+    );
+}
