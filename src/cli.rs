@@ -36,6 +36,12 @@ pub enum Command {
     /// (internal) Grade one submission inside its sandbox.
     #[command(name = "__grade-worker", hide = true)]
     GradeWorker { spec: String },
+    /// (internal) Run COMMAND with its own loopback, /tmp and /etc/hosts.
+    #[command(name = "__box", hide = true)]
+    NetBox {
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// (internal) Apply the sandbox's limits, then run COMMAND.
     #[command(name = "__jail", hide = true)]
     Jail {

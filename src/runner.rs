@@ -254,6 +254,49 @@ pub fn run(
     }
 }
 
+/// The report of a server that never started: every case fails, saying why (`why`'s first
+/// line; the whole of it belongs in the run's overview).
+pub fn not_started(
+    plan: &Plan<'_>,
+    target: &str,
+    seed: u64,
+    why: &str,
+    hint: Option<String>,
+    duration: Duration,
+) -> RunReport {
+    let headline = why.lines().next().unwrap_or_default();
+    let outcomes = plan
+        .cases
+        .iter()
+        .map(|c| Outcome {
+            id: c.id,
+            group: c.group,
+            description: c.description,
+            requirement: c.requirement,
+            status: Status::Fail,
+            duration: Duration::ZERO,
+            message: format!("not tried: {headline}"),
+            hint: hint.clone(),
+            expected: None,
+            actual: None,
+            transcript: None,
+            server: None,
+        })
+        .collect();
+    RunReport {
+        target: target.to_owned(),
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        seed,
+        outcomes,
+        down_after: None,
+        answers_none_after: None,
+        restarts: 0,
+        big_endian_probe: None,
+        left_out: plan.left_out,
+        duration,
+    }
+}
+
 /// Starts the server again and points the cases at its (perhaps new) address.
 fn restart(c: &mut dyn Control, ctx: &mut Ctx, after: &'static str) -> Result<(), String> {
     let addr = c.restart()?;

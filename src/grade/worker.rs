@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::report::json::Doc;
-use crate::runner::{self, Outcome, Plan, RunReport};
+use crate::runner::{self, Plan};
 use crate::sandbox::{self, JailSpec, Limits};
 use crate::suite::{self, Settings, Status};
 use crate::target::supervisor::{ExecSpec, StartError, Supervised};
@@ -175,40 +175,10 @@ fn never_started(
     };
     let limit = sandbox::limit_hit(&spec.limits, status, output, "at start-up");
     let why = err.to_string();
-    let headline = why.lines().next().unwrap_or_default().to_owned();
-    let outcomes = plan
-        .cases
-        .iter()
-        .map(|c| Outcome {
-            id: c.id,
-            group: c.group,
-            description: c.description,
-            requirement: c.requirement,
-            status: Status::Fail,
-            duration: Duration::ZERO,
-            message: format!("not tried: {headline}"),
-            hint: limit.clone().or_else(|| {
-                Some(crate::target::traceback::explain_exit(output, status))
-                    .filter(|_| !status.is_empty())
-            }),
-            expected: None,
-            actual: None,
-            transcript: None,
-            server: None,
-        })
-        .collect();
-    let report = RunReport {
-        target: target.to_owned(),
-        addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        seed: spec.seed,
-        outcomes,
-        down_after: None,
-        answers_none_after: None,
-        restarts: 0,
-        big_endian_probe: None,
-        left_out: 0,
-        duration: started.elapsed(),
-    };
+    let hint = limit.clone().or_else(|| {
+        Some(crate::target::traceback::explain_exit(output, status)).filter(|_| !status.is_empty())
+    });
+    let report = runner::not_started(plan, target, spec.seed, &why, hint, started.elapsed());
     WorkerResult {
         doc: Doc::from_run(&report),
         server_log: output.to_owned(),

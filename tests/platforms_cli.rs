@@ -1,0 +1,189 @@
+//! One submission per container, as grading platforms run it: `--gradescope`, `--classroom`,
+//! and the shipped examples (Gradescope's run_autograder, the Classroom workflow).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use common::*;
+use predicates::str::contains;
+use serde_json::Value;
+
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("platform-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn gradescope_results_score_the_run_with_the_rubric() {
+    let dir = scratch("gradescope");
+    let results = dir.join("results.json");
+    cmd()
+        .args(["--target", "builtin", "--gradescope"])
+        .arg(&results)
+        .assert()
+        .success();
+    let r = read_json(&results);
+    assert_eq!(r["score"], 100.0);
+    let tests = r["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 55);
+    let put = tests.iter().find(|t| t["name"] == "grading/put").unwrap();
+    assert_eq!(
+        (put["score"].as_f64(), put["max_score"].as_f64()),
+        (Some(20.0), Some(20.0))
+    );
+    assert_eq!(put["status"], "passed");
+    assert_eq!(put["visibility"], "visible");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn classroom_result_goes_to_github_output_as_base64_json() {
+    let dir = scratch("classroom");
+    let output = dir.join("github_output");
+    std::fs::write(&output, "earlier=1\n").unwrap();
+    let assert = cmd()
+        .env("GITHUB_OUTPUT", &output)
+        .args([
+            "--target",
+            "builtin",
+            "--only",
+            "grading/*,robust/short-header",
+        ])
+        .arg("--classroom")
+        .assert()
+        .success()
+        .stdout(contains("PASS  grading/put"));
+    drop(assert);
+    let text = std::fs::read_to_string(&output).unwrap();
+    assert!(text.starts_with("earlier=1\n"), "appends: {text}");
+    let encoded = text
+        .lines()
+        .find_map(|l| l.strip_prefix("result="))
+        .expect("a result= line");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    let r: Value = serde_json::from_slice(&decoded).unwrap();
+    assert_eq!(r["version"], 1);
+    assert_eq!(r["status"], "pass");
+    // 60 for the grading group, and robust/short-header's share of 5 points over 19 cases.
+    assert_eq!(r["max_score"], 60.26);
+    let tests = r["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 4);
+    for t in tests {
+        assert_eq!(t["status"], "pass");
+        assert!(t["name"].is_string() && t["score"].is_number() && t["execution_time"].is_string());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn classroom_without_github_output_prints_the_result_and_moves_the_report_to_stderr() {
+    let out = cmd()
+        .env_remove("GITHUB_OUTPUT")
+        .args(["--target", "builtin", "--only", "grading/*", "--classroom"])
+        .assert()
+        .success()
+        .stderr(contains("PASS  grading/put"))
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("result="));
+}
+
+#[test]
+fn a_server_that_never_starts_still_gets_gradescope_results() {
+    let dir = scratch("never");
+    let results = dir.join("results.json");
+    cmd()
+        .args([
+            "--exec",
+            "echo 'no module named srpc' >&2; exit 3",
+            "--gradescope",
+        ])
+        .arg(&results)
+        .assert()
+        .code(1)
+        .stderr(contains("exited (exit status 3) before it listened"));
+    let r = read_json(&results);
+    assert_eq!(r["score"], 0.0);
+    let output = r["output"].as_str().unwrap();
+    assert!(
+        output.contains("never started") && output.contains("no module named srpc"),
+        "{output}"
+    );
+    assert!(r["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["status"] == "failed"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs the shipped run_autograder with `submission` as the student's files, in a box of its
+/// own (the sample binds port 4444 on this host's name).
+fn run_autograder(test: &str, submission: Option<&str>) -> Value {
+    let root = scratch(test);
+    std::fs::create_dir_all(root.join("submission")).unwrap();
+    if let Some(file) = submission {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(file),
+            root.join("submission/srpc_lab.py"),
+        )
+        .unwrap();
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/gradescope/run_autograder"
+    );
+    cmd()
+        .env("AUTOGRADER_ROOT", &root)
+        .env("SRPC_CHECK", assert_cmd::cargo::cargo_bin("srpc-check"))
+        .args(["__box", "--", "bash", script])
+        .assert()
+        .success();
+    let r = read_json(&root.join("results/results.json"));
+    std::fs::remove_dir_all(&root).unwrap();
+    r
+}
+
+#[test]
+fn gradescope_run_autograder_grades_the_sample_submission() {
+    let r = run_autograder("autograder", Some("examples/sample-submission/srpc_lab.py"));
+    assert_eq!(r["score"], 100.0, "{r}");
+    assert_eq!(r["tests"].as_array().unwrap().len(), 55);
+}
+
+#[test]
+fn gradescope_run_autograder_scores_a_missing_server_zero() {
+    let r = run_autograder("autograder-empty", None);
+    assert_eq!(r["score"], 0.0);
+    assert!(r["output"].as_str().unwrap().contains("srpc_lab.py"), "{r}");
+}
+
+#[test]
+fn the_classroom_workflow_feeds_the_reporter_the_step_it_runs() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/classroom/classroom.yml"
+    ))
+    .unwrap();
+    // The reporter reads <RUNNER>_RESULTS for each runner id; the step must carry that id and
+    // write its result with --classroom.
+    assert!(text.contains("id: srpc"));
+    assert!(text.contains("SRPC_RESULTS: \"${{ steps.srpc.outputs.result }}\""));
+    assert!(text.contains("runners: srpc"));
+    assert!(text.contains("--classroom"));
+    assert!(text.contains("autograding-grading-reporter@v1"));
+}
