@@ -4,77 +4,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use common::*;
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::{json, Value};
-
-/// A class folder and an output folder under the target's temporary directory.
-struct Class {
-    root: PathBuf,
-}
-
-impl Class {
-    fn new(test: &str) -> Class {
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("grade-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("class")).unwrap();
-        Class { root }
-    }
-
-    fn dir(&self) -> PathBuf {
-        self.root.join("class")
-    }
-
-    fn out(&self) -> PathBuf {
-        self.root.join("out")
-    }
-
-    /// A submission: the lab-style fixture server and its srpc.json.
-    fn add(&self, name: &str, config: Value) -> PathBuf {
-        let dir = self.dir().join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lab_server.py"),
-            dir.join("lab_server.py"),
-        )
-        .unwrap();
-        std::fs::write(dir.join("srpc.json"), config.to_string()).unwrap();
-        dir
-    }
-
-    fn grade(&self, token: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
-        let command = format!("python3 lab_server.py --port 4444 --token {token}");
-        let mut c = cmd();
-        c.arg("grade")
-            .arg(self.dir())
-            .args(["--exec", &command, "--out"])
-            .arg(self.out())
-            .args(["--jobs", "2", "--seed", "7"])
-            .args(extra);
-        c.assert()
-    }
-
-    fn json(&self, name: &str, file: &str) -> Value {
-        let path = self.out().join(name).join(file);
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        serde_json::from_str(&text).unwrap()
-    }
-
-    fn log(&self, name: &str) -> String {
-        std::fs::read_to_string(self.out().join(name).join("server.log")).unwrap()
-    }
-}
-
-impl Drop for Class {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
 
 /// Checks a Gradescope results.json: the fields the platform reads, and a score that adds up.
 fn assert_gradescope(results: &Value) {
@@ -209,6 +142,7 @@ fn a_hostile_class_is_graded_in_parallel_and_contained() {
     assert!(csv.contains("\nhog,0,100,0/3,"));
     let html = std::fs::read_to_string(class.out().join("report.html")).unwrap();
     assert!(html.contains("Most common failures") && !html.contains("http"));
+    assert!(html.contains("3 never started listening: hog, never, spin"));
 }
 
 #[test]

@@ -70,7 +70,7 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
         rows.len(),
         graded.len(),
         esc(command),
-        rubric.max_score()
+        crate::grade::score::round(rubric.max_score())
     );
 
     // Score distribution: ten buckets of the maximum.
@@ -112,9 +112,15 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
         );
     }
 
-    // The most common failures.
+    // The most common failures, among servers that started (one that never did fails every
+    // case for one reason, listed on its own).
+    let never: Vec<&str> = graded
+        .iter()
+        .filter(|(g, _)| g.start_error.is_some())
+        .map(|(g, _)| g.submission.as_str())
+        .collect();
     let mut common: BTreeMap<&str, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
-    for (_, doc) in &graded {
+    for (_, doc) in graded.iter().filter(|(g, _)| g.start_error.is_none()) {
         for t in doc.tests.iter().filter(|t| !t.passed()) {
             let entry = common.entry(t.id.as_str()).or_default();
             entry.0 += 1;
@@ -140,6 +146,14 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
         );
     }
     h.push_str("</table>");
+    if !never.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"never\">{} never started listening: {}</p>",
+            never.len(),
+            esc(&never.join(", "))
+        );
+    }
 
     // The matrix.
     h.push_str("<h2 id=\"matrix\">Submissions against cases</h2><table class=\"matrix\"><tr><th>submission</th><th>score</th>");
