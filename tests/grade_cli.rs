@@ -38,7 +38,11 @@ fn a_hostile_class_is_graded_in_parallel_and_contained() {
     class.add("crashes", json!({"bug": "broken-pipe"}));
     class.add(
         "reader",
-        json!({"bug": "none", "read": [good.join("secret.txt"), class.dir(), class.out()]}),
+        json!({
+            "bug": "none",
+            "read": [good.join("secret.txt"), class.dir(), class.out(), "/proc/1/environ"],
+            "env": ["SRPC_GRADER_SECRET"]
+        }),
     );
     class.add(
         "writer",
@@ -84,7 +88,11 @@ fn a_hostile_class_is_graded_in_parallel_and_contained() {
     let writer = class.log("writer");
     assert_eq!(writer.matches(": denied (").count(), 2, "{writer}");
     let reader = class.log("reader");
-    assert_eq!(reader.matches(": denied (").count(), 3, "{reader}");
+    assert_eq!(reader.matches(": denied (").count(), 4, "{reader}");
+    assert!(
+        reader.contains("env SRPC_GRADER_SECRET: absent"),
+        "{reader}"
+    );
     assert!(!reader.contains("the-good-students-secret"), "{reader}");
 
     // Limits, in words a student understands.

@@ -11,11 +11,15 @@ use common::*;
 use serde_json::json;
 
 fn chromium() -> PathBuf {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .expect("this test needs Chromium: apt-get install chromium (./test.sh installs it)")
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+    .expect("this test needs Chromium: apt-get install chromium (./test.sh installs it)")
 }
 
 /// Runs headless Chromium with `args` on `url`; its stdout. Killed (by PID) after a minute.
@@ -78,16 +82,25 @@ fn the_class_report_shows_the_matrix_distribution_and_failures_in_a_browser() {
     let profile = class.root.join("chromium-profile");
 
     let dom = browse(&profile, &["--dump-dom"], &url);
-    assert!(dom.contains("<h2 id=\"distribution\">Score distribution</h2>"), "{dom}");
+    assert!(
+        dom.contains("<h2 id=\"distribution\">Score distribution</h2>"),
+        "{dom}"
+    );
     assert!(dom.contains("Most common failures"));
     for name in ["alice-good", "bob-crashes", "carol-be"] {
-        assert!(dom.contains(&format!(">{name}</a>")), "{name} in the matrix");
+        assert!(
+            dom.contains(&format!(">{name}</a>")),
+            "{name} in the matrix"
+        );
     }
     // 55 case columns in the matrix header.
     assert_eq!(dom.matches("<th class=\"v\"").count(), 55);
     // The script opened the student's section and the failure the link points at.
     let opened = format!("id=\"{anchor}\" open=\"\"");
-    assert!(dom.contains(&opened), "the failure was not opened: {opened}");
+    assert!(
+        dom.contains(&opened),
+        "the failure was not opened: {opened}"
+    );
     assert!(dom.contains("id=\"s-bob-crashes\" open=\"\""));
     // Inside it: the cause, the bytes, the traceback and a reproducer.
     let section = &dom[dom.find(&opened).unwrap()..];

@@ -290,7 +290,15 @@ impl Ctx<'_> {
             std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))
         };
         let mut cmd = Command::new("/proc/self/exe");
-        cmd.arg("__grade-worker")
+        // The worker shares a user with the server in a user namespace: it carries none of the
+        // grader's environment (tokens, for one).
+        cmd.env_clear()
+            .env(
+                "PATH",
+                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+            )
+            .env("LANG", "C.UTF-8")
+            .arg("__grade-worker")
             .arg(serde_json::to_string(&spec).expect("spec serialises"))
             .stdin(Stdio::null())
             .stdout(open(&result_path)?)

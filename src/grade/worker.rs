@@ -56,6 +56,8 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     if spec.boxed {
         use crate::sandbox::namespaces;
         namespaces::become_init()?;
+        // Not readable through /proc (environ, memory) by a server running as the same user.
+        nix::sys::prctl::set_dumpable(false).map_err(|e| format!("prctl: {e}"))?;
         namespaces::set_up(&namespaces::Layout {
             submission: &spec.submission,
             scratch: &spec.scratch,
