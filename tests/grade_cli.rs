@@ -301,3 +301,105 @@ fn a_rubric_sets_points_and_visibility() {
         (Some(0.0), Some("failed"))
     );
 }
+
+/// Makes a folder and everything in it usable by any user.
+fn open_to_all(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::Permissions::from_mode(0o777);
+    std::fs::set_permissions(path, mode.clone()).unwrap();
+    if path.is_dir() {
+        for e in std::fs::read_dir(path).unwrap().flatten() {
+            open_to_all(&e.path());
+        }
+    }
+}
+
+#[test]
+fn an_unprivileged_grader_boxes_through_user_namespaces() {
+    let class = Class::new("userns");
+    let tok = format!("srpc-grade-test-{}-userns", std::process::id());
+    let victim = class.root.join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    class.add("a", json!({"bug": "none"}));
+    class.add(
+        "b",
+        json!({"bug": "none", "write": [victim.join("escaped.txt")]}),
+    );
+    std::fs::create_dir_all(class.out()).unwrap();
+    open_to_all(&class.root);
+    let command = format!("python3 lab_server.py --port 4444 --token {tok}");
+    // As root, drop to nobody first: the grader then has neither root nor its own user IDs.
+    let mut c = if nix::unistd::Uid::effective().is_root() {
+        let mut c = assert_cmd::Command::new("setpriv");
+        c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("srpc-check"));
+        c
+    } else {
+        cmd()
+    };
+    c.arg("grade")
+        .arg(class.dir())
+        .args(["--exec", &command, "--out"])
+        .arg(class.out())
+        .args(["--jobs", "2"])
+        .assert()
+        .success()
+        .stdout(contains("2 submissions: 2 graded"))
+        .stderr(contains("cannot make network namespaces").not());
+    assert!(class.log("b").contains(": denied ("), "{}", class.log("b"));
+    assert!(!victim.join("escaped.txt").exists());
+    assert_eq!(leftovers(&tok), Vec::<u32>::new());
+}
+
+#[test]
+fn an_interrupted_grade_stops_every_box_and_resumes() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let class = Class::new("sigint");
+    let tok = format!("srpc-grade-test-{}-sigint", std::process::id());
+    for name in ["a", "b", "c", "d"] {
+        class.add(name, json!({"bug": "daemon"}));
+    }
+    let command = format!("python3 lab_server.py --port 4444 --token {tok}");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("srpc-check"))
+        .arg("grade")
+        .arg(class.dir())
+        .args(["--exec", &command, "--out"])
+        .arg(class.out())
+        .args(["--jobs", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Interrupted once the first servers (and their daemons) run.
+    let started = Instant::now();
+    while leftovers_peek(&tok) < 2 && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(leftovers(&tok), Vec::<u32>::new(), "processes left behind");
+    // The next run grades what was not finished, and only that.
+    class
+        .grade(&tok, &[])
+        .success()
+        .stdout(contains("4 submissions: 4 graded"));
+    assert_eq!(leftovers(&tok), Vec::<u32>::new());
+}
+
+/// How many processes carry `token`, without touching them.
+fn leftovers_peek(token: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(token))
+        })
+        .count()
+}
