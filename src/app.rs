@@ -465,26 +465,43 @@ fn platform_results(
 
 fn bench_command(args: BenchArgs) -> Result<u8> {
     let opts = BenchOptions {
-        connections: args.connections as usize,
+        connections: args.connections[0] as usize,
         duration: args.duration,
         value_bytes: args.value_bytes as usize,
         timeout: args.timeout,
-        threads: args.threads.map_or_else(
-            || std::thread::available_parallelism().map_or(1, |n| n.get()),
-            |t| t as usize,
-        ),
+        rate: args.rate,
     };
-    let (addr, _server) = locate(args.target.as_ref(), &args.exec, |host, port| {
-        Ok(runtime()?.block_on(target::resolve(host, port))?[0])
-    })?;
-    let report = bench::run(&target_name(args.target.as_ref(), &args.exec), addr, &opts)?;
-    let text = match args.format {
-        Format::Human => report.to_text(),
-        Format::Json => serde_json::to_string_pretty(&report).expect("report serialises") + "\n",
+    let resolve_first =
+        |host: &str, port: u16| Ok(runtime()?.block_on(target::resolve(host, port))?[0]);
+    let (addr, _server) = locate(args.target.as_ref(), &args.exec, resolve_first)?;
+    let name = target_name(args.target.as_ref(), &args.exec);
+    let no_exec = ExecArgs {
+        exec: None,
+        start_timeout: args.exec.start_timeout,
+    };
+    let compared = match &args.compare {
+        Some(t) => Some((t.to_string(), locate(Some(t), &no_exec, resolve_first)?)),
+        None => None,
+    };
+    let text = if args.connections.len() == 1 && compared.is_none() {
+        let report = bench::run(&name, addr, &opts)?;
+        match args.format {
+            Format::Human => report.to_text(),
+            Format::Json => {
+                serde_json::to_string_pretty(&report).expect("report serialises") + "\n"
+            }
+        }
+    } else {
+        let levels: Vec<usize> = args.connections.iter().map(|&c| c as usize).collect();
+        let b = compared.as_ref().map(|(n, (a, _))| (n.as_str(), *a));
+        let sweep = bench::sweep((&name, addr), b, &levels, &opts, 3)?;
+        match args.format {
+            Format::Human => sweep.to_text(),
+            Format::Json => serde_json::to_string_pretty(&sweep).expect("report serialises") + "\n",
+        }
     };
     if let Some(path) = &args.output {
-        std::fs::write(path, &text)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        write_file(path, &text)?;
     }
     write_stdout(&text)?;
     Ok(EXIT_OK)

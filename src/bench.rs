@@ -1,13 +1,20 @@
-//! `srpc-check bench`: closed-loop load, one request per connection, as the protocol has it.
+//! `srpc-check bench`: load, one request per connection, as the protocol has it.
 //!
-//! Each of N workers repeatedly connects, sends a PUT or a GET (alternating, over a small pool of
-//! its own keys), reads the reply by its declared length, waits for the server to close, and
-//! starts again. Latency runs from the start of connect to the last reply byte and goes into an
-//! HDR histogram per worker; the histograms are merged at the end.
+//! Each of N workers is a blocking thread of its own (no runtime between the client and the
+//! kernel: per request it costs a socket, connect, one write, two reads and a close). It
+//! repeatedly connects, sends a PUT or a GET (alternating, over a small pool of its own keys,
+//! prebuilt), reads the reply by its declared length into a reused buffer, checks that it says
+//! OK, and starts again. Latency goes into an HDR histogram per worker; they are merged at the
+//! end.
 //!
-//! The client waits for the server's close rather than closing first, so TIME_WAIT lands on the
-//! server's side and the client never runs out of ephemeral ports at tens of thousands of
-//! connections per second.
+//! Closed loop (the default): each worker sends its next request as soon as the last one is
+//! answered; latency runs from the start of connect to the last reply byte. Open loop
+//! (`--rate N`): requests are due at fixed times, N per second over all workers, and latency
+//! runs from when a request was *due*, so a server that falls behind is charged for the wait
+//! (coordinated omission corrected).
+//!
+//! The client closes first once it has the reply, as the lab's client does; on loopback Linux
+//! reuses the client side's TIME_WAIT ports (`tcp_tw_reuse`), so they do not run out.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,9 +22,10 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::time::{timeout, Instant};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::{model, wire};
@@ -31,10 +39,10 @@ pub struct BenchOptions {
     pub connections: usize,
     pub duration: Duration,
     pub value_bytes: usize,
-    /// Limit for each network operation (connect, write, reading the reply, the close).
+    /// Limit for each network operation (connect, write, reading the reply).
     pub timeout: Duration,
-    /// Client runtime threads.
-    pub threads: usize,
+    /// Open loop: requests per second over all workers. None: closed loop.
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +62,8 @@ pub struct BenchReport {
     pub duration_s: f64,
     pub requests: u64,
     pub requests_per_sec: f64,
+    /// Open loop: the rate asked for (None in a closed loop).
+    pub target_rate: Option<f64>,
     pub errors: u64,
     pub error_kinds: BTreeMap<&'static str, u64>,
     pub latency: Latency,
@@ -62,12 +72,28 @@ pub struct BenchReport {
 impl BenchReport {
     pub fn to_text(&self) -> String {
         let l = &self.latency;
+        let mode = match self.target_rate {
+            Some(r) => format!("open loop at {r:.0} requests/s (latency from when each was due)"),
+            None => "closed loop".into(),
+        };
         let mut out = format!(
-            "target       {}\nload         {} connections, {:.1} s, {}-byte values, PUT/GET alternating\nthroughput   {:.0} requests/s ({} requests)\nerrors       {}\nlatency      p50 {:.3} ms   p90 {:.3} ms   p99 {:.3} ms   max {:.3} ms   mean {:.3} ms\n",
+            "target       {}\nload         {} connections, {:.1} s, {}-byte values, PUT/GET alternating, {mode}\nthroughput   {:.0} requests/s ({} requests)\nerrors       {}\nlatency      p50 {:.3} ms   p90 {:.3} ms   p99 {:.3} ms   max {:.3} ms   mean {:.3} ms\n",
             self.target, self.connections, self.duration_s, self.value_bytes,
             self.requests_per_sec, self.requests, self.errors,
             l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.mean_ms,
         );
+        if let Some(r) = self.target_rate {
+            let kept = self.requests_per_sec / r;
+            out.push_str(&format!(
+                "sustained    {:.0}% of the rate asked for{}\n",
+                kept * 100.0,
+                if kept < 0.99 {
+                    " (the server fell behind)"
+                } else {
+                    ""
+                }
+            ));
+        }
         for (kind, n) in &self.error_kinds {
             out.push_str(&format!("  {kind:<11} {n}\n"));
         }
@@ -83,7 +109,6 @@ enum Failure {
     Io,
     Closed,
     BadReply,
-    NoClose,
 }
 
 impl Failure {
@@ -94,7 +119,6 @@ impl Failure {
             Failure::Io => "io",
             Failure::Closed => "closed_early",
             Failure::BadReply => "bad_reply",
-            Failure::NoClose => "no_close",
         }
     }
 }
@@ -109,61 +133,71 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
     if opts.connections == 0 {
         return Err(Error::Usage("--connections must be at least 1".into()));
     }
-    let runtime = if opts.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(opts.threads)
-            .enable_all()
-            .build()
-    }
-    .map_err(|e| Error::io("cannot start the client runtime", e))?;
-    runtime.block_on(run_async(target, addr, opts))
-}
-
-async fn run_async(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchReport> {
     let tag = std::process::id();
     // One real request first: proves the target answers, without a bare connect-and-close.
     let probe = wire::request(&model::get_request(&Value::String(format!(
         "bench-{tag}-probe"
     ))));
-    if let Err(f) = one_request(addr, &probe, opts.timeout).await {
+    if let Err(f) = one_request(addr, &probe, opts.timeout, &mut Vec::new()) {
         return Err(Error::Unreachable {
             target: target.to_owned(),
             reason: format!("the first request failed ({})", f.name()),
         });
     }
     let value = Value::String("x".repeat(opts.value_bytes));
+    let stop = AtomicBool::new(false);
     let start = Instant::now();
-    let deadline = start + opts.duration;
-    let workers: Vec<_> = (0..opts.connections)
-        .map(|id| {
-            let requests: Vec<Vec<u8>> = (0..KEYS_PER_WORKER)
-                .flat_map(|k| {
-                    let name = Value::String(format!("bench-{tag}-{id}-{k}"));
-                    [
-                        wire::request(&model::put_request(&name, &value)),
-                        wire::request(&model::get_request(&name)),
-                    ]
-                })
-                .collect();
-            tokio::spawn(worker(addr, requests, opts.timeout, deadline))
-        })
-        .collect();
+    let per_worker = opts.rate.map(|r| r / opts.connections as f64);
+    let stats: Vec<WorkerStats> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..opts.connections)
+            .map(|id| {
+                let requests: Vec<Vec<u8>> = (0..KEYS_PER_WORKER)
+                    .flat_map(|k| {
+                        let name = Value::String(format!("bench-{tag}-{id}-{k}"));
+                        [
+                            wire::request(&model::put_request(&name, &value)),
+                            wire::request(&model::get_request(&name)),
+                        ]
+                    })
+                    .collect();
+                let stop = &stop;
+                // Workers start spread over one period, so an open loop does not burst.
+                let offset = per_worker.map_or(Duration::ZERO, |r| {
+                    Duration::from_secs_f64(id as f64 / opts.connections as f64 / r)
+                });
+                std::thread::Builder::new()
+                    .stack_size(128 * 1024)
+                    .spawn_scoped(s, move || {
+                        worker(
+                            addr,
+                            &requests,
+                            opts.timeout,
+                            stop,
+                            start + offset,
+                            per_worker,
+                        )
+                    })
+                    .expect("a bench thread starts")
+            })
+            .collect();
+        std::thread::sleep(opts.duration);
+        stop.store(true, Ordering::Relaxed);
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench worker panicked"))
+            .collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
     let mut latency_us = new_histogram();
     let mut failures: BTreeMap<Failure, u64> = BTreeMap::new();
-    for w in workers {
-        let stats = w.await.expect("bench worker panicked");
+    for w in stats {
         latency_us
-            .add(&stats.latency_us)
+            .add(&w.latency_us)
             .expect("histograms share bounds");
-        for (f, n) in stats.failures {
+        for (f, n) in w.failures {
             *failures.entry(f).or_default() += n;
         }
     }
-    let elapsed = start.elapsed().as_secs_f64();
     let ms = |us: u64| us as f64 / 1000.0;
     Ok(BenchReport {
         target: target.to_owned(),
@@ -172,6 +206,7 @@ async fn run_async(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Resul
         duration_s: elapsed,
         requests: latency_us.len(),
         requests_per_sec: latency_us.len() as f64 / elapsed,
+        target_rate: opts.rate,
         errors: failures.values().sum(),
         error_kinds: failures.into_iter().map(|(f, n)| (f.name(), n)).collect(),
         latency: Latency {
@@ -189,22 +224,39 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
-async fn worker(
+/// One client: requests back to back (closed loop), or each at its due time (open loop, `rate`
+/// per second for this worker, the first due at `first`).
+fn worker(
     addr: SocketAddr,
-    requests: Vec<Vec<u8>>,
+    requests: &[Vec<u8>],
     limit: Duration,
-    deadline: Instant,
+    stop: &AtomicBool,
+    first: Instant,
+    rate: Option<f64>,
 ) -> WorkerStats {
     let mut stats = WorkerStats {
         latency_us: new_histogram(),
         failures: BTreeMap::new(),
     };
+    let mut buf = Vec::with_capacity(4096);
+    let period = rate.map(|r| Duration::from_secs_f64(1.0 / r));
+    let mut due = first;
     for request in requests.iter().cycle() {
-        if Instant::now() >= deadline {
+        if period.is_some() {
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        if stop.load(Ordering::Relaxed) {
             break;
         }
-        let t0 = Instant::now();
-        match one_request(addr, request, limit).await {
+        let t0 = if period.is_some() {
+            due
+        } else {
+            Instant::now()
+        };
+        match one_request(addr, request, limit, &mut buf) {
             Ok(done) => {
                 let us = (done - t0).as_micros().max(1) as u64;
                 stats.latency_us.saturating_record(us);
@@ -213,9 +265,12 @@ async fn worker(
                 *stats.failures.entry(f).or_default() += 1;
                 if f == Failure::Connect {
                     // Do not spin on a refusing server.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    std::thread::sleep(Duration::from_millis(10));
                 }
             }
+        }
+        if let Some(p) = period {
+            due += p;
         }
     }
     stats
@@ -227,42 +282,145 @@ struct Status<'a> {
     status: std::borrow::Cow<'a, str>,
 }
 
-/// One request on a fresh connection. Returns when the last reply byte arrived, after checking
-/// the reply says OK and that the server then closes.
-async fn one_request(
+/// One request on a fresh connection: returns when the last reply byte arrived, after checking
+/// that the reply says OK.
+fn one_request(
     addr: SocketAddr,
     request: &[u8],
     limit: Duration,
+    buf: &mut Vec<u8>,
 ) -> Result<Instant, Failure> {
-    let mut stream = match timeout(limit, TcpStream::connect(addr)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(_)) => return Err(Failure::Connect),
-        Err(_) => return Err(Failure::Timeout),
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Failure::Timeout,
+        std::io::ErrorKind::UnexpectedEof => Failure::Closed,
+        _ => Failure::Io,
     };
+    let mut stream = TcpStream::connect_timeout(&addr, limit).map_err(|e| match e.kind() {
+        std::io::ErrorKind::TimedOut => Failure::Timeout,
+        _ => Failure::Connect,
+    })?;
     let _ = stream.set_nodelay(true);
-    match timeout(limit, stream.write_all(request)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => return Err(Failure::Io),
-        Err(_) => return Err(Failure::Timeout),
+    stream.set_read_timeout(Some(limit)).map_err(io)?;
+    // A request that fits the socket buffers cannot block; only a large one needs the limit.
+    if request.len() > 16 * 1024 {
+        stream.set_write_timeout(Some(limit)).map_err(io)?;
     }
-    let reply = wire::read_reply(&mut stream, limit)
-        .await
-        .map_err(|e| match e {
-            wire::ReadError::Timeout { .. } => Failure::Timeout,
-            wire::ReadError::Closed { .. } => Failure::Closed,
-            wire::ReadError::BadLength { .. } => Failure::BadReply,
-            wire::ReadError::Io { .. } => Failure::Io,
-        })?;
+    stream.write_all(request).map_err(io)?;
+    let mut header = [0u8; wire::HEADER_LEN];
+    stream.read_exact(&mut header).map_err(io)?;
+    let length = i32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
+    if length < 0 || length as usize > wire::MAX_REPLY {
+        return Err(Failure::BadReply);
+    }
+    buf.resize(length as usize, 0);
+    stream.read_exact(buf).map_err(io)?;
     let done = Instant::now();
-    match serde_json::from_slice::<Status>(&reply.payload) {
-        Ok(s) if s.status == "OK" => {}
-        _ => return Err(Failure::BadReply),
+    match serde_json::from_slice::<Status>(buf) {
+        Ok(s) if s.status == "OK" => Ok(done),
+        _ => Err(Failure::BadReply),
     }
-    let mut byte = [0u8; 1];
-    match timeout(limit, stream.read(&mut byte)).await {
-        Ok(Ok(0)) => Ok(done),
-        Ok(Ok(_)) => Err(Failure::BadReply),
-        Ok(Err(_)) => Err(Failure::Io),
-        Err(_) => Err(Failure::NoClose),
+}
+
+/// One level of a sweep: the run at that many connections, and the compared server's.
+#[derive(Debug, Clone, Serialize)]
+pub struct Level {
+    pub connections: usize,
+    pub report: BenchReport,
+    /// With `--compare`: the other server at the same level.
+    pub compared: Option<BenchReport>,
+    /// compared requests/s over this server's.
+    pub ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sweep {
+    pub levels: Vec<Level>,
+    /// With `--compare`: runs per server and level, alternating; each figure is the median run.
+    pub rounds: usize,
+}
+
+impl Sweep {
+    pub fn to_text(&self) -> String {
+        let first = &self.levels[0].report;
+        let mut out = format!("target       {}\n", first.target);
+        if let Some(c) = &self.levels[0].compared {
+            out.push_str(&format!(
+                "compared to  {} ({} alternating runs of {:.0} s each per level; medians)\n",
+                c.target, self.rounds, c.duration_s
+            ));
+        }
+        out.push_str("\nconnections   requests/s   p50 ms   p99 ms   errors");
+        if self.levels[0].compared.is_some() {
+            out.push_str("   compared req/s   p99 ms   ratio");
+        }
+        out.push('\n');
+        for l in &self.levels {
+            let r = &l.report;
+            out.push_str(&format!(
+                "{:>11}   {:>10.0}   {:>6.3}   {:>6.3}   {:>6}",
+                l.connections, r.requests_per_sec, r.latency.p50_ms, r.latency.p99_ms, r.errors
+            ));
+            if let (Some(c), Some(ratio)) = (&l.compared, l.ratio) {
+                out.push_str(&format!(
+                    "   {:>14.0}   {:>6.3}   {:>5.2}",
+                    c.requests_per_sec, c.latency.p99_ms, ratio
+                ));
+            }
+            out.push('\n');
+        }
+        out
     }
+}
+
+/// Runs every level against `a` (and, alternating, against `b`), `rounds` times each when
+/// comparing, keeping the median run of each.
+pub fn sweep(
+    a: (&str, SocketAddr),
+    b: Option<(&str, SocketAddr)>,
+    levels: &[usize],
+    opts: &BenchOptions,
+    rounds: usize,
+) -> Result<Sweep> {
+    let mut out = Vec::new();
+    for &connections in levels {
+        let opts = BenchOptions {
+            connections,
+            ..opts.clone()
+        };
+        let level = match b {
+            None => Level {
+                connections,
+                report: run(a.0, a.1, &opts)?,
+                compared: None,
+                ratio: None,
+            },
+            Some(b) => {
+                let mut ra = Vec::new();
+                let mut rb = Vec::new();
+                for _ in 0..rounds {
+                    ra.push(run(a.0, a.1, &opts)?);
+                    rb.push(run(b.0, b.1, &opts)?);
+                }
+                let (ma, mb) = (median(ra), median(rb));
+                let ratio = mb.requests_per_sec / ma.requests_per_sec;
+                Level {
+                    connections,
+                    report: ma,
+                    compared: Some(mb),
+                    ratio: Some(ratio),
+                }
+            }
+        };
+        out.push(level);
+    }
+    Ok(Sweep {
+        levels: out,
+        rounds: if b.is_some() { rounds } else { 1 },
+    })
+}
+
+/// The run with the median throughput.
+fn median(mut runs: Vec<BenchReport>) -> BenchReport {
+    runs.sort_by(|x, y| x.requests_per_sec.total_cmp(&y.requests_per_sec));
+    runs.swap_remove(runs.len() / 2)
 }

@@ -202,10 +202,11 @@ pub struct BenchArgs {
     pub target: Option<Target>,
     #[command(flatten)]
     pub exec: ExecArgs,
-    /// Concurrent clients, each one request per connection, back to back.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub connections: u32,
-    /// How long to run, e.g. 10s, 1m.
+    /// Concurrent clients, each one request per connection. Several levels, comma-separated
+    /// (1,4,16,64), run one after another and print one row each.
+    #[arg(long, value_delimiter = ',', default_value = "16", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub connections: Vec<u32>,
+    /// How long to run (each level, and each run of each server with --compare), e.g. 10s, 1m.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
     /// Size of each PUT value (a JSON string of this many bytes).
@@ -214,15 +215,27 @@ pub struct BenchArgs {
     /// Limit for each network operation.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Client threads [default: the number of cores].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub threads: Option<u32>,
+    /// Open loop: this many requests per second over all connections, each due at a fixed
+    /// time, latency counted from when it was due. Without it: closed loop.
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Also load this server (HOST:PORT or builtin), alternating with the target, 3 runs each
+    /// per level, and report the ratio of their medians.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub compare: Option<Target>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Also write the report to this file (in the chosen format).
     #[arg(long)]
     pub output: Option<PathBuf>,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 1.0 => Ok(r),
+        _ => Err("give requests per second, at least 1 (e.g. 20000)".into()),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -109,3 +109,89 @@ fn bench_can_run_the_server_itself() {
     assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["errors"].as_u64(), Some(0), "{report}");
 }
+
+#[test]
+fn a_sweep_prints_one_row_per_level_and_compare_gives_a_ratio() {
+    let out = cmd()
+        .args([
+            "bench",
+            "--target",
+            "builtin",
+            "--connections",
+            "1,3",
+            "--duration",
+            "300ms",
+            "--compare",
+            "builtin",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let sweep: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let levels = sweep["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 2);
+    assert_eq!(sweep["rounds"], 3);
+    for (level, n) in levels.iter().zip([1, 3]) {
+        assert_eq!(level["connections"], n);
+        assert_eq!(level["report"]["connections"], n);
+        assert_eq!(level["compared"]["connections"], n);
+        let ratio = level["ratio"].as_f64().unwrap();
+        let expect = level["compared"]["requests_per_sec"].as_f64().unwrap()
+            / level["report"]["requests_per_sec"].as_f64().unwrap();
+        assert!((ratio - expect).abs() < 1e-9);
+    }
+    cmd()
+        .args(["bench", "--target", "builtin", "--connections", "1,2"])
+        .args(["--duration", "200ms"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("connections   requests/s"));
+}
+
+#[test]
+fn an_open_loop_reports_the_rate_asked_for_and_what_was_sustained() {
+    let out = cmd()
+        .args([
+            "bench",
+            "--target",
+            "builtin",
+            "--rate",
+            "200",
+            "--duration",
+            "1s",
+        ])
+        .args(["--connections", "2", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["target_rate"], 200.0);
+    // Requests are due at fixed times, so a second holds at most 200 (plus one per connection
+    // at the edge), never a closed loop's thousands.
+    let n = report["requests"].as_u64().unwrap();
+    assert!(n > 0 && n <= 202, "{n}");
+    cmd()
+        .args([
+            "bench",
+            "--target",
+            "builtin",
+            "--rate",
+            "100",
+            "--duration",
+            "300ms",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("open loop at 100 requests/s"))
+        .stdout(predicate::str::contains("sustained"));
+    cmd()
+        .args(["bench", "--target", "builtin", "--rate", "0"])
+        .assert()
+        .code(2);
+}
