@@ -66,6 +66,12 @@ pub struct Conn {
     stream: TcpStream,
     timeout: Duration,
     pub transcript: Transcript,
+    /// Bytes written so far.
+    sent: u64,
+    /// Skip the pause between pieces when the kernel shows the (local) server has read every
+    /// byte sent so far: the split is then certain without it. The transcript still records
+    /// the pause, for reproducers that run without that view.
+    pub skip_pause_when_read: bool,
 }
 
 impl Conn {
@@ -81,6 +87,8 @@ impl Conn {
             stream,
             timeout,
             transcript: Transcript::default(),
+            sent: 0,
+            skip_pause_when_read: false,
         })
     }
 
@@ -111,6 +119,8 @@ impl Conn {
             }
             let pause_before = if start == 0 {
                 Duration::ZERO
+            } else if self.skip_pause_when_read && self.wait_until_read() {
+                pause
             } else {
                 let t0 = Instant::now();
                 std::thread::sleep(pause);
@@ -122,24 +132,40 @@ impl Conn {
                 bytes: bytes[start..end].to_vec(),
             });
             self.stream.write_all(&bytes[start..end])?;
+            self.sent += (end - start) as u64;
             start = end;
         }
         Ok(())
     }
 
     /// Waits until the server (if local) has read every byte sent so far, polling the kernel's
-    /// socket table, for at most [`READ_WAIT`].
-    fn wait_until_read(&self) {
+    /// socket table, for at most [`READ_WAIT`]. True when it saw that happen.
+    fn wait_until_read(&self) -> bool {
         let (Ok(client), Ok(server)) = (self.stream.local_addr(), self.stream.peer_addr()) else {
-            return;
+            return false;
         };
         let deadline = Instant::now() + READ_WAIT;
-        while let Some(unread) = crate::listeners::unread_by_server(client, server) {
-            if unread == 0 || Instant::now() >= deadline {
-                return;
+        let mut spins = 0u32;
+        while let Some(side) = crate::listeners::server_side(client, server) {
+            if side.has_read(self.sent) {
+                return true;
             }
-            std::thread::sleep(Duration::from_millis(1));
+            if side.received.is_none() && side.unread == 0 {
+                // An older kernel without the byte count: what arrived was read.
+                return false;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            // A busy server reads within microseconds; a slow one gets the CPU back.
+            spins += 1;
+            if spins < 50 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(Duration::from_micros(500));
+            }
         }
+        false
     }
 
     /// Tells the server this client will send nothing more (TCP half-close).

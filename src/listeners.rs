@@ -78,12 +78,34 @@ pub fn socket_inodes(pid: u32) -> Vec<u64> {
         .collect()
 }
 
+/// What the server end of a local connection has done with the bytes sent to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerSide {
+    /// Received but not yet read.
+    pub unread: u32,
+    /// Received in all (`tcpi_bytes_received`), when the kernel reports it.
+    pub received: Option<u64>,
+}
+
+impl ServerSide {
+    /// Has the server read every one of the `sent` bytes?
+    pub fn has_read(&self, sent: u64) -> bool {
+        self.unread == 0 && self.received.is_some_and(|r| r >= sent)
+    }
+}
+
 /// How many bytes the server end of the connection `client` -> `server` has received but not
 /// yet read, if the server is on this machine. Asks the kernel about that one socket over
 /// netlink (sock_diag), which stays cheap however many sockets the machine has; reading the
 /// whole /proc table instead took 30 ms with a few thousand TIME_WAIT sockets about.
-#[cfg(target_os = "linux")]
 pub fn unread_by_server(client: SocketAddr, server: SocketAddr) -> Option<u32> {
+    server_side(client, server).map(|s| s.unread)
+}
+
+/// [`unread_by_server`], with how much the server has received in all (from TCP_INFO), so a
+/// caller can tell "read everything" from "nothing has arrived yet".
+#[cfg(target_os = "linux")]
+pub fn server_side(client: SocketAddr, server: SocketAddr) -> Option<ServerSide> {
     use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
     use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
     use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
@@ -99,7 +121,7 @@ pub fn unread_by_server(client: SocketAddr, server: SocketAddr) -> Option<u32> {
     let request = InetRequest {
         family: if server.is_ipv4() { AF_INET } else { AF_INET6 },
         protocol: IPPROTO_TCP,
-        extensions: ExtensionFlags::empty(),
+        extensions: ExtensionFlags::INFO,
         states: StateFlags::all(),
         socket_id: SocketId {
             source_port: server.port(),
@@ -123,14 +145,26 @@ pub fn unread_by_server(client: SocketAddr, server: SocketAddr) -> Option<u32> {
         .ok()?
         .payload
     {
-        NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => Some(r.header.recv_queue),
+        NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
+            // tcpi_bytes_received: a u64 at offset 128 of struct tcp_info (Linux 4.1 on).
+            let received = r.nlas.iter().find_map(|nla| match nla {
+                netlink_packet_sock_diag::inet::nlas::Nla::TcpInfo(raw) => raw
+                    .get(128..136)
+                    .map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes"))),
+                _ => None,
+            });
+            Some(ServerSide {
+                unread: r.header.recv_queue,
+                received,
+            })
+        }
         _ => None,
     }
 }
 
 /// Elsewhere the harness cannot see a server's unread bytes and relies on its pauses alone.
 #[cfg(not(target_os = "linux"))]
-pub fn unread_by_server(_client: SocketAddr, _server: SocketAddr) -> Option<u32> {
+pub fn server_side(_client: SocketAddr, _server: SocketAddr) -> Option<ServerSide> {
     None
 }
 
@@ -263,9 +297,13 @@ mod tests {
             std::thread::yield_now();
         }
         assert_eq!(unread_by_server(c, s), Some(5));
+        assert!(!server_side(c, s).unwrap().has_read(5));
         let mut buf = [0u8; 5];
         server.read_exact(&mut buf).unwrap();
         assert_eq!(unread_by_server(c, s), Some(0));
+        let side = server_side(c, s).unwrap();
+        assert_eq!(side.received, Some(5));
+        assert!(side.has_read(5) && !side.has_read(6));
     }
 
     #[test]
