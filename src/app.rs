@@ -550,6 +550,11 @@ fn fuzz_command(args: FuzzArgs) -> Result<u8> {
         }),
         duration: args.duration,
         timeout: args.timeout,
+        parallel: if matches!(args.target, Some(Target::Builtin)) && args.exec.exec.is_none() {
+            fuzz::PARALLEL_SESSIONS
+        } else {
+            1
+        },
     };
     let human = args.format == Format::Human;
     if human {

@@ -38,6 +38,10 @@ pub struct FuzzOptions {
     /// ...or after this long, whichever comes first.
     pub duration: Option<Duration>,
     pub timeout: Duration,
+    /// Sessions run side by side. More than one only where no session can take the server
+    /// down for the others (the builtin server): a crash amid parallel sessions could not be
+    /// pinned on the one that caused it.
+    pub parallel: usize,
 }
 
 /// How a reply was classified, for coverage.
@@ -74,11 +78,18 @@ pub struct Execution {
     pub states: Vec<&'static str>,
 }
 
-/// Executes sessions with fresh key names each time.
-pub struct Executor<'c> {
+/// What runs one session against the target: its address, limits and the tag that makes key
+/// names unique. Shared by the threads that run independent sessions side by side.
+#[derive(Clone)]
+pub struct Client {
     addr: SocketAddr,
     timeout: Duration,
     tag: String,
+}
+
+/// Executes sessions with fresh key names each time.
+pub struct Executor<'c> {
+    client: Client,
     executions: u64,
     /// The server's process, when srpc-check runs it: a crash is then restarted, so that
     /// shrinking can go on.
@@ -94,37 +105,33 @@ impl<'c> Executor<'c> {
     ) -> Executor<'c> {
         Executor {
             control,
-            addr,
-            timeout,
-            // Fixed width, like the counter below: requests must have the same length in every
-            // process for a seed to replay exactly (a cut offset past the end of one request
-            // would fall inside a longer one).
-            tag: format!("{:08x}{:08x}", seed & 0xffff_ffff, std::process::id()),
+            client: Client {
+                addr,
+                timeout,
+                // Fixed width, like the run number: requests must have the same length in every
+                // process for a seed to replay exactly (a cut offset past the end of one
+                // request would fall inside a longer one).
+                tag: format!("{:08x}{:08x}", seed & 0xffff_ffff, std::process::id()),
+            },
             executions: 0,
         }
     }
 
-    fn exchange(
-        &self,
-        bytes: &[u8],
-        cuts: &[u16],
-        pause: Duration,
-        half_close: bool,
-    ) -> Result<(Result<reply::Reply, NoReply>, Transcript), ConnectError> {
-        let mut conn = Conn::connect(self.addr, self.timeout)?;
-        // A local server is seen reading each piece, so no time is spent sleeping.
-        conn.skip_pause_when_read = true;
-        let cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c)).collect();
-        let result = reply::exchange(&mut conn, bytes, &cuts, pause, half_close);
-        Ok((result, conn.transcript))
+    pub fn addr(&self) -> SocketAddr {
+        self.client.addr
+    }
+
+    /// Run numbers for `n` sessions run elsewhere (by [`Client::execute`]), never reused.
+    pub fn reserve(&mut self, n: u64) -> u64 {
+        let first = self.executions + 1;
+        self.executions += n;
+        first
     }
 
     /// A fresh, well-formed PUT answered OK: the target is still serving.
     pub fn alive(&mut self) -> bool {
         self.executions += 1;
-        let name = Value::String(format!("fz-{}-{:010}-alive", self.tag, self.executions));
-        let check = wire::request(&model::put_request(&name, &Value::from(1)));
-        matches!(self.exchange(&check, &[], Duration::ZERO, false), Ok((Ok(r), _)) if r.status().as_deref() == Some("OK"))
+        self.client.alive(self.executions)
     }
 
     /// Can a target that went down be started again?
@@ -143,7 +150,7 @@ impl<'c> Executor<'c> {
             if let (true, Some(c)) = (f.target_down, self.control.as_deref_mut()) {
                 let mut event = c.exited_or_kill(crate::target::EXIT_WAIT);
                 if let Ok(addr) = c.restart() {
-                    self.addr = addr;
+                    self.client.addr = addr;
                     event.restarted = true;
                 }
                 f.server = Some(event);
@@ -155,7 +162,36 @@ impl<'c> Executor<'c> {
     /// Runs `session` once against the target and checks every reply against the model.
     pub fn execute(&mut self, session: &Session) -> Execution {
         self.executions += 1;
-        let run = self.executions;
+        self.client.execute(session, self.executions)
+    }
+}
+
+impl Client {
+    fn exchange(
+        &self,
+        bytes: &[u8],
+        cuts: &[u16],
+        pause: Duration,
+        half_close: bool,
+    ) -> Result<(Result<reply::Reply, NoReply>, Transcript), ConnectError> {
+        let mut conn = Conn::connect(self.addr, self.timeout)?;
+        // A local server is seen reading each piece, so no time is spent sleeping.
+        conn.skip_pause_when_read = true;
+        let cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c)).collect();
+        let result = reply::exchange(&mut conn, bytes, &cuts, pause, half_close);
+        Ok((result, conn.transcript))
+    }
+
+    /// A fresh, well-formed PUT answered OK (under run number `run`).
+    fn alive(&self, run: u64) -> bool {
+        let name = Value::String(format!("fz-{}-{run:010}-alive", self.tag));
+        let check = wire::request(&model::put_request(&name, &Value::from(1)));
+        matches!(self.exchange(&check, &[], Duration::ZERO, false), Ok((Ok(r), _)) if r.status().as_deref() == Some("OK"))
+    }
+
+    /// Runs `session` once against the target under run number `run` (which names its keys),
+    /// and checks every reply against the model.
+    pub fn execute(&self, session: &Session, run: u64) -> Execution {
         let name = |key: u8| Value::String(format!("fz-{}-{run:010}-k{key}", self.tag));
         let mut model: HashMap<u8, Value> = HashMap::new();
         let mut out = Execution {
@@ -396,37 +432,105 @@ pub fn run(
     let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed, control);
     let mut report = FuzzReport::new(opts);
     let mut case = 0;
-    while case < opts.cases && deadline.is_none_or(|d| Instant::now() < d) {
-        case += 1;
-        let mut tree = strategy
-            .new_tree(&mut runner)
-            .expect("the session strategy always generates");
-        let first = exec.execute_checked(&tree.current());
-        record(&mut report, &first);
-        if let Some(failure) = first.failure {
-            let original_steps = tree.current().steps.len();
-            let (minimal, failure, transcripts, shrunk, steps) =
-                shrink(&mut exec, &mut tree, failure, first.transcripts);
-            report.finding = Some(Finding {
-                case,
-                failure,
-                original_steps,
-                replay_command: format!(
-                    "srpc-check fuzz {} --seed {} --cases {case}",
-                    opts.target_flag, opts.seed
-                ),
-                reproducer: crate::report::session_reproducer(&transcripts, exec.addr),
-                minimal,
-                shrunk,
-                shrink_steps: steps,
-            });
-            progress(case, 1);
-            break;
+    // Sessions use keys of their own, so independent ones can run side by side. Not with
+    // --exec: a crash there is restarted, which needs one session at a time.
+    let workers = if exec.can_restart() {
+        1
+    } else {
+        opts.parallel.max(1)
+    };
+    'batches: while case < opts.cases && deadline.is_none_or(|d| Instant::now() < d) {
+        let n = (opts.cases - case).min(if workers > 1 { BATCH } else { 1 });
+        let mut trees: Vec<_> = (0..n)
+            .map(|_| {
+                strategy
+                    .new_tree(&mut runner)
+                    .expect("the session strategy always generates")
+            })
+            .collect();
+        let sessions: Vec<Session> = trees.iter().map(|t| t.current()).collect();
+        let results = if workers > 1 {
+            let first = exec.reserve(n);
+            run_parallel(&exec.client, &sessions, first, workers)
+        } else {
+            vec![Some(exec.execute_checked(&sessions[0]))]
+        };
+        for (i, result) in results.into_iter().enumerate() {
+            // Sessions after a failing one are not needed (and may not have run).
+            let Some(mut result) = result else { break };
+            case += 1;
+            if result.failure.is_some() && workers > 1 {
+                // Confirmed alone, so that the finding does not depend on what ran beside it.
+                result = exec.execute_checked(&sessions[i]);
+            }
+            record(&mut report, &result);
+            if let Some(failure) = result.failure {
+                let tree = &mut trees[i];
+                let original_steps = tree.current().steps.len();
+                let (minimal, failure, transcripts, shrunk, steps) =
+                    shrink(&mut exec, tree, failure, result.transcripts);
+                report.finding = Some(Finding {
+                    case,
+                    failure,
+                    original_steps,
+                    replay_command: format!(
+                        "srpc-check fuzz {} --seed {} --cases {case}",
+                        opts.target_flag, opts.seed
+                    ),
+                    reproducer: crate::report::session_reproducer(&transcripts, exec.addr()),
+                    minimal,
+                    shrunk,
+                    shrink_steps: steps,
+                });
+                progress(case, 1);
+                break 'batches;
+            }
+            progress(case, 0);
         }
-        progress(case, 0);
     }
     report.finish(case, started);
     report
+}
+
+/// Sessions run side by side against the builtin server.
+pub const PARALLEL_SESSIONS: usize = 8;
+/// Sessions generated (in seed order) and run as one batch.
+const BATCH: u64 = 64;
+
+/// Runs `sessions` on `workers` threads, run numbers from `first`. Sessions are handed out in
+/// order; once one fails, later ones are not started (their result is None). Every session
+/// before a failing one has run.
+fn run_parallel(
+    client: &Client,
+    sessions: &[Session],
+    first: u64,
+    workers: usize,
+) -> Vec<Option<Execution>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let failed_at = AtomicUsize::new(usize::MAX);
+    let results: Vec<Mutex<Option<Execution>>> =
+        sessions.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(sessions.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= sessions.len() || i > failed_at.load(Ordering::SeqCst) {
+                    break;
+                }
+                let run = client.execute(&sessions[i], first + i as u64);
+                if run.failure.is_some() {
+                    failed_at.fetch_min(i, Ordering::SeqCst);
+                }
+                *results[i].lock().expect("no panics while held") = Some(run);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| m.into_inner().expect("no panics while held"))
+        .collect()
 }
 
 /// Runs one saved session once (fresh keys), as `--replay` does.
