@@ -470,6 +470,7 @@ fn bench_command(args: BenchArgs) -> Result<u8> {
         value_bytes: args.value_bytes as usize,
         timeout: args.timeout,
         rate: args.rate,
+        hold: args.hold as usize,
     };
     let resolve_first =
         |host: &str, port: u16| Ok(runtime()?.block_on(target::resolve(host, port))?[0]);

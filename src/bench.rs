@@ -43,6 +43,9 @@ pub struct BenchOptions {
     pub timeout: Duration,
     /// Open loop: requests per second over all workers. None: closed loop.
     pub rate: Option<f64>,
+    /// Slow clients held open through the run: each connects and sends half a header (every
+    /// other one sends nothing), and never more.
+    pub hold: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +55,14 @@ pub struct Latency {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub mean_ms: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Held {
+    pub opened: usize,
+    /// Could not be opened (refused, timed out, out of descriptors).
+    pub failed: usize,
+    pub closed_by_server: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +75,10 @@ pub struct BenchReport {
     pub requests_per_sec: f64,
     /// Open loop: the rate asked for (None in a closed loop).
     pub target_rate: Option<f64>,
+    /// Slow clients held open during the run, and how many of them the server had closed by
+    /// its end (shed, or timed out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
     pub errors: u64,
     pub error_kinds: BTreeMap<&'static str, u64>,
     pub latency: Latency,
@@ -82,6 +97,12 @@ impl BenchReport {
             self.requests_per_sec, self.requests, self.errors,
             l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.mean_ms,
         );
+        if let Some(h) = &self.held {
+            out.push_str(&format!(
+                "slow clients {} held open (half a header, or nothing) during the run; {} could not connect; the server closed {} of them\n",
+                h.opened, h.failed, h.closed_by_server
+            ));
+        }
         if let Some(r) = self.target_rate {
             let kept = self.requests_per_sec / r;
             out.push_str(&format!(
@@ -145,6 +166,7 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
         });
     }
     let value = Value::String("x".repeat(opts.value_bytes));
+    let (held, failed) = hold_open(addr, opts.hold, opts.timeout);
     let stop = AtomicBool::new(false);
     let start = Instant::now();
     let per_worker = opts.rate.map(|r| r / opts.connections as f64);
@@ -198,8 +220,14 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
             *failures.entry(f).or_default() += n;
         }
     }
+    let held = (opts.hold > 0).then(|| Held {
+        opened: held.len(),
+        failed,
+        closed_by_server: held.iter().filter(|s| closed(s)).count(),
+    });
     let ms = |us: u64| us as f64 / 1000.0;
     Ok(BenchReport {
+        held,
         target: target.to_owned(),
         connections: opts.connections,
         value_bytes: opts.value_bytes,
@@ -217,6 +245,39 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
             mean_ms: latency_us.mean() / 1000.0,
         },
     })
+}
+
+/// Opens `n` slow clients: even ones send half a header, odd ones nothing. Returns those open
+/// and how many could not be opened.
+fn hold_open(addr: SocketAddr, n: usize, limit: Duration) -> (Vec<TcpStream>, usize) {
+    if n > 0 {
+        reference_server::raise_fd_limit();
+    }
+    let mut held = Vec::with_capacity(n);
+    let mut failed = 0;
+    for i in 0..n {
+        match TcpStream::connect_timeout(&addr, limit) {
+            Ok(mut s) => {
+                if i % 2 == 0 {
+                    let _ = s.write_all(&1i32.to_le_bytes());
+                }
+                held.push(s);
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    (held, failed)
+}
+
+/// Has the server closed this connection (end of stream or reset)?
+fn closed(s: &TcpStream) -> bool {
+    let _ = s.set_nonblocking(true);
+    let mut byte = [0u8; 1];
+    match (&*s).read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    }
 }
 
 fn new_histogram() -> Histogram<u64> {

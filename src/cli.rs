@@ -219,6 +219,10 @@ pub struct BenchArgs {
     /// time, latency counted from when it was due. Without it: closed loop.
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Hold this many slow clients open through the run (each sends half a header, or nothing,
+    /// and no more), to see whether well-formed requests still get through.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub hold: u32,
     /// Also load this server (HOST:PORT or builtin), alternating with the target, 3 runs each
     /// per level, and report the ratio of their medians.
     #[arg(long, value_name = "HOST:PORT")]

@@ -13,4 +13,4 @@ pub mod server;
 
 pub use command::respond;
 pub use db::Db;
-pub use server::{run, run_with, serve_connection, Config};
+pub use server::{raise_fd_limit, run, run_with, serve_connection, Config};

@@ -23,13 +23,16 @@ struct Args {
     /// Time a client has to deliver its whole request, e.g. 5s or 500ms.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     read_timeout: Duration,
-    /// Connections served at once; further clients wait in the backlog.
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Connections open at once. At the cap, a new client sheds the oldest connection that has
+    /// not yet sent a whole request (slow or idle clients cannot lock well-formed ones out).
+    #[arg(long, default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // The connection cap, not the descriptor limit, should decide how many clients fit.
+    reference_server::raise_fd_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

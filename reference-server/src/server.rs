@@ -32,7 +32,9 @@ pub struct Config {
     pub read_timeout: Duration,
     /// Time allowed for writing the reply.
     pub write_timeout: Duration,
-    /// Connections served at once; further clients wait in the listen backlog.
+    /// Connections open at once. When a new client arrives at the cap, the oldest connection
+    /// still waiting for its request is shed (closed) to make room; only when every open
+    /// connection has a whole request (and is being answered) does the new one wait.
     pub max_connections: usize,
 }
 
@@ -42,7 +44,7 @@ impl Default for Config {
             max_payload: 16 * 1024 * 1024,
             read_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(5),
-            max_connections: 1024,
+            max_connections: 16 * 1024,
         }
     }
 }
@@ -176,7 +178,8 @@ fn defer_accept(listener: &std::net::TcpListener) {
 fn defer_accept(_listener: &std::net::TcpListener) {}
 
 async fn drain<S: AsyncRead + Unpin>(stream: &mut S) {
-    let mut scratch = [0u8; 8192];
+    // On the heap: an array here would make every connection's task 8 KiB larger, drained or not.
+    let mut scratch = vec![0u8; 8192];
     let mut total = 0;
     let deadline = Instant::now() + DRAIN_TIME;
     while total < DRAIN_BYTES {
@@ -215,8 +218,12 @@ fn serve_immediately(socket: &socket2::Socket, db: &Db, config: &Config) -> io::
     unsafe { received.set_len(n) };
     let request = match frame::decode(&received, config.max_payload) {
         Ok(Decoded::Frame { len, .. }) => Ok(received[HEADER_LEN..HEADER_LEN + len].to_vec()),
-        // Errors and end-of-stream take the slow path, which also drains and times out.
-        _ => return Ok(Immediate::Read { received }),
+        // Errors and end-of-stream take the slow path, which also drains and times out. A
+        // client that is slow to send keeps only what it sent, not the 4 KiB first read.
+        _ => {
+            received.shrink_to_fit();
+            return Ok(Immediate::Read { received });
+        }
     };
     let (reply, unread_input) = reply_to(&request, db);
     let written = match socket.send_with_flags(&reply, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) {
@@ -232,6 +239,69 @@ fn serve_immediately(socket: &socket2::Socket, db: &Db, config: &Config) -> io::
             unread_input,
         })
     }
+}
+
+/// Connections still waiting for their request, oldest first, so that one can be shed when a
+/// new client needs its place (slow clients cannot crowd out well-formed ones).
+#[derive(Default)]
+struct Waiting {
+    next: std::sync::atomic::AtomicU64,
+    tasks: std::sync::Mutex<std::collections::BTreeMap<u64, tokio::task::AbortHandle>>,
+}
+
+impl Waiting {
+    fn ticket(&self) -> u64 {
+        self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn add(&self, ticket: u64, task: tokio::task::AbortHandle) {
+        self.lock().insert(ticket, task);
+    }
+
+    /// The connection has its whole request (or is gone): no longer sheddable.
+    fn done(&self, ticket: u64) {
+        self.lock().remove(&ticket);
+    }
+
+    /// Closes the oldest connection still waiting for its request. False if there is none.
+    fn shed_oldest(&self) -> bool {
+        let mut tasks = self.lock();
+        while let Some((_, task)) = tasks.pop_first() {
+            if !task.is_finished() {
+                task.abort();
+                return true;
+            }
+        }
+        false
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, tokio::task::AbortHandle>> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Raises this process's soft limit on open files to its hard limit, so the connection cap,
+/// not the descriptor limit, decides how many clients are served. Returns the new limit.
+pub fn raise_fd_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit with a valid resource and a pointer to a live rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return None;
+            }
+        }
+    }
+    Some(limit.rlim_cur as u64)
 }
 
 /// Runs the server on `listener` with default limits until `shutdown` completes.
@@ -255,31 +325,41 @@ pub async fn run_with(
     // SAFETY: the std listener owns its descriptor, and the AsyncFd owns the listener, so the
     // descriptor stays open and the same for the AsyncFd's whole life.
     let listener = unsafe { AsyncFd::register_with_interest(listener, Interest::READABLE)? };
+    let waiting = Arc::new(Waiting::default());
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => break,
-            permit = permits.clone().acquire_owned() => permit.expect("semaphore never closed"),
-        };
         let accepted = loop {
             let mut ready = tokio::select! {
                 _ = &mut shutdown => break None,
                 ready = listener.readable() => ready?,
             };
+            // A client is waiting. At the cap, make room by shedding the oldest connection
+            // that has not sent a whole request; wait only if every one has.
+            let permit = match permits.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => {
+                    waiting.shed_oldest();
+                    tokio::select! {
+                        _ = &mut shutdown => break None,
+                        p = permits.clone().acquire_owned() => p.expect("semaphore never closed"),
+                    }
+                }
+            };
             if let Ok(accepted) = ready.try_io(|l| l.get_ref().accept()) {
-                break Some(accepted);
+                break Some((accepted, permit));
             }
         };
         let socket = match accepted {
             None => break,
-            Some(Ok((socket, _peer))) => socket2::Socket::from(socket),
-            Some(Err(e)) => {
+            Some((Ok((socket, _peer)), permit)) => (socket2::Socket::from(socket), permit),
+            Some((Err(e), _)) => {
                 // Usually EMFILE or a connection reset before accept: back off, keep serving.
                 eprintln!("reference-server: accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
+        let (socket, permit) = socket;
         // No TCP_NODELAY: the reply goes out in a single write followed by close, so Nagle's
         // algorithm never holds anything back, and the setsockopt would cost a syscall.
         let deadline = Instant::now() + config.read_timeout;
@@ -296,11 +376,24 @@ pub async fn run_with(
         };
         let db = db.clone();
         let config = config.clone();
-        tokio::spawn(async move {
+        let reading = matches!(next, Immediate::Read { .. });
+        let ticket = waiting.ticket();
+        let list = waiting.clone();
+        let task = tokio::spawn(async move {
             // Errors here are one client's problem (reset, timeout); nothing to do but close.
             let _ = match next {
                 Immediate::Read { received } => {
-                    serve_from(socket, received, deadline, &db, &config).await
+                    let mut socket = socket;
+                    let request =
+                        read_request(&mut socket, received, config.max_payload, deadline).await;
+                    list.done(ticket);
+                    match request {
+                        Ok(request) => {
+                            let (reply, unread_input) = reply_to(&request, &db);
+                            finish(socket, &reply, unread_input, &config).await
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 Immediate::Write { rest, unread_input } => {
                     finish(socket, &rest, unread_input, &config).await
@@ -309,6 +402,12 @@ pub async fn run_with(
             };
             drop(permit);
         });
+        if reading {
+            waiting.add(ticket, task.abort_handle());
+            if task.is_finished() {
+                waiting.done(ticket);
+            }
+        }
     }
     drop(listener);
     let grace = config.read_timeout + config.write_timeout + DRAIN_TIME;

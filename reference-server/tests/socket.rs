@@ -308,3 +308,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn slow_clients_at_the_cap_are_shed_oldest_first_and_a_request_gets_through() {
+    // A read deadline far longer than the test: only shedding can make room.
+    let server = Server::with_config(Config {
+        read_timeout: Duration::from_secs(600),
+        max_connections: 8,
+        ..Config::default()
+    });
+    let mut slow = Vec::new();
+    for i in 0..32 {
+        let mut s = connect(server.addr);
+        if i % 2 == 0 {
+            s.write_all(&[1, 0, 0, 0]).unwrap(); // half a header
+        }
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        slow.push(s);
+    }
+    // Well-formed requests are answered while all 32 stay open.
+    for n in 0..3 {
+        let name = format!("\"through-{n}\"");
+        assert_eq!(call(server.addr, &put_req(&name, "1")), put_reply(&name));
+    }
+    // The half-header clients that were shed first are the oldest ones: closed without a reply.
+    let mut first = slow.remove(0);
+    let mut buf = Vec::new();
+    if let Err(e) = first.read_to_end(&mut buf) {
+        // A reset is a close too; a timeout would mean it was still open.
+        assert!(
+            !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "the oldest slow client was not shed: {e}"
+        );
+    }
+    assert!(buf.is_empty(), "a shed client gets no reply: {buf:?}");
+    // The newest slow client is still open (it was not needed).
+    let mut newest = slow.pop().unwrap();
+    newest
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(matches!(
+        newest.read(&mut byte),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut
+    ));
+}

@@ -19,6 +19,8 @@ pub struct BuiltinServer {
 impl BuiltinServer {
     /// Starts the reference server on 127.0.0.1, port 0, with `worker_threads` runtime threads.
     pub fn start(worker_threads: usize) -> std::io::Result<BuiltinServer> {
+        // As the reference server's binary does: the connection cap decides, not the fd limit.
+        reference_server::raise_fd_limit();
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
