@@ -301,7 +301,7 @@ pub fn raise_fd_limit() -> Option<u64> {
             }
         }
     }
-    Some(limit.rlim_cur as u64)
+    Some(limit.rlim_cur)
 }
 
 /// Runs the server on `listener` with default limits until `shutdown` completes.
