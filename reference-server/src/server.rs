@@ -311,6 +311,10 @@ pub async fn run(listener: TcpListener, shutdown: impl Future) -> io::Result<()>
 
 /// Runs the server with the given limits and store until `shutdown` completes, then waits (up
 /// to the read and write deadlines) for connections already accepted to finish.
+///
+/// One accept loop runs per runtime worker, each on its own duplicate of the listening
+/// descriptor, so that accepting and answering use every core rather than the one worker a
+/// single loop would sit on.
 pub async fn run_with(
     listener: TcpListener,
     config: Config,
@@ -319,13 +323,69 @@ pub async fn run_with(
 ) -> io::Result<()> {
     let config = Arc::new(config);
     let permits = Arc::new(Semaphore::new(config.max_connections));
-    // Only the listener is registered with the reactor; see `serve_immediately`.
+    let waiting = Arc::new(Waiting::default());
     let listener = listener.into_std()?;
     defer_accept(&listener);
+    let loops = tokio::runtime::Handle::current()
+        .metrics()
+        .num_workers()
+        .max(1);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for _ in 0..loops {
+        let shared = Shared {
+            config: config.clone(),
+            permits: permits.clone(),
+            waiting: waiting.clone(),
+            db: db.clone(),
+        };
+        let listener = listener.try_clone()?;
+        let mut stopped = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            accept_loop(listener, shared, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+        }));
+    }
+    drop(listener);
+    shutdown.await;
+    let _ = stop.send(true);
+    let mut result = Ok(());
+    for t in tasks {
+        if let Ok(Err(e)) = t.await {
+            result = Err(e);
+        }
+    }
+    let grace = config.read_timeout + config.write_timeout + DRAIN_TIME;
+    let max = u32::try_from(config.max_connections).unwrap_or(u32::MAX);
+    let _ = timeout(grace, permits.acquire_many(max)).await;
+    result
+}
+
+/// What every accept loop shares.
+struct Shared {
+    config: Arc<Config>,
+    permits: Arc<Semaphore>,
+    waiting: Arc<Waiting>,
+    db: Db,
+}
+
+/// Accepts and serves connections on one descriptor of the listener until `shutdown`.
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    shared: Shared,
+    shutdown: impl Future,
+) -> io::Result<()> {
+    let Shared {
+        config,
+        permits,
+        waiting,
+        db,
+    } = shared;
     // SAFETY: the std listener owns its descriptor, and the AsyncFd owns the listener, so the
     // descriptor stays open and the same for the AsyncFd's whole life.
     let listener = unsafe { AsyncFd::register_with_interest(listener, Interest::READABLE)? };
-    let waiting = Arc::new(Waiting::default());
     tokio::pin!(shutdown);
     loop {
         let accepted = loop {
@@ -409,9 +469,5 @@ pub async fn run_with(
             }
         }
     }
-    drop(listener);
-    let grace = config.read_timeout + config.write_timeout + DRAIN_TIME;
-    let max = u32::try_from(config.max_connections).unwrap_or(u32::MAX);
-    let _ = timeout(grace, permits.acquire_many(max)).await;
     Ok(())
 }
