@@ -26,7 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// List every conformance case: id, group, description and the requirement it checks.
     List,
-    /// Measure requests/s and latency with a closed-loop load, one request per connection.
+    /// Measure requests/s and latency, one request per connection: closed or open loop (--rate),
+    /// sweeps over --connections, two servers compared (--compare), slow clients held (--hold).
     Bench(BenchArgs),
     /// Random sessions checked against a model of the store; failures are shrunk and replayable.
     Fuzz(FuzzArgs),
