@@ -12,6 +12,8 @@ use srpc_check::model::{self, Compare};
 use srpc_check::wire;
 use srpc_check_fuzz::json_value;
 
+srpc_check_fuzz::asan_defaults!();
+
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
     let (Ok(name), Ok(val)) = (u.arbitrary::<String>(), json_value(&mut u, 0)) else {

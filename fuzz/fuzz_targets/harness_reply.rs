@@ -6,6 +6,8 @@ use libfuzzer_sys::fuzz_target;
 use srpc_check::conn::ReadStatus;
 use srpc_check::reply::{read, Scripted};
 
+srpc_check_fuzz::asan_defaults!();
+
 fuzz_target!(|input: (Vec<Vec<u8>>, u8)| {
     let (chunks, end) = input;
     let end = match end % 3 {

@@ -7,6 +7,8 @@ use libfuzzer_sys::fuzz_target;
 use reference_server::frame::{decode, Decoded, HEADER_LEN};
 use reference_server::{command::ERROR_REPLY, respond, Db};
 
+srpc_check_fuzz::asan_defaults!();
+
 fuzz_target!(|data: &[u8]| {
     let db = Db::new();
     let payload = match decode(data, 1 << 20) {

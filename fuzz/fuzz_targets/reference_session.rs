@@ -15,6 +15,8 @@ use srpc_check::reply::{read, Scripted};
 use srpc_check::wire;
 use srpc_check_fuzz::{json_value, MemStream};
 
+srpc_check_fuzz::asan_defaults!();
+
 #[derive(Debug)]
 enum Op {
     Put { key: u8, val: Value },
