@@ -37,7 +37,7 @@ pub enum Command {
     /// (internal) Grade one submission inside its sandbox.
     #[command(name = "__grade-worker", hide = true)]
     GradeWorker { spec: String },
-    /// (internal) Run COMMAND with its own loopback, /tmp and /etc/hosts.
+    /// (internal) Run COMMAND with its own loopback and /etc/hosts.
     #[command(name = "__box", hide = true)]
     NetBox {
         #[arg(last = true, required = true)]

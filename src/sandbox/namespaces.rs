@@ -204,13 +204,13 @@ pub fn set_up(layout: &Layout<'_>) -> Result<(), String> {
             )?;
         }
     }
-    hosts()?;
+    hosts(Path::new("/tmp/.srpc-check"))?;
     loopback_up().map_err(|e| format!("cannot bring the loopback up: {e}"))?;
     Ok(())
 }
 
 /// `srpc-check __box -- COMMAND...` (hidden): COMMAND in its own network, mount and UTS
-/// namespaces, with the loopback up, a private /tmp and /etc/hosts naming this host. For
+/// namespaces, with the loopback up and an /etc/hosts naming this host. For
 /// tests and scripts that need port 4444 itself (a single run, as on a grading platform).
 /// Returns only on failure.
 pub fn exec_in_net_box(command: &[std::ffi::OsString]) -> String {
@@ -233,19 +233,14 @@ pub fn exec_in_net_box(command: &[std::ffi::OsString]) -> String {
         return format!("cannot make namespaces: {e}");
     }
     let none: Option<&str> = None;
+    // The hosts file is written to the shared temporary folder only long enough to be
+    // bind-mounted; the mount keeps it alive after it is removed.
+    let staging = std::env::temp_dir().join(format!("srpc-check-box-{}", std::process::id()));
     let mounted = mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
-        .and_then(|()| {
-            mount(
-                Some("tmpfs"),
-                "/tmp",
-                Some("tmpfs"),
-                MsFlags::empty(),
-                Some("mode=1777"),
-            )
-        })
         .map_err(|e| format!("mount: {e}"))
-        .and_then(|()| hosts())
+        .and_then(|()| hosts(&staging))
         .and_then(|()| loopback_up().map_err(|e| format!("loopback: {e}")));
+    let _ = std::fs::remove_dir_all(&staging);
     if let Err(e) = mounted {
         return e;
     }
@@ -258,11 +253,11 @@ pub fn exec_in_net_box(command: &[std::ffi::OsString]) -> String {
 
 /// /etc/hosts for the box: localhost, and this host's name on 127.0.1.1 (as Debian writes it),
 /// so a server that binds `socket.gethostname()` finds its address on the box's loopback.
-fn hosts() -> Result<(), String> {
+/// The file is written into `dir` and bind-mounted from there.
+fn hosts(dir: &Path) -> Result<(), String> {
     let name = nix::unistd::gethostname()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "localhost".into());
-    let dir = Path::new("/tmp/.srpc-check");
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let file = dir.join("hosts");
     std::fs::write(
