@@ -246,7 +246,14 @@ fn serve_immediately(socket: &socket2::Socket, db: &Db, config: &Config) -> io::
 #[derive(Default)]
 struct Waiting {
     next: std::sync::atomic::AtomicU64,
-    tasks: std::sync::Mutex<std::collections::BTreeMap<u64, tokio::task::AbortHandle>>,
+    state: std::sync::Mutex<WaitingState>,
+}
+
+#[derive(Default)]
+struct WaitingState {
+    tasks: std::collections::BTreeMap<u64, tokio::task::AbortHandle>,
+    /// Tickets whose connection had its request before it could be added.
+    early: std::collections::HashSet<u64>,
 }
 
 impl Waiting {
@@ -254,19 +261,27 @@ impl Waiting {
         self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Registers the task of a connection that is reading, unless it already has its request.
     fn add(&self, ticket: u64, task: tokio::task::AbortHandle) {
-        self.lock().insert(ticket, task);
+        let mut state = self.lock();
+        if !state.early.remove(&ticket) {
+            state.tasks.insert(ticket, task);
+        }
     }
 
-    /// The connection has its whole request (or is gone): no longer sheddable.
+    /// The connection has its whole request (or is gone): no longer sheddable, even if it is
+    /// only registered after this.
     fn done(&self, ticket: u64) {
-        self.lock().remove(&ticket);
+        let mut state = self.lock();
+        if state.tasks.remove(&ticket).is_none() {
+            state.early.insert(ticket);
+        }
     }
 
     /// Closes the oldest connection still waiting for its request. False if there is none.
     fn shed_oldest(&self) -> bool {
-        let mut tasks = self.lock();
-        while let Some((_, task)) = tasks.pop_first() {
+        let mut state = self.lock();
+        while let Some((_, task)) = state.tasks.pop_first() {
             if !task.is_finished() {
                 task.abort();
                 return true;
@@ -275,10 +290,8 @@ impl Waiting {
         false
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, tokio::task::AbortHandle>> {
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, WaitingState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -464,9 +477,6 @@ async fn accept_loop(
         });
         if reading {
             waiting.add(ticket, task.abort_handle());
-            if task.is_finished() {
-                waiting.done(ticket);
-            }
         }
     }
     Ok(())
