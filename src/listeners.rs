@@ -4,7 +4,7 @@
 //!
 //! On Linux this reads the kernel's socket tables (/proc/net/tcp and tcp6) instead of trying to
 //! connect, because a bare connect-and-close is itself a test case that crashes fragile servers.
-//! The kernel also tells whether a local server has read what it was sent ([`unread_by_server`],
+//! The kernel also tells whether a local server has read what it was sent ([`server_side`],
 //! over netlink), which is how a split request is made certain to arrive as separate reads.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -94,16 +94,11 @@ impl ServerSide {
     }
 }
 
-/// How many bytes the server end of the connection `client` -> `server` has received but not
-/// yet read, if the server is on this machine. Asks the kernel about that one socket over
-/// netlink (sock_diag), which stays cheap however many sockets the machine has; reading the
-/// whole /proc table instead took 30 ms with a few thousand TIME_WAIT sockets about.
-pub fn unread_by_server(client: SocketAddr, server: SocketAddr) -> Option<u32> {
-    server_side(client, server).map(|s| s.unread)
-}
-
-/// [`unread_by_server`], with how much the server has received in all (from TCP_INFO), so a
-/// caller can tell "read everything" from "nothing has arrived yet".
+/// What the server end of the connection `client` -> `server` has received and not yet read,
+/// if the server is on this machine, with how much it has received in all (TCP_INFO), so a
+/// caller can tell "read everything" from "nothing has arrived yet". Asks the kernel about that
+/// one socket over netlink (sock_diag), which stays cheap however many sockets the machine has;
+/// reading the whole /proc table instead took 30 ms with a few thousand TIME_WAIT sockets about.
 #[cfg(target_os = "linux")]
 pub fn server_side(client: SocketAddr, server: SocketAddr) -> Option<ServerSide> {
     use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
@@ -293,14 +288,16 @@ mod tests {
         client.write_all(b"12345").unwrap();
         let (c, s) = (client.local_addr().unwrap(), l.local_addr().unwrap());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while unread_by_server(c, s) != Some(5) && std::time::Instant::now() < deadline {
+        while server_side(c, s).map(|side| side.unread) != Some(5)
+            && std::time::Instant::now() < deadline
+        {
             std::thread::yield_now();
         }
-        assert_eq!(unread_by_server(c, s), Some(5));
+        assert_eq!(server_side(c, s).map(|side| side.unread), Some(5));
         assert!(!server_side(c, s).unwrap().has_read(5));
         let mut buf = [0u8; 5];
         server.read_exact(&mut buf).unwrap();
-        assert_eq!(unread_by_server(c, s), Some(0));
+        assert_eq!(server_side(c, s).map(|side| side.unread), Some(0));
         let side = server_side(c, s).unwrap();
         assert_eq!(side.received, Some(5));
         assert!(side.has_read(5) && !side.has_read(6));

@@ -172,15 +172,14 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
             },
         })
         .collect();
-    let write = |file: &str, text: String| {
-        let path = out.join(file);
-        std::fs::write(&path, text)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
-    };
-    write("summary.csv", crate::report::csv::summary_csv(&rows))?;
+    let write = crate::app::write_file;
     write(
-        "report.html",
-        crate::report::html::render(&rows, &opts.rubric, &opts.command),
+        &out.join("summary.csv"),
+        &crate::report::csv::summary_csv(&rows),
+    )?;
+    write(
+        &out.join("report.html"),
+        &crate::report::html::render(&rows, &opts.rubric, &opts.command),
     )?;
     let bad = rows
         .iter()

@@ -121,7 +121,3 @@ impl Doc {
         serde_json::to_string_pretty(self).expect("report serialises") + "\n"
     }
 }
-
-pub fn render(report: &RunReport) -> String {
-    Doc::from_run(report).to_pretty()
-}

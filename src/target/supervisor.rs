@@ -241,18 +241,7 @@ impl Supervised {
             });
         }
         let mark = self.output.total();
-        let child = {
-            // Registered under the lock, so a concurrent sweep never mistakes it for a stray.
-            let mut live = live_roots();
-            if SHUTTING_DOWN.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err(StartError::Spawn(std::io::Error::other(
-                    "srpc-check is stopping",
-                )));
-            }
-            let child = cmd.spawn().map_err(StartError::Spawn)?;
-            live.insert(child.id());
-            child
-        };
+        let child = spawn_tracked(&mut cmd).map_err(StartError::Spawn)?;
         drop(cmd); // closes this process's copies of the pipe's write end
         let (done, reader_done) = mpsc::channel();
         let output = self.output.clone();
@@ -464,6 +453,7 @@ fn sweep(root: u32, roots: &dyn Fn() -> HashSet<u32>, deadline: Instant) -> Vec<
 /// or a panic, like a server (the grader's workers). Pair with [`kill_tracked`].
 pub fn spawn_tracked(cmd: &mut Command) -> std::io::Result<Child> {
     install_cleanup();
+    // Registered under the lock, so a concurrent sweep never mistakes it for a stray.
     let mut live = live_roots();
     if SHUTTING_DOWN.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(std::io::Error::other("srpc-check is stopping"));
