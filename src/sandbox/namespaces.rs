@@ -65,18 +65,47 @@ pub fn probe() -> Mode {
     }
 }
 
+/// The maps that make this process root of a new user namespace (its own user and group
+/// mapped to 0), prepared ahead so that [`UserMaps::enter`] allocates nothing.
+struct UserMaps {
+    uid: String,
+    gid: String,
+}
+
+impl UserMaps {
+    fn for_me() -> UserMaps {
+        UserMaps {
+            uid: format!("0 {} 1\n", Uid::effective()),
+            gid: format!("0 {} 1\n", Gid::effective()),
+        }
+    }
+
+    /// Enters a new user namespace and writes its maps. Only system calls, so it may run
+    /// between fork and exec.
+    fn enter(&self) -> nix::Result<()> {
+        unshare(CloneFlags::CLONE_NEWUSER)?;
+        for (path, text) in [
+            (c"/proc/self/setgroups", "deny".as_bytes()),
+            (c"/proc/self/uid_map", self.uid.as_bytes()),
+            (c"/proc/self/gid_map", self.gid.as_bytes()),
+        ] {
+            let fd = nix::fcntl::open(
+                path,
+                nix::fcntl::OFlag::O_WRONLY,
+                nix::sys::stat::Mode::empty(),
+            )?;
+            nix::unistd::write(&fd, text)?;
+        }
+        Ok(())
+    }
+}
+
 /// Makes `cmd` start in a fresh box. Its first child becomes PID 1 of the new PID namespace
 /// (see [`become_init`]).
 pub fn enter_on_spawn(cmd: &mut Command, mode: &Mode) {
     let mode = mode.clone();
     // Prepared before fork: nothing allocates between fork and exec.
-    let uid_map = format!("0 {} 1\n", Uid::effective());
-    let gid_map = format!("0 {} 1\n", Gid::effective());
-    let paths = [
-        c"/proc/self/setgroups",
-        c"/proc/self/uid_map",
-        c"/proc/self/gid_map",
-    ];
+    let maps = UserMaps::for_me();
     // SAFETY: only async-signal-safe system calls run between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -85,19 +114,7 @@ pub fn enter_on_spawn(cmd: &mut Command, mode: &Mode) {
             match mode {
                 Mode::Root => unshare(BOX)?,
                 Mode::User => {
-                    unshare(CloneFlags::CLONE_NEWUSER)?;
-                    for (path, text) in paths.iter().zip([
-                        "deny".as_bytes(),
-                        uid_map.as_bytes(),
-                        gid_map.as_bytes(),
-                    ]) {
-                        let fd = nix::fcntl::open(
-                            *path,
-                            nix::fcntl::OFlag::O_WRONLY,
-                            nix::sys::stat::Mode::empty(),
-                        )?;
-                        nix::unistd::write(&fd, text)?;
-                    }
+                    maps.enter()?;
                     unshare(BOX)?;
                 }
                 Mode::Unavailable(_) => {}
@@ -216,18 +233,9 @@ pub fn set_up(layout: &Layout<'_>) -> Result<(), String> {
 pub fn exec_in_net_box(command: &[std::ffi::OsString]) -> String {
     let flags = CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS;
     let entered = if Uid::effective().is_root() {
-        unshare(flags).map_err(|e| e.to_string())
+        unshare(flags)
     } else {
-        let (uid, gid) = (Uid::effective(), Gid::effective());
-        unshare(CloneFlags::CLONE_NEWUSER)
-            .map_err(|e| e.to_string())
-            .and_then(|()| {
-                std::fs::write("/proc/self/setgroups", "deny")
-                    .and_then(|()| std::fs::write("/proc/self/uid_map", format!("0 {uid} 1\n")))
-                    .and_then(|()| std::fs::write("/proc/self/gid_map", format!("0 {gid} 1\n")))
-                    .map_err(|e| e.to_string())
-            })
-            .and_then(|()| unshare(flags).map_err(|e| e.to_string()))
+        UserMaps::for_me().enter().and_then(|()| unshare(flags))
     };
     if let Err(e) = entered {
         return format!("cannot make namespaces: {e}");
