@@ -11,16 +11,7 @@ use super::rubric::Rubric;
 use super::score::{self, Score};
 use crate::report::json::Doc;
 use crate::report::{gradescope, junit};
-
-/// The groups in suite order, for the CSV columns.
-pub const GROUPS: [&str; 6] = [
-    "grading",
-    "protocol",
-    "state",
-    "fragment",
-    "concurrency",
-    "robust",
-];
+use crate::suite::Group;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tally {
@@ -70,12 +61,12 @@ impl Graded {
         limit: Option<String>,
         start_error: Option<String>,
     ) -> Graded {
-        let groups = GROUPS
+        let groups = Group::ALL
             .iter()
             .map(|g| {
-                let of: Vec<_> = doc.tests.iter().filter(|t| t.group == *g).collect();
+                let of: Vec<_> = doc.tests.iter().filter(|t| t.group == g.name()).collect();
                 Tally {
-                    group: (*g).into(),
+                    group: g.name().into(),
                     passed: of.iter().filter(|t| t.passed()).count(),
                     total: of.len(),
                 }

@@ -9,7 +9,7 @@ use globset::{Glob, GlobSetBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::suite::Case;
+use crate::suite::{Case, Group};
 
 /// What `--print-rubric` shows and what `grade` uses without `--rubric`.
 pub const DEFAULT: &str = r#"# srpc-check rubric. Each [[item]] shares its `points` equally among the cases it matches
@@ -148,8 +148,7 @@ impl Rubric {
                 (Some(OneOrMany::Many(ps)), None) => ps.clone(),
                 (None, Some(g)) => {
                     if !cases.iter().any(|c| c.group.name() == g) {
-                        let mut groups: Vec<&str> = cases.iter().map(|c| c.group.name()).collect();
-                        groups.dedup();
+                        let groups: Vec<&str> = Group::ALL.map(Group::name).to_vec();
                         return Err(format!(
                             "{at}: there is no group '{g}' (groups: {})",
                             groups.join(", ")

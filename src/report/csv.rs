@@ -1,12 +1,13 @@
 //! `summary.csv`: one row per submission of a graded class, for a gradebook or a spreadsheet.
 
-use crate::grade::results::{Row, GROUPS};
+use crate::grade::results::Row;
+use crate::suite::Group;
 
 /// `summary.csv`: one row per submission.
 pub fn summary_csv(rows: &[Row]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["submission", "score", "max_score"];
-    header.extend(GROUPS);
+    header.extend(Group::ALL.map(Group::name));
     header.extend(["first_failure", "duration_s", "note"]);
     w.write_record(&header).expect("in memory");
     for row in rows {
@@ -17,10 +18,10 @@ pub fn summary_csv(rows: &[Row]) -> String {
                     g.score.to_string(),
                     g.max_score.to_string(),
                 ];
-                r.extend(GROUPS.iter().map(|name| {
+                r.extend(Group::ALL.iter().map(|group| {
                     g.groups
                         .iter()
-                        .find(|t| t.group == *name)
+                        .find(|t| t.group == group.name())
                         .map_or_else(String::new, |t| format!("{}/{}", t.passed, t.total))
                 }));
                 r.push(g.first_failure.clone().unwrap_or_default());
@@ -30,7 +31,7 @@ pub fn summary_csv(rows: &[Row]) -> String {
             }
             Row::Ungraded { submission, reason } => {
                 let mut r = vec![submission.clone(), String::new(), String::new()];
-                r.extend(GROUPS.iter().map(|_| String::new()));
+                r.extend(Group::ALL.map(|_| String::new()));
                 r.extend([
                     String::new(),
                     String::new(),

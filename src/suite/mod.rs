@@ -33,6 +33,16 @@ pub enum Group {
 }
 
 impl Group {
+    /// Every group, in run order.
+    pub const ALL: [Group; 6] = [
+        Group::Grading,
+        Group::Protocol,
+        Group::State,
+        Group::Fragment,
+        Group::Concurrency,
+        Group::Robust,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Group::Grading => "grading",
