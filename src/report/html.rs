@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{hex_dump, unhex};
+use super::Details;
 use crate::grade::results::Row;
 use crate::grade::rubric::Rubric;
 use crate::report::json::Test;
@@ -230,35 +230,25 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
                 esc(&t.id),
                 esc(&t.message)
             );
-            for (label, v) in [
-                ("likely cause", &t.hint),
-                ("expected", &t.expected),
-                ("actual", &t.actual),
-            ] {
-                if let Some(v) = v {
-                    let _ = write!(h, "<p><b>{label}:</b> {}</p>", esc(v));
-                }
+            let d = Details::of(t, "");
+            for (label, v) in &d.fields {
+                let _ = write!(h, "<p><b>{label}:</b> {}</p>", esc(v));
             }
-            for (label, hex, n) in [
-                ("sent", &t.sent_hex, t.sent_bytes),
-                ("received", &t.received_hex, t.received_bytes),
-            ] {
-                if let Some(bytes) = unhex(hex).filter(|b| !b.is_empty()) {
-                    let _ = write!(
-                        h,
-                        "<p><b>{label}</b> ({n} bytes):</p><pre>{}</pre>",
-                        esc(&hex_dump(&bytes, ""))
-                    );
-                }
+            for (label, total, dump) in &d.dumps {
+                let _ = write!(
+                    h,
+                    "<p><b>{label}</b> ({total} bytes):</p><pre>{}</pre>",
+                    esc(dump)
+                );
             }
-            if let Some(e) = &t.server {
+            if let Some(server) = &d.server {
                 let _ = write!(
                     h,
                     "<p><b>the server:</b></p><pre class=\"traceback\">{}</pre>",
-                    esc(&super::human::server_event(e, ""))
+                    esc(server)
                 );
             }
-            if let Some(r) = &t.reproducer {
+            if let Some(r) = d.reproducer {
                 let _ = write!(h, "<p><b>reproducer:</b></p><pre>{}</pre>", esc(r));
             }
             h.push_str("</details>");

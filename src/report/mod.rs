@@ -59,33 +59,63 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Everything a student needs about one test that did not pass, as plain text: what went
-/// wrong, the likely cause, expected and actual, the bytes both ways, a reproducer and what
-/// the server printed.
+/// Everything a student needs about one test that did not pass, whatever the format: the
+/// likely cause, expected and actual, the bytes both ways, what the server printed, and a
+/// reproducer. Plain text ([`failure_text`]) and the class report's HTML render it.
+pub struct Details<'a> {
+    /// "likely cause", "expected", "actual": those the test has.
+    pub fields: Vec<(&'static str, &'a str)>,
+    /// "sent", "received": the total bytes and a hex dump (indented by `indent`), when any.
+    pub dumps: Vec<(&'static str, usize, String)>,
+    /// How the server exited or hung, with its traceback.
+    pub server: Option<String>,
+    pub reproducer: Option<&'a str>,
+}
+
+impl<'a> Details<'a> {
+    pub fn of(t: &'a json::Test, indent: &str) -> Details<'a> {
+        let fields = [
+            ("likely cause", &t.hint),
+            ("expected", &t.expected),
+            ("actual", &t.actual),
+        ]
+        .into_iter()
+        .filter_map(|(label, v)| Some((label, v.as_deref()?)))
+        .collect();
+        let dumps = [
+            ("sent", &t.sent_hex, t.sent_bytes),
+            ("received", &t.received_hex, t.received_bytes),
+        ]
+        .into_iter()
+        .filter_map(|(label, text, total)| {
+            let bytes = unhex(text).filter(|b| !b.is_empty())?;
+            Some((label, total, hex_dump(&bytes, indent)))
+        })
+        .collect();
+        Details {
+            fields,
+            dumps,
+            server: t.server.as_ref().map(|e| human::server_event(e, "")),
+            reproducer: t.reproducer.as_deref(),
+        }
+    }
+}
+
+/// [`Details`] of one test that did not pass, as plain text after its message.
 pub fn failure_text(t: &json::Test) -> String {
+    let d = Details::of(t, "  ");
     let mut out = format!("{}\n", t.message);
-    for (label, v) in [
-        ("likely cause", &t.hint),
-        ("expected", &t.expected),
-        ("actual", &t.actual),
-    ] {
-        if let Some(v) = v {
-            let _ = writeln!(out, "{label}: {v}");
-        }
+    for (label, v) in &d.fields {
+        let _ = writeln!(out, "{label}: {v}");
     }
-    for (label, text, total) in [
-        ("sent", &t.sent_hex, t.sent_bytes),
-        ("received", &t.received_hex, t.received_bytes),
-    ] {
-        if let Some(bytes) = unhex(text).filter(|b| !b.is_empty()) {
-            let _ = writeln!(out, "{label} ({total} bytes):");
-            out.push_str(&hex_dump(&bytes, "  "));
-        }
+    for (label, total, dump) in &d.dumps {
+        let _ = writeln!(out, "{label} ({total} bytes):");
+        out.push_str(dump);
     }
-    if let Some(e) = &t.server {
-        out.push_str(&human::server_event(e, ""));
+    if let Some(server) = &d.server {
+        out.push_str(server);
     }
-    if let Some(r) = &t.reproducer {
+    if let Some(r) = d.reproducer {
         let _ = writeln!(out, "reproduce it:\n{r}");
     }
     out
