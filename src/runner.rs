@@ -58,6 +58,8 @@ pub struct RunReport {
     pub down_after: Option<&'static str>,
     /// The case that showed the server answers no well-formed request, even fresh.
     pub answers_none_after: Option<&'static str>,
+    /// The first case the plan's deadline kept from running.
+    pub out_of_time_before: Option<&'static str>,
     /// How often the server was restarted (with `--exec`).
     pub restarts: u32,
     /// What a request with a big-endian header showed, when a well-formed one got no reply.
@@ -100,7 +102,7 @@ enum Stop {
     /// It answers no well-formed request, even right after a restart.
     AnswersNone(&'static str),
     /// The plan's deadline passed before this case.
-    OutOfTime(String),
+    OutOfTime(&'static str, String),
 }
 
 /// Runs the plan. `control` is the server's process when srpc-check runs it (`--exec`).
@@ -125,11 +127,14 @@ pub fn run(
         let mut server = None;
         if let (None, Some((deadline, why))) = (&stop, &plan.deadline) {
             if t0 >= *deadline {
-                stop = Some(Stop::OutOfTime(format!("not run: {why} before this case")));
+                stop = Some(Stop::OutOfTime(
+                    case.id,
+                    format!("not run: {why} before this case"),
+                ));
             }
         }
         let verdict = match &stop {
-            Some(Stop::OutOfTime(why)) => Verdict::new(Status::NotRun, why.clone()),
+            Some(Stop::OutOfTime(_, why)) => Verdict::new(Status::NotRun, why.clone()),
             Some(Stop::Down(after)) => Verdict::new(
                 Status::NotRun,
                 format!("not run: the target stopped answering after {after}"),
@@ -247,6 +252,10 @@ pub fn run(
             Some(Stop::AnswersNone(after)) => Some(after),
             _ => None,
         },
+        out_of_time_before: match stop {
+            Some(Stop::OutOfTime(before, _)) => Some(before),
+            _ => None,
+        },
         restarts: control.map_or(0, |c| c.restarts()),
         big_endian_probe: probe,
         left_out: plan.left_out,
@@ -290,6 +299,7 @@ pub fn not_started(
         outcomes,
         down_after: None,
         answers_none_after: None,
+        out_of_time_before: None,
         restarts: 0,
         big_endian_probe: None,
         left_out: plan.left_out,

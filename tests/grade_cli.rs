@@ -403,3 +403,27 @@ fn leftovers_peek(token: &str) -> usize {
         })
         .count()
 }
+
+#[test]
+fn the_wall_clock_limit_names_the_case_it_stopped_before() {
+    let class = Class::new("wall");
+    let tok = format!("srpc-grade-test-{}-wall", std::process::id());
+    // A single-threaded server spends 4 s in the concurrency group alone: past a 2 s limit.
+    class.add("a", json!({"bug": "none"}));
+    class.grade(&tok, &["--wall-time", "2s"]).success();
+    let graded = class.json("a", "submission.json");
+    let limit = graded["limit"].as_str().expect("a limit was hit");
+    assert!(
+        limit.contains("wall-clock limit of 2s for the whole submission, before "),
+        "{limit}"
+    );
+    let report = class.json("a", "report.json");
+    let stopped = report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["status"] == "not_run")
+        .expect("cases after the limit are not run");
+    assert!(limit.ends_with(&format!("before {} ran", stopped["id"].as_str().unwrap())));
+    assert_eq!(leftovers(&tok), Vec::<u32>::new());
+}

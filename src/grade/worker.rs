@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::report::json::Doc;
 use crate::runner::{self, Plan};
 use crate::sandbox::{self, JailSpec, Limits};
-use crate::suite::{self, Settings, Status};
+use crate::suite::{self, Settings};
 use crate::target::supervisor::{ExecSpec, StartError, Supervised};
 
 /// Most bytes of a submission copied into its box.
@@ -142,14 +142,11 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
             }
         }
     }
-    if let Some(o) = report.outcomes.iter().find(|o| o.status == Status::NotRun) {
-        if o.message.contains("wall-clock") {
-            limit.get_or_insert(format!(
-                "your server was stopped at the grader's wall-clock limit of {} for the whole submission, before {} ran",
-                humantime::format_duration(spec.limits.wall),
-                o.id
-            ));
-        }
+    if let Some(before) = report.out_of_time_before {
+        limit.get_or_insert(format!(
+            "your server was stopped at the grader's wall-clock limit of {} for the whole submission, before {before} ran",
+            humantime::format_duration(spec.limits.wall)
+        ));
     }
     let server_log = server.output();
     drop(server);
