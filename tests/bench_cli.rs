@@ -2,30 +2,26 @@
 
 mod common;
 
-use common::{closed_port, cmd};
+use common::{closed_port, cmd, run_json};
 use predicates::prelude::*;
+
+/// Runs `bench` with `args` and a JSON report; it must succeed.
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let (code, report) = run_json(&[&["bench"], args, &["--format", "json"]].concat());
+    assert_eq!(code, 0, "{report}");
+    report
+}
 
 #[test]
 fn bench_against_the_builtin_server_reports_json_without_errors() {
-    let out = cmd()
-        .args([
-            "bench",
-            "--target",
-            "builtin",
-            "--duration",
-            "1s",
-            "--connections",
-            "4",
-            "--format",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: serde_json::Value =
-        serde_json::from_slice(&out).expect("bench --format json prints JSON");
+    let report = bench_json(&[
+        "--target",
+        "builtin",
+        "--duration",
+        "1s",
+        "--connections",
+        "4",
+    ]);
     assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["errors"].as_u64(), Some(0), "{report}");
     assert_eq!(report["connections"].as_u64(), Some(4));
@@ -91,47 +87,30 @@ fn bench_can_run_the_server_itself() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/student_server.py"
     );
-    let out = cmd()
-        .args([
-            "bench",
-            "--exec",
-            &format!("python3 {script}"),
-            "--duration",
-            "1s",
-        ])
-        .args(["--connections", "2", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let report = bench_json(&[
+        "--exec",
+        &format!("python3 {script}"),
+        "--duration",
+        "1s",
+        "--connections",
+        "2",
+    ]);
     assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["errors"].as_u64(), Some(0), "{report}");
 }
 
 #[test]
 fn a_sweep_prints_one_row_per_level_and_compare_gives_a_ratio() {
-    let out = cmd()
-        .args([
-            "bench",
-            "--target",
-            "builtin",
-            "--connections",
-            "1,3",
-            "--duration",
-            "300ms",
-            "--compare",
-            "builtin",
-            "--format",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let sweep: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let sweep = bench_json(&[
+        "--target",
+        "builtin",
+        "--connections",
+        "1,3",
+        "--duration",
+        "300ms",
+        "--compare",
+        "builtin",
+    ]);
     let levels = sweep["levels"].as_array().unwrap();
     assert_eq!(levels.len(), 2);
     assert_eq!(sweep["rounds"], 3);
@@ -154,23 +133,16 @@ fn a_sweep_prints_one_row_per_level_and_compare_gives_a_ratio() {
 
 #[test]
 fn an_open_loop_reports_the_rate_asked_for_and_what_was_sustained() {
-    let out = cmd()
-        .args([
-            "bench",
-            "--target",
-            "builtin",
-            "--rate",
-            "200",
-            "--duration",
-            "1s",
-        ])
-        .args(["--connections", "2", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let report = bench_json(&[
+        "--target",
+        "builtin",
+        "--rate",
+        "200",
+        "--duration",
+        "1s",
+        "--connections",
+        "2",
+    ]);
     assert_eq!(report["target_rate"], 200.0);
     // Requests are due at fixed times, so a second holds at most 200 (plus one per connection
     // at the edge), never a closed loop's thousands.
