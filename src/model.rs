@@ -20,16 +20,14 @@ pub enum Compare {
 }
 
 fn is_integer(n: &Number) -> bool {
-    !n.to_string().contains(['.', 'e', 'E'])
+    !n.as_str().contains(['.', 'e', 'E'])
 }
 
 /// Canonical decimal text of an integer (`-0` becomes `0`).
-fn int_text(n: &Number) -> String {
-    let t = n.to_string();
-    if t == "-0" {
-        "0".into()
-    } else {
-        t
+fn int_text(n: &Number) -> &str {
+    match n.as_str() {
+        "-0" => "0",
+        t => t,
     }
 }
 
@@ -48,18 +46,18 @@ fn float_as_int(f: f64) -> Option<String> {
 }
 
 fn as_f64(n: &Number) -> f64 {
-    n.to_string().parse().unwrap_or(f64::NAN)
+    n.as_str().parse().unwrap_or(f64::NAN)
 }
 
 /// A number as Python sees it, for `==` across int, float and bool.
-enum PyNum {
-    Int(String),
+enum PyNum<'a> {
+    Int(&'a str),
     Float(f64),
 }
 
-fn py_num(v: &Value) -> Option<PyNum> {
+fn py_num(v: &Value) -> Option<PyNum<'_>> {
     match v {
-        Value::Bool(b) => Some(PyNum::Int(if *b { "1" } else { "0" }.into())),
+        Value::Bool(b) => Some(PyNum::Int(if *b { "1" } else { "0" })),
         Value::Number(n) if is_integer(n) => Some(PyNum::Int(int_text(n))),
         Value::Number(n) => Some(PyNum::Float(as_f64(n))),
         _ => None,
@@ -71,7 +69,7 @@ fn py_num_eq(a: &PyNum, b: &PyNum) -> bool {
         (PyNum::Int(x), PyNum::Int(y)) => x == y,
         (PyNum::Float(x), PyNum::Float(y)) => x == y,
         (PyNum::Int(i), PyNum::Float(f)) | (PyNum::Float(f), PyNum::Int(i)) => {
-            float_as_int(*f).as_deref() == Some(i.as_str())
+            float_as_int(*f).as_deref() == Some(*i)
         }
     }
 }
@@ -88,18 +86,35 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn at(path: &str) -> String {
-    if path.is_empty() {
-        "the value".into()
-    } else {
-        format!("at {path}")
+/// Where in a value the walk is, written out only when something there differs.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Index(&'a Path<'a>, usize),
+    Key(&'a Path<'a>, &'a str),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+            Path::Key(parent, k) => write!(f, "{parent}[{k:?}]"),
+        }
+    }
+}
+
+fn at(path: &Path) -> String {
+    match path {
+        Path::Root => "the value".into(),
+        _ => format!("at {path}"),
     }
 }
 
 /// Compares `actual` with `expected` by meaning.
 pub fn compare(expected: &Value, actual: &Value) -> Compare {
     let mut type_change = None;
-    match walk(expected, actual, "", &mut type_change) {
+    match walk(expected, actual, &Path::Root, &mut type_change) {
         Some(diff) => Compare::Different(diff),
         None => match type_change {
             Some(t) => Compare::TypeChanged(t),
@@ -108,7 +123,7 @@ pub fn compare(expected: &Value, actual: &Value) -> Compare {
     }
 }
 
-fn walk(e: &Value, a: &Value, path: &str, type_change: &mut Option<String>) -> Option<String> {
+fn walk(e: &Value, a: &Value, path: &Path, type_change: &mut Option<String>) -> Option<String> {
     match (e, a) {
         (Value::Null, Value::Null) => None,
         (Value::String(x), Value::String(y)) => {
@@ -137,7 +152,7 @@ fn walk(e: &Value, a: &Value, path: &str, type_change: &mut Option<String>) -> O
             x.iter()
                 .zip(y)
                 .enumerate()
-                .find_map(|(i, (xe, ya))| walk(xe, ya, &format!("{path}[{i}]"), type_change))
+                .find_map(|(i, (xe, ya))| walk(xe, ya, &Path::Index(path, i), type_change))
         }
         (Value::Object(x), Value::Object(y)) => {
             if let Some(k) = x.keys().find(|k| !y.contains_key(*k)) {
@@ -147,7 +162,7 @@ fn walk(e: &Value, a: &Value, path: &str, type_change: &mut Option<String>) -> O
                 return Some(format!("{}: unexpected key {k:?}", at(path)));
             }
             x.iter()
-                .find_map(|(k, xe)| walk(xe, &y[k], &format!("{path}[{k:?}]"), type_change))
+                .find_map(|(k, xe)| walk(xe, &y[k], &Path::Key(path, k), type_change))
         }
         _ => match (py_num(e), py_num(a)) {
             (Some(pe), Some(pa)) if py_num_eq(&pe, &pa) => {
@@ -198,7 +213,12 @@ pub fn quote(s: &str) -> String {
 }
 
 pub fn put_request(name: &Value, val: &Value) -> Vec<u8> {
-    format!(r#"{{"func": "PUT", "params": {{"obj": {name}, "val": {val}}}}}"#).into_bytes()
+    let mut out = br#"{"func": "PUT", "params": {"obj": "#.to_vec();
+    serde_json::to_writer(&mut out, name).expect("a JSON value always serialises");
+    out.extend_from_slice(br#", "val": "#);
+    serde_json::to_writer(&mut out, val).expect("a JSON value always serialises");
+    out.extend_from_slice(b"}}");
+    out
 }
 
 pub fn get_request(name: &Value) -> Vec<u8> {
@@ -294,6 +314,21 @@ mod tests {
             Compare::Different(_)
         ));
         assert_eq!(compare(&json("-0"), &json("0")), Compare::Equal);
+    }
+
+    #[test]
+    fn a_difference_names_where_it_is() {
+        assert_eq!(
+            compare(
+                &json(r#"{"a": [1, {"b": "x"}]}"#),
+                &json(r#"{"a": [1, {"b": "y"}]}"#)
+            ),
+            Compare::Different(r#"at ["a"][1]["b"]: expected "x" but got "y""#.into())
+        );
+        assert_eq!(
+            compare(&json("[1, 2]"), &json("[1]")),
+            Compare::Different("the value: expected a list of 2 items but got 1".into())
+        );
     }
 
     #[test]

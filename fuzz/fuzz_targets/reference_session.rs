@@ -1,27 +1,54 @@
-//! A whole reference-server session in memory. The fuzz input chooses the operations and where
-//! each request's reads are split; every reply must be exactly what the harness's model says.
+//! A whole reference-server session in memory. The fuzz input chooses the operations, the
+//! object names (among names Python's dict treats as equal or not), the values and where each
+//! request's reads are split; every reply must be, byte for byte, the frame the session so far
+//! implies. The expected bytes come straight from the protocol: a stored value comes back as
+//! the canonical text it was sent as, and an object name is echoed as Python writes it.
+//! (Whether the harness's JSON and the server's mean the same values is codec_differential's
+//! question; this target asks about state, framing and split reads, so it parses nothing.)
 #![no_main]
 
-use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll, Waker};
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
+use reference_server::command::ERROR_REPLY;
+use reference_server::frame::{decode, Decoded, HEADER_LEN};
+use reference_server::json::{self, Value};
 use reference_server::{serve_connection, Config, Db};
-use serde_json::Value;
-use srpc_check::conn::ReadStatus;
-use srpc_check::model::{self, Compare};
-use srpc_check::reply::{read, Scripted};
 use srpc_check::wire;
-use srpc_check_fuzz::{json_value, MemStream};
+use srpc_check_fuzz::{py_value, MemStream};
 
 srpc_check_fuzz::asan_defaults!();
 
+/// Object names as sent, as the server echoes them, and which stored entry they name: Python's
+/// `dict` makes 1, 1.0 and true one key, 0, -0 and false another, an escaped "k0" is "k0", and
+/// NaN never finds itself (so nothing is stored under it).
+const NAMES: [(&str, &str, Option<usize>); 14] = [
+    (r#""k0""#, r#""k0""#, Some(0)),
+    (r#""\u006b0""#, r#""k0""#, Some(0)),
+    (r#""k1""#, r#""k1""#, Some(1)),
+    ("1", "1", Some(2)),
+    ("1.0", "1.0", Some(2)),
+    ("1e0", "1.0", Some(2)),
+    ("true", "true", Some(2)),
+    ("0", "0", Some(3)),
+    ("-0", "0", Some(3)),
+    ("-0.0", "-0.0", Some(3)),
+    ("false", "false", Some(3)),
+    ("null", "null", Some(4)),
+    (r#""1""#, r#""1""#, Some(5)),
+    ("NaN", "NaN", None),
+];
+const ENTRIES: usize = 6;
+
 #[derive(Debug)]
 enum Op {
-    Put { key: u8, val: Value },
-    Get { key: u8 },
-    Unknown { func: String },
+    Put { name: usize, val: Value },
+    Get { name: usize },
+    Unknown { func: Vec<u16> },
     Raw { bytes: Vec<u8> },
 }
 
@@ -33,14 +60,13 @@ struct Step {
 
 impl<'a> Arbitrary<'a> for Step {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Step> {
+        let name = |u: &mut Unstructured<'a>| u.choose_index(NAMES.len());
         let op = match u.int_in_range(0..=3)? {
             0 => Op::Put {
-                key: u.int_in_range(0..=3)?,
-                val: json_value(u, 0)?,
+                name: name(u)?,
+                val: py_value(u, 0)?,
             },
-            1 => Op::Get {
-                key: u.int_in_range(0..=3)?,
-            },
+            1 => Op::Get { name: name(u)? },
             2 => Op::Unknown {
                 func: u.arbitrary()?,
             },
@@ -55,6 +81,8 @@ impl<'a> Arbitrary<'a> for Step {
     }
 }
 
+/// The runtime whose timer the server's deadlines register with. Nothing here ever waits: an
+/// in-memory connection is always ready, so each exchange is one poll, without a scheduler.
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
@@ -65,63 +93,106 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-fn exchange(db: &Db, bytes: &[u8], cuts: &[u16]) -> Vec<u8> {
+/// One connection: `bytes` arrive in the pieces `cuts` make; returns all the server wrote.
+fn exchange(db: &Db, config: &Config, bytes: &[u8], cuts: &[u16]) -> Vec<u8> {
     let mut stream = MemStream::new(bytes, cuts);
-    runtime()
-        .block_on(async { serve_connection(&mut stream, db, &Config::default()).await })
-        .unwrap();
+    {
+        let served = pin!(serve_connection(&mut stream, db, config));
+        match served.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(result) => result.expect("an in-memory connection cannot fail"),
+            Poll::Pending => panic!("the server waited on a connection that is always ready"),
+        }
+    }
     stream.output
 }
 
+fn is_func(units: &[u16], name: &str) -> bool {
+    units.iter().copied().eq(name.encode_utf16())
+}
+
 fuzz_target!(|steps: Vec<Step>| {
+    let _context = runtime().enter();
+    let config = Config::default();
     let db = Db::new();
     // Raw frames get a store of their own, so a frame that happens to be a valid PUT can never
     // make the model wrong.
     let scratch = Db::new();
-    let mut model: HashMap<u8, Value> = HashMap::new();
-    let name = |key: u8| Value::String(format!("k{key}"));
+    let mut stored: [Option<Vec<u8>>; ENTRIES] = Default::default();
+    let mut request = Vec::new();
+    let mut expected = Vec::new();
     for step in steps.iter().take(16) {
-        let (request, expected) = match &step.op {
-            Op::Put { key, val } => (
-                model::put_request(&name(*key), val),
-                Some(model::put_reply(&name(*key))),
-            ),
-            Op::Get { key } => (
-                model::get_request(&name(*key)),
-                Some(model::get_reply(
-                    &name(*key),
-                    model.get(key).unwrap_or(&Value::Null),
-                )),
-            ),
+        request.clear();
+        expected.clear();
+        match &step.op {
+            Op::Put { name, val } => {
+                let (sent, echoed, entry) = NAMES[*name];
+                let text = json::dumps(val);
+                request.extend_from_slice(br#"{"func": "PUT", "params": {"obj": "#);
+                request.extend_from_slice(sent.as_bytes());
+                request.extend_from_slice(br#", "val": "#);
+                request.extend_from_slice(&text);
+                request.extend_from_slice(b"}}");
+                expected.extend_from_slice(
+                    br#"{"status": "OK", "response": {"func": "PUT", "response": {"obj": "#,
+                );
+                expected.extend_from_slice(echoed.as_bytes());
+                expected.extend_from_slice(br#", "response": "ok"}}}"#);
+                if let Some(entry) = entry {
+                    stored[entry] = Some(text);
+                }
+            }
+            Op::Get { name } => {
+                let (sent, echoed, entry) = NAMES[*name];
+                request.extend_from_slice(br#"{"func": "GET", "params": {"obj": "#);
+                request.extend_from_slice(sent.as_bytes());
+                request.extend_from_slice(b"}}");
+                expected.extend_from_slice(
+                    br#"{"status": "OK", "response": {"func": "GET", "response": {"obj": "#,
+                );
+                expected.extend_from_slice(echoed.as_bytes());
+                expected.extend_from_slice(br#", "val": "#);
+                match entry.and_then(|e| stored[e].as_deref()) {
+                    Some(text) => expected.extend_from_slice(text),
+                    None => expected.extend_from_slice(b"null"),
+                }
+                expected.extend_from_slice(b"}}}");
+            }
             Op::Unknown { func } => {
-                if func == "GET" || func == "PUT" {
+                if is_func(func, "GET") || is_func(func, "PUT") {
                     continue;
                 }
-                let func = Value::String(func.clone());
-                (
-                    format!(r#"{{"func": {func}, "params": {{}}}}"#).into_bytes(),
-                    Some(model::unknown_func_reply(&func)),
-                )
+                request.extend_from_slice(br#"{"func": "#);
+                json::dump_str(func, &mut request);
+                request.extend_from_slice(br#", "params": {}}"#);
+                expected.extend_from_slice(br#"{"status": "OK", "response": {"func": "#);
+                json::dump_str(func, &mut expected);
+                expected.extend_from_slice(br#", "response": "ERROR - Function doesn't exist"}}"#);
             }
             Op::Raw { bytes } => {
-                let out = exchange(&scratch, bytes, &step.cuts);
-                let reply = read(&mut Scripted::new([out], ReadStatus::Eof))
-                    .expect("the reference server always replies");
-                assert!(reply.anomalies.is_empty(), "{:?}", reply.anomalies);
+                // Whatever arrives, exactly one well-formed frame comes back: ERROR or an OK.
+                let out = exchange(&scratch, &config, bytes, &step.cuts);
+                let Ok(Decoded::Frame { version: 1, len }) = decode(&out, usize::MAX) else {
+                    panic!("not one reply frame: {out:?}");
+                };
+                assert_eq!(HEADER_LEN + len, out.len(), "bytes after the reply frame");
+                let payload = &out[HEADER_LEN..];
+                assert!(
+                    payload == ERROR_REPLY
+                        || payload.starts_with(br#"{"status": "OK", "response": "#),
+                    "{}",
+                    String::from_utf8_lossy(payload)
+                );
                 continue;
             }
-        };
-        let out = exchange(&db, &wire::request(&request), &step.cuts);
-        let reply = read(&mut Scripted::new([out], ReadStatus::Eof)).expect("a reply");
-        assert!(reply.anomalies.is_empty(), "{:?}", reply.anomalies);
-        let expected = expected.expect("well-formed steps have an expected reply");
-        assert_eq!(
-            model::compare(&expected, &reply.json),
-            Compare::Equal,
-            "{step:?}"
-        );
-        if let Op::Put { key, val } = &step.op {
-            model.insert(*key, val.clone());
         }
+        let out = exchange(&db, &config, &wire::request(&request), &step.cuts);
+        let frame = wire::frame(1, expected.len() as i32, &expected);
+        assert!(
+            out == frame,
+            "{step:?}\nrequest  {}\nexpected {}\ngot      {}",
+            String::from_utf8_lossy(&request),
+            String::from_utf8_lossy(&frame),
+            String::from_utf8_lossy(&out)
+        );
     }
 });

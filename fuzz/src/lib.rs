@@ -1,7 +1,6 @@
 //! Helpers shared by the fuzz targets: JSON values built from fuzz input, and an in-memory
 //! stream whose reads are split wherever the fuzz input says.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -20,6 +19,7 @@ macro_rules! asan_defaults {
         }
     };
 }
+use reference_server::json as py;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -33,7 +33,10 @@ pub fn json_value(u: &mut Unstructured<'_>, depth: u32) -> Result<Value> {
         0 => Value::Null,
         1 => Value::Bool(u.arbitrary()?),
         2 => Value::from(u.arbitrary::<i64>()?),
-        3 => serde_json::from_str(&u.arbitrary::<u128>()?.to_string()).expect("digits are JSON"),
+        3 => Value::Number(
+            serde_json::Number::from_i128(u.arbitrary()?)
+                .expect("arbitrary_precision holds any i128"),
+        ),
         4 => serde_json::Number::from_f64(u.arbitrary()?).map_or(Value::Null, Value::Number),
         5 => Value::String(u.arbitrary()?),
         6 => {
@@ -62,54 +65,155 @@ pub fn json_value(u: &mut Unstructured<'_>, depth: u32) -> Result<Value> {
     })
 }
 
+/// What Python's `json.loads` makes of the text the harness writes for `v`: the value a
+/// conforming server holds once it has read it. Numbers written with a fraction or an exponent
+/// are floats, the others integers (`-0` is `0`); strings are UTF-16; key order is kept.
+pub fn as_python(v: &Value) -> py::Value {
+    match v {
+        Value::Null => py::Value::Null,
+        Value::Bool(b) => py::Value::Bool(*b),
+        Value::Number(n) => {
+            let text = n.as_str();
+            if text.contains(['.', 'e', 'E']) {
+                py::Value::Float(
+                    text.parse()
+                        .expect("serde_json writes numbers Rust can read"),
+                )
+            } else {
+                py::Value::Int(if text == "-0" { "0" } else { text }.into())
+            }
+        }
+        Value::String(s) => py::Value::Str(s.encode_utf16().collect()),
+        Value::Array(items) => py::Value::Array(items.iter().map(as_python).collect()),
+        Value::Object(members) => py::Value::Object(
+            members
+                .iter()
+                .map(|(k, v)| (k.encode_utf16().collect(), as_python(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Whether `held` is exactly [`as_python`]`(v)`, floats compared by their bits (so `-0.0` is
+/// not `0.0`), without building it.
+pub fn holds(held: &py::Value, v: &Value) -> bool {
+    match (held, v) {
+        (py::Value::Null, Value::Null) => true,
+        (py::Value::Bool(a), Value::Bool(b)) => a == b,
+        (py::Value::Float(f), Value::Number(n)) if n.as_str().contains(['.', 'e', 'E']) => {
+            n.as_str().parse::<f64>().map(f64::to_bits) == Ok(f.to_bits())
+        }
+        (py::Value::Int(i), Value::Number(n)) if !n.as_str().contains(['.', 'e', 'E']) => {
+            **i == *if n.as_str() == "-0" { "0" } else { n.as_str() }
+        }
+        (py::Value::Str(units), Value::String(s)) => units.iter().copied().eq(s.encode_utf16()),
+        (py::Value::Array(items), Value::Array(vs)) => {
+            items.len() == vs.len() && items.iter().zip(vs).all(|(a, b)| holds(a, b))
+        }
+        (py::Value::Object(members), Value::Object(map)) => {
+            members.len() == map.len()
+                && members.iter().zip(map).all(|((k, a), (key, b))| {
+                    k.iter().copied().eq(key.encode_utf16()) && holds(a, b)
+                })
+        }
+        _ => false,
+    }
+}
+
+/// Any value as the reference server holds it, nested at most a few levels: big and negative
+/// integers, every float (NaN, infinities and -0.0 included), strings of any UTF-16 code units
+/// (lone surrogates included), and objects with distinct keys. `json::dumps` of such a value is
+/// the canonical text Python's `json.dumps` would write, which reads back to the same text.
+pub fn py_value(u: &mut Unstructured<'_>, depth: u32) -> Result<py::Value> {
+    let top = if depth >= 4 { 5 } else { 7 };
+    Ok(match u.int_in_range(0..=top)? {
+        0 => py::Value::Null,
+        1 => py::Value::Bool(u.arbitrary()?),
+        2 => py::Value::Int(u.arbitrary::<i64>()?.to_string().into()),
+        3 => {
+            let magnitude = u.arbitrary::<u128>()?;
+            let negative = magnitude != 0 && u.arbitrary::<bool>()?;
+            let sign = if negative { "-" } else { "" };
+            py::Value::Int(format!("{sign}{magnitude}").into())
+        }
+        4 => py::Value::Float(u.arbitrary()?),
+        5 => py::Value::Str(u.arbitrary()?),
+        6 => {
+            let n = u.int_in_range(0..=4)?;
+            py::Value::Array(
+                (0..n)
+                    .map(|_| py_value(u, depth + 1))
+                    .collect::<Result<_>>()?,
+            )
+        }
+        _ => {
+            let n = u.int_in_range(0..=4)?;
+            let mut members: Vec<(Vec<u16>, py::Value)> = Vec::with_capacity(n);
+            for _ in 0..n {
+                let key: Vec<u16> = u.arbitrary()?;
+                let value = py_value(u, depth + 1)?;
+                if members.iter().all(|(k, _)| *k != key) {
+                    members.push((key, value));
+                }
+            }
+            py::Value::Object(members)
+        }
+    })
+}
+
 /// One connection in memory: reads yield the input in the given pieces, then end of stream;
 /// writes are collected.
-pub struct MemStream {
-    input: VecDeque<Vec<u8>>,
+pub struct MemStream<'a> {
+    input: &'a [u8],
+    /// Where each piece ends, ascending; the last is `input.len()`.
+    ends: Vec<usize>,
+    next: usize,
+    pos: usize,
     pub output: Vec<u8>,
 }
 
-impl MemStream {
-    /// Splits `bytes` at the given offsets (taken modulo the length, in any order).
-    pub fn new(bytes: &[u8], cuts: &[u16]) -> MemStream {
-        let mut points: Vec<usize> = cuts
+impl<'a> MemStream<'a> {
+    /// Splits `input` at the given offsets (taken modulo the length, in any order).
+    pub fn new(input: &'a [u8], cuts: &[u16]) -> MemStream<'a> {
+        let mut ends: Vec<usize> = cuts
             .iter()
-            .filter(|_| !bytes.is_empty())
-            .map(|&c| usize::from(c) % bytes.len())
+            .filter(|_| !input.is_empty())
+            .map(|&c| usize::from(c) % input.len())
+            .filter(|&c| c > 0)
             .collect();
-        points.push(0);
-        points.push(bytes.len());
-        points.sort_unstable();
-        points.dedup();
-        let input = points
-            .windows(2)
-            .map(|w| bytes[w[0]..w[1]].to_vec())
-            .collect();
+        ends.push(input.len());
+        ends.sort_unstable();
+        ends.dedup();
         MemStream {
             input,
+            ends,
+            next: 0,
+            pos: 0,
             output: Vec::new(),
         }
     }
 }
 
-impl AsyncRead for MemStream {
+impl AsyncRead for MemStream<'_> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        if let Some(mut chunk) = self.input.pop_front() {
-            let n = chunk.len().min(buf.remaining());
-            buf.put_slice(&chunk[..n]);
-            if n < chunk.len() {
-                self.input.push_front(chunk.split_off(n));
+        let this = &mut *self;
+        if let Some(&end) = this.ends.get(this.next) {
+            let n = (end - this.pos).min(buf.remaining());
+            buf.put_slice(&this.input[this.pos..this.pos + n]);
+            this.pos += n;
+            if this.pos == end {
+                this.next += 1;
             }
         }
         Poll::Ready(Ok(()))
     }
 }
 
-impl AsyncWrite for MemStream {
+impl AsyncWrite for MemStream<'_> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
