@@ -20,9 +20,16 @@ pub const MAX_REPLY: usize = 64 * 1024 * 1024;
 /// A frame with any version and declared length, even ones that do not match the payload.
 pub fn frame(version: i32, declared_len: i32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&version.to_le_bytes());
-    out.extend_from_slice(&declared_len.to_le_bytes());
+    out.extend_from_slice(&header(version, declared_len));
     out.extend_from_slice(payload);
+    out
+}
+
+/// The header bytes for any version and declared length.
+pub fn header(version: i32, declared_len: i32) -> [u8; HEADER_LEN] {
+    let mut out = [0; HEADER_LEN];
+    out[..4].copy_from_slice(&version.to_le_bytes());
+    out[4..].copy_from_slice(&declared_len.to_le_bytes());
     out
 }
 

@@ -18,8 +18,8 @@ use reference_server::command::ERROR_REPLY;
 use reference_server::frame::{decode, Decoded, HEADER_LEN};
 use reference_server::json::{self, Value};
 use reference_server::{serve_connection, Config, Db};
-use srpc_check::wire;
-use srpc_check_fuzz::{py_value, MemStream};
+use srpc_check::wire::{self, Header};
+use srpc_check_fuzz::{py_value, utf16, MemStream};
 
 srpc_check_fuzz::asan_defaults!();
 
@@ -67,16 +67,14 @@ impl<'a> Arbitrary<'a> for Step {
                 val: py_value(u, 0)?,
             },
             1 => Op::Get { name: name(u)? },
-            2 => Op::Unknown {
-                func: u.arbitrary()?,
-            },
+            2 => Op::Unknown { func: utf16(u)? },
             _ => Op::Raw {
                 bytes: u.arbitrary()?,
             },
         };
         Ok(Step {
             op,
-            cuts: u.arbitrary()?,
+            cuts: utf16(u)?,
         })
     }
 }
@@ -93,17 +91,16 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// One connection: `bytes` arrive in the pieces `cuts` make; returns all the server wrote.
-fn exchange(db: &Db, config: &Config, bytes: &[u8], cuts: &[u16]) -> Vec<u8> {
-    let mut stream = MemStream::new(bytes, cuts);
-    {
-        let served = pin!(serve_connection(&mut stream, db, config));
-        match served.poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(result) => result.expect("an in-memory connection cannot fail"),
-            Poll::Pending => panic!("the server waited on a connection that is always ready"),
-        }
+/// One connection: `bytes` arrive in the pieces `cuts` make; `out` receives all the server
+/// wrote.
+fn exchange(db: &Db, config: &Config, bytes: &[u8], cuts: &[u16], out: &mut Vec<u8>) {
+    out.clear();
+    let mut stream = MemStream::new(bytes, cuts, out);
+    let served = pin!(serve_connection(&mut stream, db, config));
+    match served.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result.expect("an in-memory connection cannot fail"),
+        Poll::Pending => panic!("the server waited on a connection that is always ready"),
     }
-    stream.output
 }
 
 fn is_func(units: &[u16], name: &str) -> bool {
@@ -120,6 +117,8 @@ fuzz_target!(|steps: Vec<Step>| {
     let mut stored: [Option<Vec<u8>>; ENTRIES] = Default::default();
     let mut request = Vec::new();
     let mut expected = Vec::new();
+    let mut framed = Vec::new();
+    let mut out = Vec::new();
     for step in steps.iter().take(16) {
         request.clear();
         expected.clear();
@@ -170,7 +169,7 @@ fuzz_target!(|steps: Vec<Step>| {
             }
             Op::Raw { bytes } => {
                 // Whatever arrives, exactly one well-formed frame comes back: ERROR or an OK.
-                let out = exchange(&scratch, &config, bytes, &step.cuts);
+                exchange(&scratch, &config, bytes, &step.cuts, &mut out);
                 let Ok(Decoded::Frame { version: 1, len }) = decode(&out, usize::MAX) else {
                     panic!("not one reply frame: {out:?}");
                 };
@@ -185,13 +184,22 @@ fuzz_target!(|steps: Vec<Step>| {
                 continue;
             }
         }
-        let out = exchange(&db, &config, &wire::request(&request), &step.cuts);
-        let frame = wire::frame(1, expected.len() as i32, &expected);
+        // The harness's encoder frames the request.
+        framed.clear();
+        framed.extend_from_slice(&wire::header(1, request.len() as i32));
+        framed.extend_from_slice(&request);
+        exchange(&db, &config, &framed, &step.cuts, &mut out);
+        let header = Header {
+            version: 1,
+            length: expected.len() as i32,
+        };
         assert!(
-            out == frame,
-            "{step:?}\nrequest  {}\nexpected {}\ngot      {}",
+            out.len() == wire::HEADER_LEN + expected.len()
+                && Header::parse(out[..wire::HEADER_LEN].try_into().unwrap()) == header
+                && out[wire::HEADER_LEN..] == expected,
+            "{step:?}\nrequest  {}\nexpected {header:?} {}\ngot      {}",
             String::from_utf8_lossy(&request),
-            String::from_utf8_lossy(&frame),
+            String::from_utf8_lossy(&expected),
             String::from_utf8_lossy(&out)
         );
     }
