@@ -20,14 +20,16 @@ pub enum Compare {
 }
 
 fn is_integer(n: &Number) -> bool {
-    !n.as_str().contains(['.', 'e', 'E'])
+    integer_text(n).is_some()
 }
 
-/// Canonical decimal text of an integer (`-0` becomes `0`).
-fn int_text(n: &Number) -> &str {
+/// Canonical decimal text of a number written as an integer (`-0` becomes `0`), or `None` for
+/// one written with a fraction or an exponent, which Python reads as a float.
+pub fn integer_text(n: &Number) -> Option<&str> {
     match n.as_str() {
-        "-0" => "0",
-        t => t,
+        t if t.contains(['.', 'e', 'E']) => None,
+        "-0" => Some("0"),
+        t => Some(t),
     }
 }
 
@@ -58,8 +60,10 @@ enum PyNum<'a> {
 fn py_num(v: &Value) -> Option<PyNum<'_>> {
     match v {
         Value::Bool(b) => Some(PyNum::Int(if *b { "1" } else { "0" })),
-        Value::Number(n) if is_integer(n) => Some(PyNum::Int(int_text(n))),
-        Value::Number(n) => Some(PyNum::Float(as_f64(n))),
+        Value::Number(n) => Some(match integer_text(n) {
+            Some(t) => PyNum::Int(t),
+            None => PyNum::Float(as_f64(n)),
+        }),
         _ => None,
     }
 }
@@ -133,10 +137,9 @@ fn walk(e: &Value, a: &Value, path: &Path, type_change: &mut Option<String>) -> 
             (x != y).then(|| format!("{}: expected {e} but got {a}", at(path)))
         }
         (Value::Number(x), Value::Number(y)) if is_integer(x) == is_integer(y) => {
-            let same = if is_integer(x) {
-                int_text(x) == int_text(y)
-            } else {
-                as_f64(x) == as_f64(y)
+            let same = match (integer_text(x), integer_text(y)) {
+                (Some(i), Some(j)) => i == j,
+                _ => as_f64(x) == as_f64(y),
             };
             (!same).then(|| format!("{}: expected {e} but got {a}", at(path)))
         }

@@ -31,6 +31,7 @@ macro_rules! asan_defaults {
 
 use reference_server::json as py;
 use serde_json::Value;
+use srpc_check::model::integer_text;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The object key serde_json reserves for numbers under its `arbitrary_precision` feature.
@@ -82,17 +83,10 @@ pub fn as_python(v: &Value) -> py::Value {
     match v {
         Value::Null => py::Value::Null,
         Value::Bool(b) => py::Value::Bool(*b),
-        Value::Number(n) => {
-            let text = n.as_str();
-            if text.contains(['.', 'e', 'E']) {
-                py::Value::Float(
-                    text.parse()
-                        .expect("serde_json writes numbers Rust can read"),
-                )
-            } else {
-                py::Value::Int(if text == "-0" { "0" } else { text }.into())
-            }
-        }
+        Value::Number(n) => match integer_text(n) {
+            Some(t) => py::Value::Int(t.into()),
+            None => py::Value::Float(float(n)),
+        },
         Value::String(s) => py::Value::Str(s.encode_utf16().collect()),
         Value::Array(items) => py::Value::Array(items.iter().map(as_python).collect()),
         Value::Object(members) => py::Value::Object(
@@ -104,17 +98,22 @@ pub fn as_python(v: &Value) -> py::Value {
     }
 }
 
+/// A number written with a fraction or an exponent, as the float Python reads it.
+fn float(n: &serde_json::Number) -> f64 {
+    n.as_str()
+        .parse()
+        .expect("serde_json writes numbers Rust can read")
+}
+
 /// Whether `held` is exactly [`as_python`]`(v)`, floats compared by their bits (so `-0.0` is
 /// not `0.0`), without building it.
 pub fn holds(held: &py::Value, v: &Value) -> bool {
     match (held, v) {
         (py::Value::Null, Value::Null) => true,
         (py::Value::Bool(a), Value::Bool(b)) => a == b,
-        (py::Value::Float(f), Value::Number(n)) if n.as_str().contains(['.', 'e', 'E']) => {
-            n.as_str().parse::<f64>().map(f64::to_bits) == Ok(f.to_bits())
-        }
-        (py::Value::Int(i), Value::Number(n)) if !n.as_str().contains(['.', 'e', 'E']) => {
-            **i == *if n.as_str() == "-0" { "0" } else { n.as_str() }
+        (py::Value::Int(i), Value::Number(n)) => integer_text(n) == Some(&**i),
+        (py::Value::Float(f), Value::Number(n)) => {
+            integer_text(n).is_none() && float(n).to_bits() == f.to_bits()
         }
         (py::Value::Str(units), Value::String(s)) => units.iter().copied().eq(s.encode_utf16()),
         (py::Value::Array(items), Value::Array(vs)) => {
