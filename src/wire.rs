@@ -20,16 +20,12 @@ pub const MAX_REPLY: usize = 64 * 1024 * 1024;
 /// A frame with any version and declared length, even ones that do not match the payload.
 pub fn frame(version: i32, declared_len: i32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&header(version, declared_len));
+    let header = Header {
+        version,
+        length: declared_len,
+    };
+    out.extend_from_slice(&header.bytes());
     out.extend_from_slice(payload);
-    out
-}
-
-/// The header bytes for any version and declared length.
-pub fn header(version: i32, declared_len: i32) -> [u8; HEADER_LEN] {
-    let mut out = [0; HEADER_LEN];
-    out[..4].copy_from_slice(&version.to_le_bytes());
-    out[4..].copy_from_slice(&declared_len.to_le_bytes());
     out
 }
 
@@ -44,8 +40,7 @@ pub fn request(payload: &[u8]) -> Vec<u8> {
 pub fn request_big_endian(payload: &[u8]) -> Vec<u8> {
     let mut out = request(payload);
     let header = Header::parse(out[..HEADER_LEN].try_into().expect("8 bytes"));
-    out[..4].copy_from_slice(&header.version.to_be_bytes());
-    out[4..HEADER_LEN].copy_from_slice(&header.length.to_be_bytes());
+    out[..HEADER_LEN].copy_from_slice(&header.bytes_be());
     out
 }
 
@@ -70,6 +65,22 @@ impl Header {
             version: i32::from_be_bytes(bytes[..4].try_into().expect("4 bytes")),
             length: i32::from_be_bytes(bytes[4..].try_into().expect("4 bytes")),
         }
+    }
+
+    /// The header as sent: the inverse of [`Header::parse`].
+    pub fn bytes(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0; HEADER_LEN];
+        out[..4].copy_from_slice(&self.version.to_le_bytes());
+        out[4..].copy_from_slice(&self.length.to_le_bytes());
+        out
+    }
+
+    /// The header packed big-endian: the inverse of [`Header::parse_be`].
+    pub fn bytes_be(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0; HEADER_LEN];
+        out[..4].copy_from_slice(&self.version.to_be_bytes());
+        out[4..].copy_from_slice(&self.length.to_be_bytes());
+        out
     }
 }
 
