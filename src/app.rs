@@ -347,7 +347,8 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         // A grading platform still gets its results: zero, and why.
         Err(Error::Server(why)) if args.gradescope.is_some() || args.classroom => {
             eprintln!("srpc-check: {why}");
-            let report = runner::not_started(&plan, &target, seed, &why, None, Duration::ZERO);
+            let report =
+                runner::not_started(&plan, &target, seed, &why, None, None, Duration::ZERO);
             let doc = json::Doc::from_run(&report);
             platform_results(&args, &doc, &rubric, github_output.as_deref(), Some(why))?;
             return Ok(EXIT_FAILED);

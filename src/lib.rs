@@ -9,6 +9,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod conn;
+pub mod diagnose;
 pub mod error;
 pub mod fuzz;
 pub mod grade;

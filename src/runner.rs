@@ -16,6 +16,7 @@
 use std::time::{Duration, Instant};
 
 use crate::conn::{Conn, Transcript};
+use crate::diagnose::Code;
 use crate::reply::{self, NoReply};
 use crate::suite::{Case, Ctx, Group, Liveness, Settings, Status, Verdict};
 use crate::target::{Control, EventKind, ServerEvent, EXIT_WAIT};
@@ -37,6 +38,15 @@ pub struct Outcome {
     pub transcript: Option<Transcript>,
     /// What happened to the server during or right after this case (with `--exec`).
     pub server: Option<ServerEvent>,
+    /// The bug the case itself recognised (the diagnosis may refine it).
+    pub finding: Option<Code>,
+    /// This failure follows from that earlier case's failure.
+    pub same_as: Option<&'static str>,
+    /// A connection held open through `transcript` (idle or half-sent client).
+    pub held: Option<Transcript>,
+    /// Without `--exec`: the target went down (`Exited`: refused or reset) or hung after
+    /// this case.
+    pub went_down: Option<EventKind>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -67,6 +77,17 @@ pub struct RunReport {
     /// Cases left out by --only/--skip.
     pub left_out: usize,
     pub duration: Duration,
+    /// Why the server never started, when it did not (then no case ran).
+    pub start_failure: Option<StartFailure>,
+}
+
+/// A server srpc-check ran that never listened.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StartFailure {
+    /// It exited (true), or kept running without listening until it was stopped (false).
+    pub exited: bool,
+    /// What it printed.
+    pub output: String,
 }
 
 impl RunReport {
@@ -125,6 +146,7 @@ pub fn run(
     for (n, case) in plan.cases.iter().enumerate() {
         let t0 = Instant::now();
         let mut server = None;
+        let mut went = None;
         if let (None, Some((deadline, why))) = (&stop, &plan.deadline) {
             if t0 >= *deadline {
                 stop = Some(Stop::OutOfTime(
@@ -143,12 +165,16 @@ pub fn run(
                 Status::NotRun,
                 format!("not run: the server could not be started again after {after}: {why}"),
             ),
-            Some(Stop::AnswersNone(shown)) => Verdict::fail(format!(
-                "not tried: the server answers no well-formed request (shown in {shown})"
-            ))
-            .hint(format!(
-                "even right after a restart, a well-formed request got no reply; see {shown} for what was sent and why"
-            )),
+            Some(Stop::AnswersNone(shown)) => {
+                let mut v = Verdict::fail(format!(
+                    "not tried: the server answers no well-formed request (shown in {shown})"
+                ))
+                .hint(format!(
+                    "even right after a restart, a well-formed request got no reply; see {shown} for what was sent and why"
+                ));
+                v.same_as = Some(shown);
+                v
+            }
             None => {
                 on_start(case, n);
                 ctx.begin(case.id);
@@ -163,6 +189,11 @@ pub fn run(
                         Liveness::Up => {}
                         state => {
                             hung = matches!(state, Liveness::Hung(_));
+                            went = Some(if hung {
+                                EventKind::Hung
+                            } else {
+                                EventKind::Exited
+                            });
                             stop = Some(Stop::Down(case.id));
                             v = went_down(v, &state);
                         }
@@ -206,9 +237,7 @@ pub fn run(
                         probe = Some(found);
                         if let Some(c) = control.as_deref_mut() {
                             // Leave a server in a known state for the next case.
-                            if stop.is_none()
-                                && (!answered || c.exited(Duration::ZERO).is_some())
-                            {
+                            if stop.is_none() && (!answered || c.exited(Duration::ZERO).is_some()) {
                                 if !answered {
                                     c.kill_hung();
                                 }
@@ -235,6 +264,10 @@ pub fn run(
             actual: verdict.actual,
             transcript: verdict.transcript.map(|t| *t),
             server,
+            finding: verdict.finding,
+            same_as: verdict.same_as,
+            held: verdict.held.map(|t| *t),
+            went_down: went,
         };
         on_outcome(&outcome);
         outcomes.push(outcome);
@@ -260,6 +293,7 @@ pub fn run(
         big_endian_probe: probe,
         left_out: plan.left_out,
         duration: started.elapsed(),
+        start_failure: None,
     }
 }
 
@@ -271,6 +305,7 @@ pub fn not_started(
     seed: u64,
     why: &str,
     hint: Option<String>,
+    start_failure: Option<StartFailure>,
     duration: Duration,
 ) -> RunReport {
     let headline = why.lines().next().unwrap_or_default();
@@ -290,6 +325,10 @@ pub fn not_started(
             actual: None,
             transcript: None,
             server: None,
+            finding: None,
+            same_as: None,
+            held: None,
+            went_down: None,
         })
         .collect();
     RunReport {
@@ -304,6 +343,7 @@ pub fn not_started(
         big_endian_probe: None,
         left_out: plan.left_out,
         duration,
+        start_failure,
     }
 }
 

@@ -177,7 +177,26 @@ fn never_started(
     let hint = limit.clone().or_else(|| {
         Some(crate::target::traceback::explain_exit(output, status)).filter(|_| !status.is_empty())
     });
-    let report = runner::not_started(plan, target, spec.seed, &why, hint, started.elapsed());
+    let failure = match err {
+        StartError::Exited { output, .. } => Some(runner::StartFailure {
+            exited: true,
+            output: output.clone(),
+        }),
+        StartError::NotListening { output, .. } => Some(runner::StartFailure {
+            exited: false,
+            output: output.clone(),
+        }),
+        StartError::Spawn(_) => None,
+    };
+    let report = runner::not_started(
+        plan,
+        target,
+        spec.seed,
+        &why,
+        hint,
+        failure,
+        started.elapsed(),
+    );
     WorkerResult {
         doc: Doc::from_run(&report),
         server_log: output.to_owned(),

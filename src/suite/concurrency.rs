@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{Case, Ctx, Group, Verdict};
 use crate::conn::Conn;
+use crate::diagnose::Code;
 use crate::model::{self, Compare};
 use crate::reply::{self, NoReply};
 use crate::wire;
@@ -112,7 +113,7 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
         Some((why, transcript)) => Verdict {
             transcript: Some(Box::new(transcript)),
             ..Verdict::fail(format!("with {CLIENTS} clients at once: {why}"))
-                .hint("answers were lost or mixed up under parallel clients: shared state needs a lock, and each connection needs its own buffers")
+                .because(Code::ParallelAnswersWrong, "answers were lost or mixed up under parallel clients: shared state needs a lock, and each connection needs its own buffers")
         },
     }
 }
@@ -140,24 +141,49 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
     // Finish the idle client properly, then let it go.
     let _ = idle.send(&idle_frame[prefix_len..]);
     let _ = reply::read(&mut idle);
+    let held = crate::conn::Transcript {
+        sent: idle
+            .transcript
+            .sent
+            .iter()
+            .take(usize::from(prefix_len > 0))
+            .cloned()
+            .collect(),
+        half_closed: false,
+        received: Vec::new(),
+    };
     ctx.keep(idle);
+    // The other client's exchange is the one that shows the problem.
+    let other = ctx
+        .exchanges
+        .len()
+        .checked_sub(2)
+        .map(|i| ctx.exchanges[i].clone());
     let timeout = ctx.settings.timeout;
-    match result {
-        Err(v) => v,
-        Ok(Ok(r)) if r.status().as_deref() == Some("OK") => Verdict::pass(),
-        Ok(Ok(r)) => Verdict::fail(format!("the other client got {}", r.json)),
+    let expected = model::put_reply(&name).to_string();
+    let v = match result {
+        Err(v) => return v,
+        Ok(Ok(r)) if r.status().as_deref() == Some("OK") => return Verdict::pass(),
+        Ok(Ok(r)) => Verdict::fail(format!("the other client got {}", r.json)).actual(r.json.to_string()),
         Ok(Err(NoReply::Silent)) => Verdict::fail(format!(
             "while {what} was open, another client got no reply within {}",
             humantime::format_duration(timeout)
         ))
-        .hint("your server handles one connection at a time and waits on the idle one with no timeout, so every other client is stuck behind it. Serve each connection in its own thread (or with selectors), or at least give recv() a timeout (conn.settimeout)"),
+        .actual(format!("no reply within {} (the server was still serving {what})", humantime::format_duration(timeout)))
+        .because(Code::BlocksOnIdleClient, "your server handles one connection at a time and waits on the idle one with no timeout, so every other client is stuck behind it. Serve each connection in its own thread (or with selectors), or at least give recv() a timeout (conn.settimeout)"),
         Ok(Err(e)) => {
             let v = super::no_reply_verdict(&e, timeout);
             Verdict {
                 message: format!("{} (after {} with {what} open)", v.message, humantime::format_duration(round_ms(waited))),
                 ..v
             }
+            .actual(e.describe(timeout))
         }
+    };
+    Verdict {
+        transcript: other.map(Box::new),
+        held: Some(Box::new(held)),
+        ..v.expected(expected)
     }
 }
 

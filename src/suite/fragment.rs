@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Case, Ctx, Group, Status, Verdict};
+use crate::diagnose::Code;
 use crate::model;
 use crate::wire::HEADER_LEN;
 
@@ -95,13 +96,13 @@ fn put_payload(ctx: &mut Ctx) -> (Value, Vec<u8>) {
     (name, payload)
 }
 
-fn describe_cut(cut: usize, payload_len: usize) -> String {
+fn describe_cut(cut: usize, payload_len: usize) -> (Code, String) {
     if cut < HEADER_LEN {
-        format!("your server reads the header with a single recv(); it broke when the header arrived in two pieces ({cut} bytes, then the rest). recv(8) may return fewer than 8 bytes: loop until all 8 have arrived")
+        (Code::HeaderSingleRecv, format!("your server reads the header with a single recv(); it broke when the header arrived in two pieces ({cut} bytes, then the rest). recv(8) may return fewer than 8 bytes: loop until all 8 have arrived"))
     } else if cut == HEADER_LEN {
-        "your server seems to read header and payload with one recv(); it broke when the payload arrived after the header. Read the header, then loop until all `length` payload bytes have arrived".into()
+        (Code::MessageSingleRecv, "your server seems to read header and payload with one recv(); it broke when the payload arrived after the header. Read the header, then loop until all `length` payload bytes have arrived".into())
     } else {
-        format!("your server reads the payload with a single recv(); it broke when the payload arrived in pieces ({} of {payload_len} bytes first). recv(n) returns at most n bytes, often fewer: loop until all of them have arrived", cut - HEADER_LEN)
+        (Code::PayloadSingleRecv, format!("your server reads the payload with a single recv(); it broke when the payload arrived in pieces ({} of {payload_len} bytes first). recv(n) returns at most n bytes, often fewer: loop until all of them have arrived", cut - HEADER_LEN))
     }
 }
 
@@ -115,11 +116,12 @@ fn split_put(ctx: &mut Ctx, cuts: &[usize], pause: Option<Duration>) -> Verdict 
     };
     if v.status == Status::Fail {
         let first_cut = cuts.iter().copied().min().unwrap_or(0);
+        let (code, hint) = describe_cut(first_cut, payload.len());
         return Verdict {
             message: format!("request split at byte offsets {cuts:?}: {}", v.message),
             ..v
         }
-        .hint(describe_cut(first_cut, payload.len()));
+        .because(code, hint);
     }
     v
 }
@@ -169,7 +171,7 @@ fn large_request(ctx: &mut Ctx) -> Verdict {
         &model::put_reply(&name),
     );
     if v.status == Status::Fail {
-        return v.hint("a 1 MiB request reaches the server in many pieces; a single recv() returns only what has arrived so far. Loop until all `length` payload bytes are in");
+        return v.because(Code::PayloadSingleRecv, "a 1 MiB request reaches the server in many pieces; a single recv() returns only what has arrived so far. Loop until all `length` payload bytes are in");
     }
     v
 }
@@ -187,7 +189,7 @@ fn large_reply(ctx: &mut Ctx) -> Verdict {
             actual: v.actual.map(|a| format!("{} characters of JSON: {}...", a.len(), a.chars().take(80).collect::<String>())),
             ..v
         }
-        .hint("a 1 MiB reply did not arrive whole: send it with sendall() (send() may write only part), and read the 1 MiB request fully first (see fragment/large-request)");
+        .because(Code::ReplyPartialSend, "a 1 MiB reply did not arrive whole: send it with sendall() (send() may write only part), and read the 1 MiB request fully first (see fragment/large-request)");
     }
     v
 }

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::{judge, stored_hint, Case, Ctx, Group, Status, Verdict};
+use crate::diagnose::Code;
 use crate::model::{self, json};
 use crate::wire::{Header, HEADER_LEN, MAX_REPLY};
 
@@ -96,7 +97,7 @@ fn lab_call(ctx: &mut Ctx, payload: &[u8], expected: &Value) -> Result<(Verdict,
         .map(|t| t.received.clone())
         .unwrap_or_default();
     let explain = |v: Verdict| match reply.anomalies.first() {
-        Some(a) if v.status == Status::Fail => v.hint(a.explain().1),
+        Some(a) if v.status == Status::Fail => v.because(super::anomaly_code(a), a.explain().1),
         _ => v,
     };
     match lab_client_reads(&received) {
@@ -137,7 +138,7 @@ fn get_missing(ctx: &mut Ctx) -> Verdict {
             )
         } else {
             Verdict::fail("a GET of a missing name was answered with ERROR")
-                .hint("the lab's test comments this call \"Should be Error\", but the provided code the autograder runs answers {\"obj\": NAME, \"val\": null}; return dictionary.get(name) (or pass --allow-missing-error if your course wants ERROR)")
+                .because(Code::MissingIsError, "the lab's test comments this call \"Should be Error\", but the provided code the autograder runs answers {\"obj\": NAME, \"val\": null}; return dictionary.get(name) (or pass --allow-missing-error if your course wants ERROR)")
         };
         return v.expected(expected.to_string()).actual(got.to_string());
     }
@@ -173,7 +174,7 @@ fn get_existing(ctx: &mut Ctx) -> Verdict {
     let expected = model::get_reply(&name, &lab_value());
     match lab_call(ctx, &model::get_request(&name), &expected) {
         Ok((v, got)) => match stored_hint(&lab_value(), &got) {
-            Some(h) if v.status == Status::Fail => v.hint(h),
+            Some((code, h)) if v.status == Status::Fail => v.because(code, h),
             _ => v,
         },
         Err(v) => v,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::conn::{Conn, ConnectError, Transcript};
+use crate::diagnose::Code;
 use crate::model::{self, Compare};
 use crate::reply::{self, Anomaly, NoReply, Reply};
 
@@ -113,6 +114,13 @@ pub struct Verdict {
     /// The exchange that shows the problem (default: the case's last one). Boxed to keep
     /// `Result<_, Verdict>` small on the happy path.
     pub transcript: Option<Box<Transcript>>,
+    /// The bug the case recognised, when it recognised one (the diagnosis may refine it).
+    pub finding: Option<Code>,
+    /// This failure follows from the failure of that earlier case (the same bug).
+    pub same_as: Option<&'static str>,
+    /// A connection opened before `transcript` and held open through it (an idle or
+    /// half-sent client): its bytes, so a reproducer opens it first.
+    pub held: Option<Box<Transcript>>,
 }
 
 impl Verdict {
@@ -128,6 +136,9 @@ impl Verdict {
             expected: None,
             actual: None,
             transcript: None,
+            finding: None,
+            same_as: None,
+            held: None,
         }
     }
 
@@ -148,6 +159,17 @@ impl Verdict {
     pub fn actual(mut self, actual: impl Into<String>) -> Verdict {
         self.actual = Some(actual.into());
         self
+    }
+
+    /// Names the bug this verdict shows.
+    pub fn finding(mut self, code: Code) -> Verdict {
+        self.finding = Some(code);
+        self
+    }
+
+    /// A hint and the bug it names, together.
+    pub fn because(self, code: Code, hint: impl Into<String>) -> Verdict {
+        self.hint(hint).finding(code)
     }
 }
 
@@ -332,7 +354,7 @@ impl Ctx {
         };
         let verdict = judge(&expected, &reply.json);
         match stored_hint(val, &reply.json) {
-            Some(h) if verdict.status == Status::Fail => verdict.hint(h),
+            Some((code, h)) if verdict.status == Status::Fail => verdict.because(code, h),
             _ => verdict,
         }
     }
@@ -383,18 +405,32 @@ impl Ctx {
 }
 
 /// Why a GET of a stored name came back with `got` instead of `val`, for the usual state bugs.
-pub fn stored_hint(val: &Value, got: &Value) -> Option<&'static str> {
+pub fn stored_hint(val: &Value, got: &Value) -> Option<(Code, &'static str)> {
+    let numbers = |a: &Value, b: &Value| {
+        a.is_number() && b.is_number()
+            || a.as_array().zip(b.as_array()).is_some_and(|(a, b)| {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.is_number() && y.is_number())
+            })
+    };
     match got.pointer("/response/response/val") {
-        Some(Value::Null) => Some(
+        Some(g) if numbers(val, g) => Some((
+            Code::NumbersChanged,
+            "a number came back as a different number: is it converted (int(), float(), round()) on the way in or out?",
+        )),
+        Some(Value::Null) => Some((
+            Code::StoreNotKept,
             "the value is gone: a GET on a new connection does not see the PUT. Is the dictionary created inside the code that handles one connection, instead of once for the whole server?",
-        ),
-        Some(Value::String(s)) if !val.is_string() && !s.is_empty() => Some(
+        )),
+        Some(Value::String(s)) if !val.is_string() && !s.is_empty() => Some((
+            Code::ValueStringified,
             "the value came back as a string: does your server store str(val) or json.dumps(val) instead of the value itself?",
-        ),
-        Some(Value::Object(got)) if val.is_object() && got.len() > val.as_object().map_or(0, |o| o.len()) => Some(
+        )),
+        Some(Value::Object(got)) if val.is_object() && got.len() > val.as_object().map_or(0, |o| o.len()) => Some((
+            Code::PutMerges,
             "the GET returned more keys than the last PUT stored: PUT seems to merge into the old value (dict.update?) instead of replacing it",
-        ),
-        _ => None,
+        )),
+        Some(_) => Some((Code::ValueChanged, "the value came back changed")),
+        None => None,
     }
 }
 
@@ -409,7 +445,7 @@ pub fn over_budget(timeout: Duration) -> Verdict {
         "the case ran out of its time budget ({})",
         humantime::format_duration(case_budget(timeout))
     ))
-    .hint("the server answers, but so slowly that the case could not finish: each request took a large part of --timeout")
+    .because(Code::TooSlow, "the server answers, but so slowly that the case could not finish: each request took a large part of --timeout")
 }
 
 /// Compares a reply's meaning with what was expected.
@@ -417,7 +453,7 @@ pub fn judge(expected: &Value, actual: &Value) -> Verdict {
     let v = match model::compare(expected, actual) {
         Compare::Equal => return Verdict::pass(),
         Compare::TypeChanged(why) => Verdict::new(Status::Warn, format!("equal under Python's ==, but a type changed: {why}"))
-            .hint("the value is stored or re-encoded with a different type (for example an integer turned into a float); the lab's grader compares with == and accepts it"),
+            .because(Code::NumberTypeChanged, "the value is stored or re-encoded with a different type (for example an integer turned into a float); the lab's grader compares with == and accepts it"),
         Compare::Different(why) => Verdict::fail(model::difference(expected, actual, why)),
     };
     v.expected(expected.to_string()).actual(actual.to_string())
@@ -451,7 +487,24 @@ pub fn no_anomaly(reply: &Reply, kinds: fn(&Anomaly) -> bool) -> Verdict {
         None => Verdict::pass(),
         Some(a) => {
             let (what, why) = a.explain();
-            Verdict::fail(what).hint(why)
+            Verdict::fail(what).because(anomaly_code(a), why)
         }
+    }
+}
+
+/// The bug behind an anomaly in a reply's form.
+pub fn anomaly_code(a: &Anomaly) -> Code {
+    match a {
+        Anomaly::BigEndianHeader => Code::ReplyBigEndian,
+        Anomaly::NoHeader => Code::ReplyNoHeader,
+        Anomaly::Version(_) => Code::ReplyVersion,
+        Anomaly::LengthTooShort {
+            declared,
+            chars,
+            actual,
+        } if declared == chars && chars != actual => Code::ReplyLengthCountsChars,
+        Anomaly::LengthTooLong { .. } | Anomaly::LengthTooShort { .. } => Code::ReplyLengthWrong,
+        Anomaly::DoubleEncoded => Code::ReplyDoubleEncoded,
+        Anomaly::StatusCase(_) => Code::StatusSpelling,
     }
 }

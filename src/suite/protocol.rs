@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{no_anomaly, Case, Ctx, Group, Verdict};
 use crate::conn::ReadStatus;
+use crate::diagnose::Code;
 use crate::model::{self, json};
 use crate::reply::{self, Anomaly};
 
@@ -143,7 +144,7 @@ fn close_after_reply(ctx: &mut Ctx) -> Verdict {
             "the connection was still open {} after the reply",
             humantime::format_duration(timeout)
         ))
-        .hint("your server never closes the connection after replying: call conn.close() once the reply is sent (a client reading until EOF would hang)"),
+        .because(Code::NoClose, "your server never closes the connection after replying: call conn.close() once the reply is sent (a client reading until EOF would hang)"),
         ReadStatus::Data(_) => Verdict::fail("unexpected"),
     };
     if extra > 0 {
@@ -160,7 +161,7 @@ fn unknown_func(ctx: &mut Ctx) -> Verdict {
     if v.status == super::Status::Fail
         && v.actual.as_deref() == Some(&model::error_reply().to_string())
     {
-        return v.hint("your server answers ERROR; the lab's make_call answers status OK with \"ERROR - Function doesn't exist\" as the response");
+        return v.because(Code::UnknownFuncReply, "your server answers ERROR; the lab's make_call answers status OK with \"ERROR - Function doesn't exist\" as the response");
     }
     v
 }

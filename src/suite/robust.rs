@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Case, Ctx, Group, Status, Verdict};
+use crate::diagnose::Code;
 use crate::model;
 use crate::reply::{self, NoReply};
 use crate::wire;
@@ -132,10 +133,11 @@ fn malformed(ctx: &mut Ctx, bytes: &[u8], half_close: bool, what: &str) -> Verdi
         Ok(r) if r.status().as_deref() == Some("ERROR") => Verdict::pass(),
         Ok(r) => Verdict::new(Status::Warn, format!("{what} was answered {}; expected an ERROR reply", r.json))
             .expected(model::error_reply().to_string())
-            .actual(r.json.to_string()),
+            .actual(r.json.to_string())
+            .finding(Code::BadRequestReply),
         Err(NoReply::ClosedSilently | NoReply::Reset) => Verdict::pass(),
         Err(NoReply::Silent) => Verdict::fail(format!("no reply and no close within {} after {what}", humantime::format_duration(timeout)))
-            .hint(if half_close {
+            .because(if half_close { Code::EofNotHandled } else { Code::LengthNotChecked }, if half_close {
                 "the client had closed its side, so no more bytes could come; your server keeps waiting instead of treating end-of-stream (recv() returning b\"\") as an incomplete request"
             } else {
                 "your server keeps waiting for bytes that will never come: check the declared length before reading, and reply ERROR to a length that is negative or too large"
@@ -164,7 +166,7 @@ fn frame_of(text: &str) -> Vec<u8> {
 
 /// A client that sends `bytes` (perhaps nothing) and leaves without reading; the server must
 /// still answer afterwards. `what` and `hint` describe the client and the usual crash.
-fn leaves_early(ctx: &mut Ctx, bytes: &[u8], what: &str, hint: &str) -> Verdict {
+fn leaves_early(ctx: &mut Ctx, bytes: &[u8], what: &str, code: Code, hint: &str) -> Verdict {
     if let Err(v) = ensure_sentinel(ctx) {
         return v;
     }
@@ -184,7 +186,7 @@ fn leaves_early(ctx: &mut Ctx, bytes: &[u8], what: &str, hint: &str) -> Verdict 
             message: format!("after {what}: {}", v.message),
             ..v
         }
-        .hint(hint),
+        .because(code, hint),
     }
 }
 
@@ -193,6 +195,7 @@ fn empty_connection(ctx: &mut Ctx) -> Verdict {
         ctx,
         b"",
         "a connection that sent nothing",
+        Code::CrashOnShortHeader,
         "your server crashed on a connection that sent nothing: recv() returned b\"\" (or fewer than 8 bytes) and the code went on to unpack or decode it. Treat a short header as a closed client",
     )
 }
@@ -203,6 +206,7 @@ fn client_gone(ctx: &mut Ctx) -> Verdict {
         ctx,
         &request,
         "a client that left without reading",
+        Code::CrashWhenClientLeaves,
         "your server crashed sending to a client that had gone (BrokenPipeError or ConnectionResetError, perhaps raised inside an except block). Catch errors around send as well",
     )
 }
@@ -212,11 +216,12 @@ fn data_survives(ctx: &mut Ctx) -> Verdict {
         return v;
     }
     let (name, val, readable) = ctx.sentinel.clone().expect("sentinel written");
-    if let Some(after) = ctx.restarts.get(ctx.restarts_at_sentinel) {
-        return Verdict::fail(format!(
+    if let Some(&after) = ctx.restarts.get(ctx.restarts_at_sentinel) {
+        let mut v = Verdict::fail(format!(
             "the server crashed or hung after {after} and had to be restarted, so the value stored before the group is lost"
-        ))
-        .hint("a server that dies on a bad request loses everything it stored; catch exceptions per connection so that it never has to be restarted");
+        ));
+        v.same_as = Some(after);
+        return v.hint("a server that dies on a bad request loses everything it stored; catch exceptions per connection so that it never has to be restarted");
     }
     if !readable {
         return Verdict::new(Status::Skip, "the value written before the group could not be read back even then; see state/persistence");

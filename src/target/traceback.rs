@@ -89,7 +89,7 @@ impl Traceback {
     }
 
     /// The exception's short type name: `JSONDecodeError` for `json.decoder.JSONDecodeError`.
-    fn kind(&self) -> &str {
+    pub fn kind(&self) -> &str {
         self.exception.rsplit('.').next().unwrap_or(&self.exception)
     }
 

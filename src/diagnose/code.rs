@@ -1,0 +1,503 @@
+//! The catalogue of finding codes: one stable code per kind of bug, with its title, the
+//! explanation in a student's words, the fix, and a minimal wrong and right example.
+//!
+//! Codes are a public interface, like rustc's error codes or ruff's rule codes: reports,
+//! rubrics and course tooling name them, so a code is never renamed or reused for another bug.
+//! This file depends on nothing else in the crate, so the cases can name the cause they see
+//! (`Verdict::finding`) without depending on the diagnosis built on top of them.
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A bug: cases fail because of it.
+    Error,
+    /// Accepted by the lab's grader, but not what the protocol says (cases warn).
+    Warning,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// Everything the catalogue says about one code.
+pub struct Info {
+    pub code: &'static str,
+    pub area: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    /// What goes wrong and why, in a student's words.
+    pub explanation: &'static str,
+    pub fix: &'static str,
+    /// Minimal Python that has the bug, and the same code mended.
+    pub wrong: &'static str,
+    pub right: &'static str,
+}
+
+macro_rules! catalogue {
+    ($($variant:ident {
+        code: $code:literal,
+        area: $area:literal,
+        severity: $severity:ident,
+        title: $title:literal,
+        explanation: $explanation:literal,
+        fix: $fix:literal,
+        wrong: $wrong:literal,
+        right: $right:literal $(,)?
+    })*) => {
+        /// A kind of bug srpc-check can diagnose.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant),* }
+
+        impl Code {
+            /// Every code, in catalogue order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            pub fn info(self) -> &'static Info {
+                match self {
+                    $(Code::$variant => &Info {
+                        code: $code,
+                        area: $area,
+                        severity: Severity::$severity,
+                        title: $title,
+                        explanation: $explanation,
+                        fix: $fix,
+                        wrong: $wrong,
+                        right: $right,
+                    }),*
+                }
+            }
+        }
+    };
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        self.info().code
+    }
+
+    pub fn severity(self) -> Severity {
+        self.info().severity
+    }
+
+    /// The code spelled `text`, if there is one.
+    pub fn parse(text: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+catalogue! {
+    HeaderSingleRecv {
+        code: "header-single-recv",
+        area: "reading a request",
+        severity: Error,
+        title: "the request header is read with a single recv()",
+        explanation: "recv(8) returns whatever has arrived, which may be fewer than 8 bytes: on a slow network, or when a client writes the header in pieces. Your server takes what one recv() returns as the whole header, so a header that arrives in two pieces is misread.",
+        fix: "your server reads the header with one recv(); loop until all 8 bytes have arrived (and treat b\"\" as a closed connection)",
+        wrong: "header = conn.recv(8)\nversion, length = struct.unpack(\"ii\", header)",
+        right: "header = b\"\"\nwhile len(header) < 8:\n    chunk = conn.recv(8 - len(header))\n    if not chunk:\n        raise ConnectionError(\"client closed early\")\n    header += chunk\nversion, length = struct.unpack(\"ii\", header)",
+    }
+    PayloadSingleRecv {
+        code: "payload-single-recv",
+        area: "reading a request",
+        severity: Error,
+        title: "the request payload is read with a single recv()",
+        explanation: "recv(length) returns at most length bytes, and often fewer: a large request, or one that arrives in pieces, is cut short, and json.loads then fails on half a payload.",
+        fix: "your server reads the payload with one recv(length); loop until all `length` bytes have arrived",
+        wrong: "payload = conn.recv(length)\nrequest = json.loads(payload.decode())",
+        right: "payload = b\"\"\nwhile len(payload) < length:\n    chunk = conn.recv(length - len(payload))\n    if not chunk:\n        raise ConnectionError(\"client closed early\")\n    payload += chunk\nrequest = json.loads(payload.decode())",
+    }
+    MessageSingleRecv {
+        code: "message-single-recv",
+        area: "reading a request",
+        severity: Error,
+        title: "the whole request is read with one recv(4096)",
+        explanation: "One recv(4096) returns what has arrived so far, not one whole message: when the header and the payload arrive separately, or the request is larger than 4096 bytes, your server sees only part of it.",
+        fix: "your server reads the whole message with one recv(); read the 8-byte header in a loop, then loop until all `length` payload bytes have arrived",
+        wrong: "data = conn.recv(4096)\nrequest = json.loads(data[8:].decode())",
+        right: "header = recv_exactly(conn, 8)\nversion, length = struct.unpack(\"ii\", header)\nrequest = json.loads(recv_exactly(conn, length).decode())",
+    }
+    RequestReadBigEndian {
+        code: "request-read-big-endian",
+        area: "reading a request",
+        severity: Error,
+        title: "the request header is read as big-endian",
+        explanation: "Clients pack the header with struct.pack(\"ii\", ...), which is little-endian on every student machine. Your server unpacks it with \"!II\" or \">ii\", so version 1 and a 60-byte length read as 16777216 and 1006632960, and the server waits for bytes that never come.",
+        fix: "your server unpacks the request header as big-endian; use struct.unpack(\"ii\", header), as the clients pack it",
+        wrong: "version, length = struct.unpack(\"!II\", header)",
+        right: "version, length = struct.unpack(\"ii\", header)",
+    }
+    EofNotHandled {
+        code: "eof-not-handled",
+        area: "reading a request",
+        severity: Error,
+        title: "a client that closed its side keeps the server waiting",
+        explanation: "When a client closes its side, recv() returns b\"\" at once and forever. Your server keeps waiting (or looping) for the rest of a request that can no longer come.",
+        fix: "treat recv() returning b\"\" as a closed connection: stop reading, answer ERROR if you can, and close",
+        wrong: "while len(data) < length:\n    data += conn.recv(length - len(data))",
+        right: "while len(data) < length:\n    chunk = conn.recv(length - len(data))\n    if not chunk:\n        raise ConnectionError(\"client closed early\")\n    data += chunk",
+    }
+    LengthNotChecked {
+        code: "length-not-checked",
+        area: "reading a request",
+        severity: Error,
+        title: "a declared length that cannot be right is believed",
+        explanation: "The length comes from the client. A negative or huge length makes your server wait for bytes that will never come, or ask recv() for a negative size.",
+        fix: "check the declared length before reading: answer ERROR to a length below 0 or above a limit (say 16 MiB)",
+        wrong: "payload = recv_exactly(conn, length)",
+        right: "if length < 0 or length > 16 * 1024 * 1024:\n    send_message(conn, {\"status\": \"ERROR\"})\n    return\npayload = recv_exactly(conn, length)",
+    }
+    ReplyNoHeader {
+        code: "reply-no-header",
+        area: "the reply",
+        severity: Error,
+        title: "the reply has no header",
+        explanation: "Every srpc message starts with an 8-byte header: version, then the payload's length. Your server sends the JSON alone, so a client reads its first 8 characters as the header.",
+        fix: "send struct.pack(\"ii\", 1, len(payload)) before the payload",
+        wrong: "conn.sendall(json.dumps(reply).encode())",
+        right: "payload = json.dumps(reply).encode()\nconn.sendall(struct.pack(\"ii\", 1, len(payload)) + payload)",
+    }
+    ReplyBigEndian {
+        code: "reply-big-endian",
+        area: "the reply",
+        severity: Error,
+        title: "the reply header is big-endian",
+        explanation: "srpc headers are struct.pack(\"ii\", ...): native order, little-endian on every student machine. Your server packs them in network order (\">ii\" or \"!II\"), so the lab's client reads a length of millions.",
+        fix: "pack the reply header with struct.pack(\"ii\", 1, length)",
+        wrong: "header = struct.pack(\"!II\", 1, len(payload))",
+        right: "header = struct.pack(\"ii\", 1, len(payload))",
+    }
+    ReplyVersion {
+        code: "reply-version",
+        area: "the reply",
+        severity: Error,
+        title: "the reply header's version is not 1",
+        explanation: "The first four bytes of the header are the protocol version, which is 1. Your server writes something else there (often the length first).",
+        fix: "pack the header as version, then length: struct.pack(\"ii\", 1, length)",
+        wrong: "header = struct.pack(\"ii\", len(payload), 1)",
+        right: "header = struct.pack(\"ii\", 1, len(payload))",
+    }
+    ReplyLengthWrong {
+        code: "reply-length-wrong",
+        area: "the reply",
+        severity: Error,
+        title: "the reply header declares the wrong length",
+        explanation: "The header's length must be exactly the number of payload bytes that follow. A client reads exactly that many: too few cuts the JSON short, too many makes it wait for bytes that never come.",
+        fix: "declare len(payload) of the bytes you send, with nothing added or removed",
+        wrong: "conn.sendall(struct.pack(\"ii\", 1, len(payload) + 1) + payload)",
+        right: "conn.sendall(struct.pack(\"ii\", 1, len(payload)) + payload)",
+    }
+    ReplyLengthCountsChars {
+        code: "reply-length-counts-chars",
+        area: "the reply",
+        severity: Error,
+        title: "the reply length counts characters, not bytes",
+        explanation: "With json.dumps(..., ensure_ascii=False) the text keeps non-ASCII characters, which take 2 to 4 bytes each in UTF-8. len(text) counts characters, so the header declares too few bytes and the client cuts the reply short.",
+        fix: "take the length of the encoded bytes: payload = text.encode(); declare len(payload) (or keep json.dumps's default ensure_ascii=True)",
+        wrong: "text = json.dumps(reply, ensure_ascii=False)\nconn.sendall(struct.pack(\"ii\", 1, len(text)) + text.encode())",
+        right: "payload = json.dumps(reply).encode()\nconn.sendall(struct.pack(\"ii\", 1, len(payload)) + payload)",
+    }
+    ReplyDoubleEncoded {
+        code: "reply-double-encoded",
+        area: "the reply",
+        severity: Error,
+        title: "the reply is JSON-encoded twice",
+        explanation: "json.dumps was applied to text that was already JSON, so the payload is a JSON string holding the reply: the client's json.loads gives back a str, not a dict.",
+        fix: "call json.dumps once, on the reply dict itself",
+        wrong: "text = json.dumps(json.dumps(reply))",
+        right: "text = json.dumps(reply)",
+    }
+    StatusSpelling {
+        code: "status-spelling",
+        area: "the reply",
+        severity: Error,
+        title: "the status is not spelled \"OK\" or \"ERROR\"",
+        explanation: "Status values are compared exactly, and they are case-sensitive: \"ok\" or \"Ok\" is not \"OK\".",
+        fix: "answer {\"status\": \"OK\", ...} or {\"status\": \"ERROR\"}, spelled exactly so",
+        wrong: "return {\"status\": \"ok\", \"response\": result}",
+        right: "return {\"status\": \"OK\", \"response\": result}",
+    }
+    ReplyPartialSend {
+        code: "reply-partial-send",
+        area: "the reply",
+        severity: Error,
+        title: "a large reply is not sent whole",
+        explanation: "send() may write only part of what it is given and returns how much it wrote. A large reply sent with one send() arrives cut short.",
+        fix: "use conn.sendall(...), which keeps writing until everything is sent",
+        wrong: "conn.send(header + payload)",
+        right: "conn.sendall(header + payload)",
+    }
+    UnknownFuncReply {
+        code: "unknown-func-reply",
+        area: "the reply",
+        severity: Error,
+        title: "an unknown func gets the wrong reply",
+        explanation: "For any func other than GET or PUT, the lab's make_call answers status OK with the func echoed and \"ERROR - Function doesn't exist\" as the response.",
+        fix: "answer {\"status\": \"OK\", \"response\": {\"func\": FUNC, \"response\": \"ERROR - Function doesn't exist\"}}",
+        wrong: "return {\"status\": \"ERROR\"}",
+        right: "return {\"status\": \"OK\", \"response\": {\"func\": func, \"response\": \"ERROR - Function doesn't exist\"}}",
+    }
+    BadRequestReply {
+        code: "bad-request-reply",
+        area: "the reply",
+        severity: Warning,
+        title: "a malformed request is not answered with ERROR",
+        explanation: "The server survives the malformed request, but answers it with something other than {\"status\": \"ERROR\"}.",
+        fix: "answer {\"status\": \"ERROR\"} to a request you cannot read or understand",
+        wrong: "except ValueError:\n    send_message(conn, {\"status\": \"OK\"})",
+        right: "except ValueError:\n    send_message(conn, {\"status\": \"ERROR\"})",
+    }
+    AnswersError {
+        code: "answers-error",
+        area: "the reply",
+        severity: Error,
+        title: "well-formed requests are answered ERROR",
+        explanation: "A correct GET or PUT got {\"status\": \"ERROR\"}. Most often the handling raised an exception (a wrong key name, json.loads on something already decoded, a typo) and an except block turned it into ERROR, hiding the traceback.",
+        fix: "print the exception in your except block (traceback.print_exc()) and run one PUT by hand: the traceback names the line that fails",
+        wrong: "except Exception:\n    return {\"status\": \"ERROR\"}",
+        right: "except Exception:\n    traceback.print_exc()\n    return {\"status\": \"ERROR\"}",
+    }
+    StoreNotKept {
+        code: "store-not-kept",
+        area: "the store",
+        severity: Error,
+        title: "stored values are gone on the next connection",
+        explanation: "A GET on a new connection does not see the PUT made on an earlier one. The dictionary is created inside the code that handles one connection, so every connection starts with an empty store.",
+        fix: "create the dictionary once, before the accept loop, and use that one for every connection",
+        wrong: "while True:\n    conn, _ = listener.accept()\n    store = {}\n    handle(conn, store)",
+        right: "store = {}\nwhile True:\n    conn, _ = listener.accept()\n    handle(conn, store)",
+    }
+    MissingIsError {
+        code: "missing-is-error",
+        area: "the store",
+        severity: Error,
+        title: "a GET of a missing name answers ERROR",
+        explanation: "The lab's test comments this call \"Should be Error\", but the provided code that the autograder runs answers {\"obj\": NAME, \"val\": null}. (Pass --allow-missing-error if your course wants ERROR.)",
+        fix: "answer a missing name with \"val\": None, as dictionary.get(name) gives",
+        wrong: "if name not in store:\n    return {\"status\": \"ERROR\"}",
+        right: "return {\"status\": \"OK\", \"response\": {\"func\": \"GET\", \"response\": {\"obj\": name, \"val\": store.get(name)}}}",
+    }
+    ValueStringified {
+        code: "value-stringified",
+        area: "the store",
+        severity: Error,
+        title: "values are stored as strings",
+        explanation: "A value comes back as a string of what was stored: the server keeps str(val) or json.dumps(val) instead of the value json.loads gave it.",
+        fix: "store params[\"val\"] itself; json.dumps the whole reply once when sending",
+        wrong: "store[name] = str(params[\"val\"])",
+        right: "store[name] = params[\"val\"]",
+    }
+    NumbersChanged {
+        code: "numbers-changed",
+        area: "the store",
+        severity: Error,
+        title: "numbers come back changed",
+        explanation: "A stored number comes back as a different number: large integers were cut to 64 bits, or a float was rounded. Python's json keeps integers of any size and floats exactly.",
+        fix: "keep the value json.loads gave you; do not convert numbers (int(), float(), round()) on the way in or out",
+        wrong: "store[name] = float(params[\"val\"])",
+        right: "store[name] = params[\"val\"]",
+    }
+    NumberTypeChanged {
+        code: "number-type-changed",
+        area: "the store",
+        severity: Warning,
+        title: "a number comes back with another type (111.0 for 111)",
+        explanation: "The value is equal under Python's ==, so the lab's grader accepts it, but an integer came back as a float (or the other way round).",
+        fix: "keep the value json.loads gave you, without converting its numbers",
+        wrong: "store[name] = {k: float(v) for k, v in val.items()}",
+        right: "store[name] = val",
+    }
+    ValueChanged {
+        code: "value-changed",
+        area: "the store",
+        severity: Error,
+        title: "a stored value comes back changed",
+        explanation: "A GET returns a value that is not the one stored: characters, nesting or types were altered on the way in or out.",
+        fix: "store params[\"val\"] exactly as json.loads gave it, and send it back through one json.dumps",
+        wrong: "store[name] = params[\"val\"].strip()",
+        right: "store[name] = params[\"val\"]",
+    }
+    PutMerges {
+        code: "put-merges",
+        area: "the store",
+        severity: Error,
+        title: "a PUT merges into the old value instead of replacing it",
+        explanation: "A second PUT of an object under the same name must replace the first. Your server merges the two (dict.update), so keys of the old value survive.",
+        fix: "assign the new value: store[name] = val",
+        wrong: "store.setdefault(name, {}).update(val)",
+        right: "store[name] = val",
+    }
+    NoClose {
+        code: "no-close",
+        area: "connections",
+        severity: Error,
+        title: "the connection is not closed after the reply",
+        explanation: "srpc is one request per connection: after the reply the server closes the connection. Yours leaves it open, so a client that reads until the end of the stream waits forever.",
+        fix: "call conn.close() once the reply is sent (a `with conn:` block does it for you)",
+        wrong: "send_message(conn, reply)",
+        right: "send_message(conn, reply)\nconn.close()",
+    }
+    ExitsAfterOne {
+        code: "exits-after-one",
+        area: "connections",
+        severity: Error,
+        title: "the server exits after serving a connection",
+        explanation: "The server stops by itself, without an error, after one client: accept() is called only once, or the loop ends after the first client.",
+        fix: "keep accepting in a loop: while True: conn, addr = listener.accept(); handle(conn)",
+        wrong: "conn, addr = listener.accept()\nhandle(conn)",
+        right: "while True:\n    conn, addr = listener.accept()\n    handle(conn)",
+    }
+    BlocksOnIdleClient {
+        code: "blocks-on-idle-client",
+        area: "connections",
+        severity: Error,
+        title: "one idle client blocks every other client",
+        explanation: "Your server handles one connection at a time and waits on it with no timeout. A client that connects and sends nothing (or half a header) stops everyone else from being served.",
+        fix: "serve each connection in its own thread (threading.Thread(target=handle, args=(conn,)).start()), or at least give each connection a timeout with conn.settimeout(...)",
+        wrong: "while True:\n    conn, _ = listener.accept()\n    handle(conn)",
+        right: "while True:\n    conn, _ = listener.accept()\n    threading.Thread(target=handle, args=(conn,), daemon=True).start()",
+    }
+    ParallelAnswersWrong {
+        code: "parallel-answers-wrong",
+        area: "connections",
+        severity: Error,
+        title: "answers are lost or mixed up when clients come at once",
+        explanation: "With several clients at once, some got no answer or another client's answer: state shared between connections (a buffer, the current request) is not per connection, or the store is changed without a lock.",
+        fix: "keep each connection's data in local variables of its handler, and guard the shared store with a threading.Lock",
+        wrong: "buffer = b\"\"  # shared by every thread\ndef handle(conn):\n    global buffer\n    buffer = conn.recv(8)",
+        right: "def handle(conn):\n    header = recv_exactly(conn, 8)",
+    }
+    StopsAnswering {
+        code: "stops-answering",
+        area: "connections",
+        severity: Error,
+        title: "the server stops answering",
+        explanation: "After this input the server still accepts connections but answers nothing: it is stuck, waiting for something that will not come.",
+        fix: "find where the server waits (a recv() with no timeout, a lock never released) and make every wait end: read only what the header declares, and give connections a timeout",
+        wrong: "data = conn.recv(1 << 30)  # waits for a gigabyte",
+        right: "data = recv_exactly(conn, length)",
+    }
+    TooSlow {
+        code: "too-slow",
+        area: "connections",
+        severity: Error,
+        title: "the server answers too slowly",
+        explanation: "Each request took a large part of the timeout, so the case could not finish in its time budget.",
+        fix: "answer as soon as the request is read: no sleep(), no polling loops, no per-request start-up work",
+        wrong: "time.sleep(1)\nsend_message(conn, reply)",
+        right: "send_message(conn, reply)",
+    }
+    NeverListens {
+        code: "never-listens",
+        area: "connections",
+        severity: Error,
+        title: "the server never listens",
+        explanation: "The server kept running but never listened on a port within the start-up limit: it is stuck before listen(), or waits for input.",
+        fix: "bind and listen at start-up (listener.bind(...); listener.listen()) before anything slow, and never read from the keyboard",
+        wrong: "name = input(\"port? \")\nlistener.bind((\"\", int(name)))",
+        right: "listener.bind((socket.gethostname(), 4444))\nlistener.listen()",
+    }
+    CrashAtStart {
+        code: "crash-at-start",
+        area: "connections",
+        severity: Error,
+        title: "the server exits before it listens",
+        explanation: "The server stopped before it listened: a SyntaxError, an ImportError, \"Address already in use\", or another exception at start-up. No case could run.",
+        fix: "run the server yourself and read its traceback: fix the line it names",
+        wrong: "listener.bind((socket.gethostname(), 4444)\n# SyntaxError: '(' was never closed",
+        right: "listener.bind((socket.gethostname(), 4444))",
+    }
+    CrashOnShortHeader {
+        code: "crash-on-short-header",
+        area: "crashes",
+        severity: Error,
+        title: "the server crashes on a connection that sends less than a header",
+        explanation: "A client that connects and leaves, or sends fewer than 8 bytes, makes recv() return b\"\" or a short header. Your server unpacks it anyway; struct.error is raised and nothing catches it, so the whole server stops.",
+        fix: "when recv() returns b\"\" (or fewer than 8 header bytes in all), close that connection and go back to accept(); catch exceptions per connection",
+        wrong: "header = conn.recv(8)\nversion, length = struct.unpack(\"ii\", header)",
+        right: "header = recv_exactly(conn, 8)\nif len(header) < 8:\n    conn.close()\n    continue",
+    }
+    CrashOnBadRequest {
+        code: "crash-on-bad-request",
+        area: "crashes",
+        severity: Error,
+        title: "the server crashes on a malformed request",
+        explanation: "Invalid JSON, a missing key or a value of the wrong type raises an exception (JSONDecodeError, KeyError, TypeError...) that nothing catches, so one bad client stops the server and everything it stored is lost.",
+        fix: "wrap the handling of each connection in try/except Exception, answer {\"status\": \"ERROR\"} and keep serving",
+        wrong: "request = json.loads(payload)\nfunc = request[\"func\"]",
+        right: "try:\n    request = json.loads(payload)\n    reply = make_call(request)\nexcept Exception:\n    reply = {\"status\": \"ERROR\"}",
+    }
+    CrashOnUnknownFunc {
+        code: "crash-on-unknown-func",
+        area: "crashes",
+        severity: Error,
+        title: "the server crashes on an unknown func",
+        explanation: "A request whose func is neither GET nor PUT raises inside your server, and nothing catches it.",
+        fix: "answer any other func with \"ERROR - Function doesn't exist\" instead of raising, and catch exceptions per connection",
+        wrong: "handlers = {\"GET\": get, \"PUT\": put}\nreturn handlers[func](params)",
+        right: "if func not in handlers:\n    return {\"status\": \"OK\", \"response\": {\"func\": func, \"response\": \"ERROR - Function doesn't exist\"}}",
+    }
+    CrashWhenClientLeaves {
+        code: "crash-when-client-leaves",
+        area: "crashes",
+        severity: Error,
+        title: "the server crashes when a client leaves early",
+        explanation: "Sending to a client that has already gone raises BrokenPipeError or ConnectionResetError. Your server does not catch it (often it is raised inside an except block, while sending ERROR), so any client that leaves early stops the server.",
+        fix: "catch OSError around every send, the ERROR reply included, and go on to the next client",
+        wrong: "except Exception:\n    send_message(conn, {\"status\": \"ERROR\"})",
+        right: "except Exception:\n    try:\n        send_message(conn, {\"status\": \"ERROR\"})\n    except OSError:\n        pass",
+    }
+    Crash {
+        code: "crash",
+        area: "crashes",
+        severity: Error,
+        title: "the server crashes",
+        explanation: "The server exited with an exception while it handled a request, so every client after it found nothing listening.",
+        fix: "read the traceback and fix the line it names; catch exceptions per connection so that one request cannot stop the server",
+        wrong: "handle(conn)",
+        right: "try:\n    handle(conn)\nexcept Exception as e:\n    print(\"error:\", e)\nfinally:\n    conn.close()",
+    }
+    Unexplained {
+        code: "unexplained",
+        area: "other",
+        severity: Error,
+        title: "a failure srpc-check cannot explain",
+        explanation: "The case failed in a way none of the diagnoses recognises. Its own message says what was expected and what came back.",
+        fix: "read the case's problem, expected and actual, and run its reproducer",
+        wrong: "",
+        right: "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_kebab_case_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for &c in Code::ALL {
+            let s = c.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                s.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'),
+                "{s}"
+            );
+            assert_eq!(Code::parse(s), Some(c));
+            let info = c.info();
+            assert!(!info.title.is_empty() && !info.fix.is_empty());
+        }
+        assert_eq!(Code::parse("no-such-code"), None);
+    }
+}

@@ -1,0 +1,247 @@
+//! The student's source: which files a server command runs, what Python's own parser finds in
+//! them (`scan.py`, run by the interpreter the server uses), and the text of a given line.
+//!
+//! The scan parses; it never imports or runs the student's files. It runs isolated (`-I`: no
+//! user site, no PYTHON* variables, no current folder on the path), so a submission's own
+//! `json.py` or `ast.py` cannot stand in for the library's. It is bounded in time and output.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+const SCANNER: &str = include_str!("scan.py");
+/// How long the scan may take.
+const SCAN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Output of the scan read at most.
+const SCAN_OUTPUT_LIMIT: u64 = 4 << 20;
+/// Python files read when the command names none.
+const MAX_FILES: usize = 50;
+/// A source file larger than this is not read for a line's text.
+const MAX_SOURCE: u64 = 1 << 20;
+
+/// One construct the scan found.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Fact {
+    pub kind: String,
+    pub file: String,
+    pub line: u32,
+    #[serde(default)]
+    pub in_loop: Option<bool>,
+    #[serde(default)]
+    pub size: Option<i64>,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub call: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ScanOutput {
+    facts: Vec<Fact>,
+    #[serde(default)]
+    errors: Vec<String>,
+}
+
+/// The student's folder and what the scan found in it.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub dir: PathBuf,
+    pub facts: Vec<Fact>,
+    /// Why some or all of the source could not be read, when so.
+    pub problems: Vec<String>,
+}
+
+impl Source {
+    /// Scans the Python files that `command` runs, from `dir` (where the command runs).
+    pub fn for_command(command: &str, dir: &Path) -> Source {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let python = match words.first() {
+            Some(w)
+                if Path::new(w.trim_matches(['\'', '"']))
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("python")) =>
+            {
+                w.trim_matches(['\'', '"']).to_owned()
+            }
+            _ => "python3".to_owned(),
+        };
+        let mut files: Vec<PathBuf> = words
+            .iter()
+            .map(|w| w.trim_matches(['\'', '"']))
+            .filter(|w| w.ends_with(".py"))
+            .map(|w| dir.join(w))
+            .filter(|p| p.is_file())
+            .collect();
+        if files.is_empty() {
+            files = python_files(dir);
+        }
+        Source::scan(&python, dir, &files)
+    }
+
+    /// Runs the scan over `files` with `python`.
+    pub fn scan(python: &str, dir: &Path, files: &[PathBuf]) -> Source {
+        let mut source = Source {
+            dir: dir.to_owned(),
+            ..Source::default()
+        };
+        if files.is_empty() {
+            source.problems.push("no Python files found".into());
+            return source;
+        }
+        match run_scanner(python, dir, files) {
+            Ok(out) => {
+                source.facts = out.facts;
+                source.problems = out.errors;
+            }
+            Err(why) => source.problems.push(why),
+        }
+        source
+    }
+
+    /// `file` as the student knows it: relative to their folder where it lies inside it.
+    pub fn display(&self, file: &str) -> String {
+        let path = Path::new(file);
+        if let Ok(rel) = path.strip_prefix(&self.dir) {
+            return rel.display().to_string();
+        }
+        if path.is_absolute() {
+            if let Some(name) = path.file_name() {
+                if self.dir.join(name).is_file() {
+                    return name.to_string_lossy().into_owned();
+                }
+            }
+        }
+        file.to_owned()
+    }
+
+    /// The text of line `line` (from 1) of `file`, trimmed; None when it cannot be read.
+    pub fn line_text(&self, file: &str, line: u32) -> Option<String> {
+        let path = self.dir.join(self.display(file));
+        let f = std::fs::File::open(path).ok()?;
+        let mut text = String::new();
+        f.take(MAX_SOURCE).read_to_string(&mut text).ok()?;
+        let text = text.lines().nth(line.checked_sub(1)? as usize)?.trim();
+        Some(text.chars().take(200).collect())
+    }
+}
+
+/// The `.py` files directly in `dir`, sorted, at most [`MAX_FILES`].
+fn python_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "py") && p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files.truncate(MAX_FILES);
+    files
+}
+
+fn run_scanner(python: &str, dir: &Path, files: &[PathBuf]) -> Result<ScanOutput, String> {
+    let mut child = Command::new(python)
+        .arg("-I")
+        .arg("-c")
+        .arg(SCANNER)
+        .args(files)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run {python} to read the source: {e}"))?;
+    let stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.take(SCAN_OUTPUT_LIMIT).read_to_end(&mut out);
+        out
+    });
+    let deadline = Instant::now() + SCAN_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    match status {
+        None => Err(format!(
+            "reading the source took longer than {}s",
+            SCAN_TIMEOUT.as_secs()
+        )),
+        Some(s) if !s.success() => Err(format!("reading the source failed ({s})")),
+        Some(_) => serde_json::from_slice(&out)
+            .map_err(|e| format!("the source reader's output was not understood: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_text(text: &str) -> Source {
+        let dir = std::env::temp_dir().join(format!(
+            "srpc-check-scan-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("server.py"), text).unwrap();
+        let s = Source::for_command("python3 server.py SERVER", &dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        s
+    }
+
+    fn lines(s: &Source, kind: &str) -> Vec<u32> {
+        s.facts
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| f.line)
+            .collect()
+    }
+
+    #[test]
+    fn the_scan_finds_what_the_diagnoses_point_at() {
+        let s = scan_text(
+            "import json, struct\n\
+             store = {}\n\
+             def handle(conn):\n\
+             \x20   data = {}\n\
+             \x20   header = conn.recv(8)\n\
+             \x20   v, n = struct.unpack('!II', header)\n\
+             \x20   while len(b) < n:\n\
+             \x20       b += conn.recv(n)\n\
+             \x20   conn.send(json.dumps(json.dumps({'status': 'ok'})).encode())\n",
+        );
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+        assert_eq!(lines(&s, "store_fresh"), [4]);
+        assert_eq!(lines(&s, "recv"), [5, 8]);
+        let recv: Vec<_> = s.facts.iter().filter(|f| f.kind == "recv").collect();
+        assert_eq!(
+            (recv[0].in_loop, recv[0].size, recv[1].in_loop),
+            (Some(false), Some(8), Some(true))
+        );
+        let unpack = s.facts.iter().find(|f| f.kind == "struct").unwrap();
+        assert_eq!(unpack.format.as_deref(), Some("!II"));
+        assert_eq!(lines(&s, "dumps_twice"), [9]);
+        assert_eq!(lines(&s, "status_literal"), [9]);
+        assert_eq!(lines(&s, "send"), [9]);
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_a_problem_not_a_failure() {
+        let s = scan_text("def broken(:\n");
+        assert!(s.facts.is_empty());
+        assert!(s.problems[0].contains("SyntaxError"), "{:?}", s.problems);
+    }
+}
