@@ -9,6 +9,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use crate::bench::{self, BenchOptions};
 use crate::cli::{BenchArgs, CheckArgs, Cli, Command, ExecArgs, Format, FuzzArgs, GradeArgs};
 use crate::conn::Conn;
+use crate::diagnose::{self, Code, Source};
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
 use crate::fuzz::{self, session::Session, FuzzOptions};
 use crate::grade::rubric::{self, Rubric};
@@ -23,7 +24,9 @@ use crate::{listeners, model, reply, wire};
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         None => check_command(cli.check),
-        Some(Command::List) => list_command(),
+        Some(Command::List { findings: false }) => list_command(),
+        Some(Command::List { findings: true }) => list_findings_command(),
+        Some(Command::Explain { code }) => explain_command(&code),
         Some(Command::Bench(args)) => bench_command(args),
         Some(Command::Fuzz(args)) => fuzz_command(args),
         Some(Command::Grade(args)) => grade_command(args),
@@ -147,6 +150,40 @@ fn list_command() -> Result<u8> {
         ));
     }
     write_stdout(&out)?;
+    Ok(EXIT_OK)
+}
+
+fn list_findings_command() -> Result<u8> {
+    let mut out = String::new();
+    let mut area = "";
+    for &code in Code::ALL {
+        let info = code.info();
+        if info.area != area {
+            area = info.area;
+            out.push_str(&format!(
+                "{}{area}\n",
+                if out.is_empty() { "" } else { "\n" }
+            ));
+        }
+        out.push_str(&format!(
+            "  {:<27} {:<8} {}\n",
+            info.code,
+            info.severity.name(),
+            info.title
+        ));
+    }
+    out.push_str("\n`srpc-check explain CODE` explains one, with a wrong and a right example.\n");
+    write_stdout(&out)?;
+    Ok(EXIT_OK)
+}
+
+fn explain_command(code: &str) -> Result<u8> {
+    let Some(code) = Code::parse(code) else {
+        return Err(Error::Usage(format!(
+            "'{code}' is not a finding code; `srpc-check list --findings` lists them"
+        )));
+    };
+    write_stdout(&human::explain(code))?;
     Ok(EXIT_OK)
 }
 
@@ -301,7 +338,19 @@ fn start_exec(
         expect,
         wrapper: Vec::new(),
     })
-    .map_err(|e| Error::Server(e.to_string()))?;
+    .map_err(|e| match e {
+        supervisor::StartError::Exited { ref output, .. } => Error::NotStarted {
+            why: e.to_string(),
+            exited: true,
+            output: output.clone(),
+        },
+        supervisor::StartError::NotListening { ref output, .. } => Error::NotStarted {
+            why: e.to_string(),
+            exited: false,
+            output: output.clone(),
+        },
+        supervisor::StartError::Spawn(_) => Error::Server(e.to_string()),
+    })?;
     let addr = server.addr().expect("a started server has an address");
     Ok((addr, Server::Exec(server)))
 }
@@ -339,31 +388,94 @@ fn check_command(args: CheckArgs) -> Result<u8> {
     };
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let target = target_name(args.target.as_ref(), &args.exec);
+    let human = args.format == Format::Human;
+    let style = human::Style::detect(std::io::stdout().is_terminal());
+    // With --exec, the student's code is at hand: findings point at its lines.
+    let source = || {
+        let command = args.exec.exec.as_deref()?;
+        let dir = std::env::current_dir().ok()?;
+        Some(Source::for_command(command, &dir))
+    };
     let located = locate(args.target.as_ref(), &args.exec, |host, port| {
         reach(host, port, args.timeout, seed)
     });
-    let (addr, mut server) = match located {
-        Ok(found) => found,
+    let (report, start_error) = match located {
+        Ok((addr, mut server)) => {
+            let settings = Settings {
+                addr,
+                timeout: args.timeout,
+                split_pause: args.split_pause,
+                allow_missing_error: args.allow_missing_error,
+                seed,
+            };
+            if human {
+                emit(&human::header(&target, addr, seed))?;
+            }
+            let report = run_with_progress(&plan, settings, &target, &mut server, human);
+            drop(server);
+            (report, None)
+        }
+        // The server exited or never listened: one finding, with its output.
+        Err(Error::NotStarted {
+            why,
+            exited,
+            output,
+        }) => {
+            let failure = runner::StartFailure { exited, output };
+            let report = runner::not_started(
+                &plan,
+                &target,
+                seed,
+                &why,
+                None,
+                Some(failure),
+                Duration::ZERO,
+            );
+            (report, Some(why))
+        }
         // A grading platform still gets its results: zero, and why.
         Err(Error::Server(why)) if args.gradescope.is_some() || args.classroom => {
             eprintln!("srpc-check: {why}");
             let report =
                 runner::not_started(&plan, &target, seed, &why, None, None, Duration::ZERO);
-            let doc = json::Doc::from_run(&report);
+            let doc = json::Doc::from_run(&report, &diagnose::diagnose(&report, None));
             platform_results(&args, &doc, &rubric, github_output.as_deref(), Some(why))?;
             return Ok(EXIT_FAILED);
         }
         Err(e) => return Err(e),
     };
-    let settings = Settings {
-        addr,
-        timeout: args.timeout,
-        split_pause: args.split_pause,
-        allow_missing_error: args.allow_missing_error,
-        seed,
-    };
-    let human = args.format == Format::Human;
-    let style = human::Style::detect(std::io::stdout().is_terminal());
+    let source = source();
+    let diagnosis = diagnose::diagnose(&report, source.as_ref());
+    let doc = json::Doc::from_run(&report, &diagnosis);
+    if let Some(path) = &args.junit {
+        write_file(path, &junit::render(&doc))?;
+    }
+    match args.format {
+        Format::Human => emit(&human::render(
+            &report,
+            &doc,
+            start_error.as_deref(),
+            style,
+            args.verbose,
+        ))?,
+        Format::Json => emit(&doc.to_pretty())?,
+    }
+    platform_results(&args, &doc, &rubric, github_output.as_deref(), start_error)?;
+    Ok(if report.summary().failed > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Runs the plan against a located server, with a progress bar on a terminal.
+fn run_with_progress(
+    plan: &Plan<'_>,
+    settings: Settings,
+    target: &str,
+    server: &mut Server,
+    human: bool,
+) -> runner::RunReport {
     let progress = if human && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new(plan.cases.len() as u64);
         pb.set_style(
@@ -374,49 +486,19 @@ fn check_command(args: CheckArgs) -> Result<u8> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    if human {
-        emit(&human::header(&target, addr, seed))?;
-    }
-    let mut print_err = None;
     let report = runner::run(
-        &plan,
+        plan,
         settings,
-        &target,
+        target,
         server.control(),
         &mut |case, n| {
             progress.set_position(n as u64);
             progress.set_message(case.id);
         },
-        &mut |outcome| {
-            if human && print_err.is_none() {
-                let line = human::case_line(outcome, style);
-                progress.suspend(|| {
-                    if let Err(e) = emit(&format!("{line}\n")) {
-                        print_err = Some(e);
-                    }
-                });
-            }
-        },
+        &mut |_| {},
     );
     progress.finish_and_clear();
-    drop(server);
-    if let Some(e) = print_err {
-        return Err(e);
-    }
-    let doc = json::Doc::from_run(&report);
-    if let Some(path) = &args.junit {
-        write_file(path, &junit::render(&doc))?;
-    }
-    match args.format {
-        Format::Human => emit(&human::footer(&report, style))?,
-        Format::Json => emit(&doc.to_pretty())?,
-    }
-    platform_results(&args, &doc, &rubric, github_output.as_deref(), None)?;
-    Ok(if report.summary().failed > 0 {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    })
+    report
 }
 
 /// --gradescope and --classroom: the run scored with the rubric, in each platform's format.

@@ -24,8 +24,18 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List every conformance case: id, group, description and the requirement it checks.
-    List,
+    /// List every conformance case: id, group, description and the requirement it checks
+    /// (with --findings: every finding code srpc-check can report).
+    List {
+        /// List the catalogue of finding codes instead of the cases.
+        #[arg(long)]
+        findings: bool,
+    },
+    /// Explain a finding code: what goes wrong, the fix, and a wrong and a right example.
+    Explain {
+        /// A finding code, as reports print it (e.g. header-single-recv).
+        code: String,
+    },
     /// Measure requests/s and latency, one request per connection: closed or open loop (--rate),
     /// sweeps over --connections, two servers compared (--compare), slow clients held (--hold).
     Bench(BenchArgs),
@@ -170,6 +180,9 @@ pub struct CheckArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+    /// Human output: every case's line and full details, not one block per finding.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Also write a JUnit XML report to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

@@ -18,6 +18,13 @@ pub enum Error {
     /// The server that --exec runs could not be started.
     #[error("{0}")]
     Server(String),
+    /// The server that --exec runs exited before it listened (`exited`), or never listened.
+    #[error("{why}")]
+    NotStarted {
+        why: String,
+        exited: bool,
+        output: String,
+    },
     /// The harness itself could not do its job (runtime, file or thread failure).
     #[error("{context}: {source}")]
     Io {

@@ -70,6 +70,9 @@ fn needs_finding(o: &Outcome) -> bool {
     o.status == Status::Fail || (o.status == Status::Warn && o.finding.is_some())
 }
 
+/// `{"status": "ERROR"}` as the cases write an actual reply.
+const ERROR_REPLY: &str = r#"{"status":"ERROR"}"#;
+
 const READ_CODES: [Code; 3] = [
     Code::HeaderSingleRecv,
     Code::PayloadSingleRecv,
@@ -110,10 +113,14 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
             (Some(event), _) if event.event == EventKind::Exited => {
                 let tb = Traceback::parse(&event.stderr_tail);
                 let signature = signature(tb.as_ref(), event.status.as_deref());
-                let code = keep.or_else(|| crash_code(o.id, tb.as_ref())).or_else(|| {
-                    (tb.is_none() && event.status.as_deref() == Some("exit status 0"))
-                        .then_some(Code::ExitsAfterOne)
-                });
+                // Exiting cleanly, without a traceback, is the server's own doing whatever
+                // the case sent.
+                let clean = tb.is_none() && event.status.as_deref() == Some("exit status 0");
+                let code = if clean {
+                    Some(Code::ExitsAfterOne)
+                } else {
+                    keep.or_else(|| crash_code(o.id, tb.as_ref()))
+                };
                 match code {
                     Some(c) => {
                         by_signature.entry(signature).or_insert(c);
@@ -136,7 +143,7 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
                 })
             }
             (None, None) => o.finding.unwrap_or_else(|| {
-                if o.actual.as_deref() == Some(r#"{"status":"ERROR"}"#) {
+                if o.actual.as_deref() == Some(ERROR_REPLY) {
                     Code::AnswersError
                 } else if probe_confirmed && o.message.contains("no reply within") {
                     Code::RequestReadBigEndian
@@ -150,6 +157,15 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
     for (i, signature) in generic {
         if let Some(&c) = by_signature.get(&signature) {
             codes[i] = Some(c);
+        }
+    }
+    // A server that answers ERROR to everything answers ERROR to an unknown func too.
+    if codes.contains(&Some(Code::AnswersError)) {
+        for (i, o) in outcomes.iter().enumerate() {
+            if codes[i] == Some(Code::UnknownFuncReply) && o.actual.as_deref() == Some(ERROR_REPLY)
+            {
+                codes[i] = Some(Code::AnswersError);
+            }
         }
     }
     // One recv() for the whole message shows in header and payload splits alike.
@@ -258,7 +274,8 @@ fn crash_code(case: &str, tb: Option<&Traceback>) -> Option<Code> {
         return Some(Code::CrashWhenClientLeaves);
     }
     Some(match case {
-        "protocol/unknown-func" => Code::CrashOnUnknownFunc,
+        // The large reply is an unknown func's echo of its 1 MiB name.
+        "protocol/unknown-func" | "fragment/large-reply" => Code::CrashOnUnknownFunc,
         "robust/empty-connection" | "robust/short-header" => Code::CrashOnShortHeader,
         "robust/client-gone" => Code::CrashWhenClientLeaves,
         c if c.starts_with("robust/") => Code::CrashOnBadRequest,

@@ -27,6 +27,23 @@ def call_name(node):
     return dotted(node.func) if isinstance(node, ast.Call) else None
 
 
+def strings(node):
+    """The string constants an expression can be: a constant, or either branch of `a if c else b`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return strings(node.body) + strings(node.orelse)
+    return []
+
+
+def calls(node):
+    """The names of the calls an expression can be, through `a if c else b`."""
+    if isinstance(node, ast.IfExp):
+        return calls(node.body) + calls(node.orelse)
+    name = call_name(node)
+    return [name] if name else []
+
+
 def is_empty_dict(node):
     if isinstance(node, ast.Dict) and not node.keys:
         return True
@@ -38,8 +55,9 @@ def is_empty_dict(node):
 
 
 class Scanner(ast.NodeVisitor):
-    def __init__(self, file):
+    def __init__(self, file, constants):
         self.file = file
+        self.constants = constants  # module-level NAME -> the strings it can be
         self.facts = []
         self.loops = 0      # while/for loops around the current node, within its function
         self.functions = 0  # functions around the current node
@@ -72,7 +90,7 @@ class Scanner(ast.NodeVisitor):
             self.fact("store_fresh", node, in_loop=self.loops > 0)
         # stringify: X[k] = str(...) or json.dumps(...)
         for target in node.targets:
-            if isinstance(target, ast.Subscript) and call_name(value) in ("str", "json.dumps", "repr"):
+            if isinstance(target, ast.Subscript) and {"str", "json.dumps", "repr"} & set(calls(value)):
                 self.fact("stringify", node)
             if isinstance(target, ast.Name) and call_name(value) == "json.dumps":
                 self.dumps_names.add(target.id)
@@ -106,9 +124,14 @@ class Scanner(ast.NodeVisitor):
         elif isinstance(node.func, ast.Attribute) and method == "update":
             self.fact("update", node)
         elif name in ("struct.pack", "struct.unpack", "struct.unpack_from", "pack", "unpack", "unpack_from"):
-            # struct: the format of each pack/unpack, for the byte order.
-            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                self.fact("struct", node, call=method, format=node.args[0].value)
+            # struct: the format of each pack/unpack, for the byte order (a format named by a
+            # module-level constant gives a fact for each string it can be).
+            first = node.args[0] if node.args else None
+            formats = strings(first) if first is not None else []
+            if isinstance(first, ast.Name):
+                formats = self.constants.get(first.id, [])
+            for fmt in formats:
+                self.fact("struct", node, call=method, format=fmt)
         elif name in ("json.dumps", "dumps"):
             inner = node.args[0] if node.args else None
             if call_name(inner) in ("json.dumps", "dumps") or (
@@ -144,7 +167,13 @@ def main(paths):
         except (OSError, SyntaxError, ValueError, RecursionError, MemoryError) as e:
             errors.append(f"{path}: {type(e).__name__}: {e}")
             continue
-        scanner = Scanner(path)
+        constants = {}
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name) and strings(stmt.value):
+                        constants[target.id] = strings(stmt.value)
+        scanner = Scanner(path, constants)
         try:
             scanner.visit(tree)
         except RecursionError as e:

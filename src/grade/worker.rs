@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::diagnose::{self, Source};
 use crate::report::json::Doc;
 use crate::runner::{self, Plan};
 use crate::sandbox::{self, JailSpec, Limits};
@@ -150,8 +151,9 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     }
     let server_log = server.output();
     drop(server);
+    let source = Source::for_command(&spec.command, &spec.scratch);
     Ok(WorkerResult {
-        doc: Doc::from_run(&report),
+        doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
         server_log,
         limit,
         start_error: None,
@@ -197,8 +199,9 @@ fn never_started(
         failure,
         started.elapsed(),
     );
+    let source = Source::for_command(&spec.command, &spec.scratch);
     WorkerResult {
-        doc: Doc::from_run(&report),
+        doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
         server_log: output.to_owned(),
         limit,
         start_error: Some(why),

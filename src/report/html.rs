@@ -230,7 +230,7 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
                 esc(&t.id),
                 esc(&t.message)
             );
-            let d = Details::of(t, "");
+            let d = Details::of(t, "", super::DUMP_LIMIT);
             for (label, v) in &d.fields {
                 let _ = write!(h, "<p><b>{label}:</b> {}</p>", esc(v));
             }

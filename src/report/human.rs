@@ -1,10 +1,13 @@
-//! Human output: a line per case as it finishes, then the details of every failure and warning
-//! (requirement, expected against actual, hex dumps, likely cause, reproducer), then a summary.
+//! Human output, led by findings: a line per group with its failing cases (each naming its
+//! finding), then each finding once in full (where it lives in the student's code, the
+//! evidence of its representative case with hex dumps and a reproducer, and the fix), and a
+//! summary last, so the last screen says what to fix. `--verbose` shows every case in full.
 //! Colour is used only on a terminal and never when NO_COLOR is set.
 
 use std::fmt::Write;
 
-use super::{hex_dump, reproducer};
+use super::{count, json, Details};
+use crate::diagnose::{Code, Location};
 use crate::runner::{Outcome, RunReport};
 use crate::suite::Status;
 use crate::target::traceback::Traceback;
@@ -88,8 +91,8 @@ pub fn header(target: &str, addr: std::net::SocketAddr, seed: u64) -> String {
     )
 }
 
-/// The one line a finished case gets.
-pub fn case_line(o: &Outcome, style: Style) -> String {
+/// The one line a finished case gets; `finding` names the bug it shows.
+pub fn case_line(o: &Outcome, finding: Option<&str>, style: Style) -> String {
     let mut line = format!(
         "{}  {:<36} {:>6} ms",
         style.status(o.status),
@@ -103,6 +106,9 @@ pub fn case_line(o: &Outcome, style: Style) -> String {
         };
         line.push_str(&format!("  [{}]", style.paint("1;31", what)));
     }
+    if let Some(code) = finding {
+        line.push_str(&format!("  {}", style.paint("1", code)));
+    }
     if matches!(o.status, Status::Fail | Status::Warn | Status::NotRun) && !o.message.is_empty() {
         let brief: String = o.message.chars().take(100).collect();
         line.push_str(&format!("  {}", style.paint("2", &brief)));
@@ -110,85 +116,259 @@ pub fn case_line(o: &Outcome, style: Style) -> String {
     line
 }
 
-fn details(o: &Outcome, addr: std::net::SocketAddr, style: Style) -> String {
+/// A test's evidence: problem, likely cause, expected and actual, what the server did, the
+/// bytes both ways (at most `limit` each) and the reproducer, indented by `indent`.
+fn evidence(t: &json::Test, indent: &str, limit: usize) -> String {
     let mut out = String::new();
-    let mark = if o.status == Status::Fail {
-        style.paint("1;31", "✗")
-    } else {
-        style.paint("33", "!")
-    };
-    let _ = writeln!(out, "{mark} {}: {}", style.paint("1", o.id), o.description);
-    let _ = writeln!(out, "  requirement:  {}", o.requirement);
-    let _ = writeln!(out, "  problem:      {}", o.message);
-    if let Some(h) = &o.hint {
-        let _ = writeln!(out, "  likely cause: {h}");
+    let d = Details::of(t, &format!("{indent}  "), limit);
+    let _ = writeln!(out, "{indent}problem:      {}", t.message);
+    for (label, v) in &d.fields {
+        let _ = writeln!(out, "{indent}{:<14}{}", format!("{label}:"), clip(v));
     }
-    if let Some(e) = &o.server {
-        out.push_str(&server_event(e, "  "));
+    if let Some(e) = &t.server {
+        out.push_str(&server_event(e, indent));
     }
-    if let Some(e) = &o.expected {
-        let _ = writeln!(out, "  expected:     {}", clip(e));
+    for (label, total, dump) in &d.dumps {
+        let _ = writeln!(out, "{indent}{label} ({}):", count(*total, "byte"));
+        out.push_str(dump);
     }
-    if let Some(a) = &o.actual {
-        let _ = writeln!(out, "  actual:       {}", clip(a));
-    }
-    if let Some(t) = &o.transcript {
-        let sent = t.sent_bytes();
-        let pieces = if t.sent.len() > 1 {
-            format!(", in {} pieces", t.sent.len())
-        } else {
-            String::new()
-        };
-        let closed = if t.half_closed {
-            ", then half-closed"
-        } else {
-            ""
-        };
-        let _ = writeln!(out, "  sent ({} bytes{pieces}{closed}):", sent.len());
-        out.push_str(&hex_dump(&sent, "    "));
-        let _ = writeln!(out, "  received ({} bytes):", t.received.len());
-        out.push_str(&hex_dump(&t.received, "    "));
-        match reproducer(t, addr) {
-            Some(py) => {
-                out.push_str("  reproduce:\n");
-                for line in py.lines() {
-                    let _ = writeln!(out, "    {line}");
-                }
+    match (d.reproducer, t.sent_bytes) {
+        (Some(py), _) => {
+            let _ = writeln!(out, "{indent}reproduce:");
+            for line in py.lines() {
+                let _ = writeln!(out, "{indent}  {line}");
             }
-            None => out.push_str("  reproduce: the request is too large to spell out; rerun with --only to repeat this case\n"),
         }
+        (None, n) if n > 0 => {
+            let _ = writeln!(out, "{indent}reproduce: the request is too large to spell out; rerun with --only {} to repeat this case", t.id);
+        }
+        _ => {}
     }
     out
 }
 
-fn clip(s: &str) -> String {
-    if s.chars().count() > 400 {
-        let head: String = s.chars().take(400).collect();
-        format!("{head}... ({} characters)", s.chars().count())
-    } else {
-        s.to_owned()
+/// `file:line: text`, or nothing when the finding has no location.
+fn location_text(l: &Location) -> String {
+    match &l.text {
+        Some(text) => format!("{}:{}: {text}", l.file, l.line),
+        None => format!("{}:{}", l.file, l.line),
     }
 }
 
-/// "1 case", "3 cases".
-fn count(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+/// One finding in full: its code and title, where it lives, its cases, the representative
+/// case's evidence, and the fix.
+fn finding_block(f: &json::Finding, doc: &json::Doc, style: Style) -> String {
+    let mut out = String::new();
+    let (colour, label) = if f.is_error() {
+        ("1;31", "error")
+    } else {
+        ("33", "warning")
+    };
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        style.paint(colour, &format!("{label}[{}]", f.code)),
+        style.paint("1", &f.title)
+    );
+    if let Some(l) = &f.location {
+        let _ = writeln!(out, "  --> {}", location_text(l));
+    }
+    let _ = writeln!(
+        out,
+        "  {}: {}",
+        count(f.cases.len(), "case"),
+        brief_list(&f.cases, 4)
+    );
+    if let Some(t) = doc.test(&f.representative) {
+        let description = crate::suite::all()
+            .into_iter()
+            .find(|c| c.id == t.id)
+            .map_or("", |c| c.description);
+        let _ = writeln!(out, "  shown by {}: {description}", t.id);
+        out.push_str(&evidence(t, "    ", super::BRIEF_DUMP_LIMIT));
+    }
+    out
 }
 
-/// Everything after the case lines: failure and warning details, and the summary.
-pub fn footer(report: &RunReport, style: Style) -> String {
+/// "a, b, c and 4 more".
+fn brief_list(items: &[String], n: usize) -> String {
+    if items.len() <= n {
+        return items.join(", ");
+    }
+    format!("{}, and {} more", items[..n].join(", "), items.len() - n)
+}
+
+/// Case lines shown per finding in a group before the rest are counted.
+const LINES_PER_FINDING: usize = 2;
+
+/// The whole human report after the header: a line per group with its failing cases (each
+/// naming its finding), every finding in full once, and the summary last.
+pub fn render(
+    report: &RunReport,
+    doc: &json::Doc,
+    start_error: Option<&str>,
+    style: Style,
+    verbose: bool,
+) -> String {
     let mut out = String::new();
-    let noteworthy: Vec<&Outcome> = report
-        .outcomes
-        .iter()
-        .filter(|o| matches!(o.status, Status::Fail | Status::Warn))
-        .collect();
-    if !noteworthy.is_empty() {
-        out.push('\n');
-        for o in noteworthy {
-            out.push_str(&details(o, report.addr, style));
-            out.push('\n');
+    let finding_of = |i: usize| doc.tests.get(i).and_then(|t| t.finding.as_deref());
+    if let Some(why) = start_error {
+        let _ = writeln!(out, "{}", style.paint("1;31", why));
+    }
+    if verbose {
+        for (i, o) in report.outcomes.iter().enumerate() {
+            let _ = writeln!(out, "{}", case_line(o, finding_of(i), style));
         }
+    } else if start_error.is_none() {
+        out.push_str(&group_lines(report, doc, style));
+    }
+    if verbose {
+        for (i, o) in report.outcomes.iter().enumerate() {
+            if matches!(o.status, Status::Fail | Status::Warn) {
+                let _ = writeln!(
+                    out,
+                    "\n{} {}: {}",
+                    style.status(o.status),
+                    o.id,
+                    o.description
+                );
+                if let Some(code) = finding_of(i) {
+                    let _ = writeln!(out, "    finding:      {code}");
+                }
+                let _ = writeln!(out, "    requirement:  {}", o.requirement);
+                out.push_str(&evidence(&doc.tests[i], "    ", usize::MAX));
+            }
+        }
+    }
+    for f in &doc.findings {
+        out.push('\n');
+        out.push_str(&finding_block(f, doc, style));
+    }
+    out.push('\n');
+    out.push_str(&summary(report, doc, style));
+    out
+}
+
+/// A line per group; under a group that did not wholly pass, its failing and warning cases,
+/// at most [`LINES_PER_FINDING`] per finding.
+fn group_lines(report: &RunReport, doc: &json::Doc, style: Style) -> String {
+    let mut out = String::new();
+    let mut passed_groups = Vec::new();
+    for group in crate::suite::Group::ALL {
+        let in_group: Vec<(usize, &Outcome)> = report
+            .outcomes
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.group == group)
+            .collect();
+        if in_group.is_empty() {
+            continue;
+        }
+        let passed = in_group
+            .iter()
+            .filter(|(_, o)| o.status == Status::Pass)
+            .count();
+        if passed == in_group.len() {
+            passed_groups.push(format!("{} {passed}/{passed}", group.name()));
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{:<12} {passed}/{} passed",
+            group.name(),
+            in_group.len()
+        );
+        let mut shown: Vec<(Option<&str>, usize)> = Vec::new();
+        let mut folded: Vec<(Option<&str>, usize)> = Vec::new();
+        for (i, o) in &in_group {
+            if o.status == Status::Pass {
+                continue;
+            }
+            let code = doc.tests.get(*i).and_then(|t| t.finding.as_deref());
+            let n = match shown.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => n,
+                None => {
+                    shown.push((code, 0));
+                    &mut shown.last_mut().expect("just pushed").1
+                }
+            };
+            if *n < LINES_PER_FINDING {
+                *n += 1;
+                let _ = writeln!(out, "  {}", case_line(o, code, style));
+            } else {
+                match folded.iter_mut().find(|(c, _)| *c == code) {
+                    Some((_, m)) => *m += 1,
+                    None => folded.push((code, 1)),
+                }
+            }
+        }
+        for (code, n) in folded {
+            let _ = writeln!(
+                out,
+                "  {}",
+                style.paint(
+                    "2",
+                    &format!(
+                        "... and {} more with {}",
+                        count(n, "case"),
+                        code.unwrap_or("no finding")
+                    )
+                )
+            );
+        }
+    }
+    if !passed_groups.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {}",
+            style.status(Status::Pass),
+            passed_groups.join(", ")
+        );
+    }
+    out
+}
+
+/// The last screen: the lab autograder's cases, each finding in a line with its fix and
+/// location, the run's notes, and the counts.
+fn summary(report: &RunReport, doc: &json::Doc, style: Style) -> String {
+    let mut out = String::new();
+    let grading: Vec<&json::Test> = doc.tests.iter().filter(|t| t.group == "grading").collect();
+    if !grading.is_empty() {
+        let passed = grading.iter().filter(|t| t.passed()).count();
+        let _ = writeln!(out, "lab autograder cases: {passed}/{}", grading.len());
+    }
+    let errors = doc.findings.iter().filter(|f| f.is_error()).count();
+    let warnings = doc.findings.len() - errors;
+    if doc.findings.is_empty() {
+        let _ = writeln!(out, "{}", style.paint("32", "no findings"));
+    } else {
+        let _ = writeln!(
+            out,
+            "{} ({}, {}):",
+            count(doc.findings.len(), "finding"),
+            count(errors, "error"),
+            count(warnings, "warning")
+        );
+    }
+    for f in &doc.findings {
+        let colour = if f.is_error() { "1;31" } else { "33" };
+        let _ = writeln!(
+            out,
+            "  {:<27} {:>8}  {}",
+            style.paint(colour, &f.code),
+            count(f.cases.len(), "case"),
+            f.title
+        );
+        if let Some(l) = &f.location {
+            let _ = writeln!(out, "      at {}", location_text(l));
+        }
+        let _ = writeln!(out, "      fix: {}", f.fix);
+    }
+    if !doc.findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "`srpc-check explain CODE` explains a finding; --verbose shows every case in full."
+        );
     }
     let mut alert = |text: String| {
         let _ = writeln!(out, "{}", style.paint("1;31", &text));
@@ -231,4 +411,35 @@ pub fn footer(report: &RunReport, style: Style) -> String {
         report.seed
     );
     out
+}
+
+/// `srpc-check explain CODE`: the catalogue's long form of one code.
+pub fn explain(code: Code) -> String {
+    let info = code.info();
+    let mut out = format!(
+        "{}[{}]: {}\n\n{}\n\nFix: {}\n",
+        info.severity.name(),
+        info.code,
+        info.title,
+        info.explanation,
+        info.fix
+    );
+    for (label, text) in [("Wrong", info.wrong), ("Right", info.right)] {
+        if !text.is_empty() {
+            let _ = write!(out, "\n{label}:\n");
+            for line in text.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    out
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() > 400 {
+        let head: String = s.chars().take(400).collect();
+        format!("{head}... ({})", count(s.chars().count(), "character"))
+    } else {
+        s.to_owned()
+    }
 }

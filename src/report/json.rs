@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::hex;
+use crate::diagnose::{Diagnosis, Location};
 use crate::runner::{RunReport, Summary};
 use crate::target::ServerEvent;
 
@@ -30,7 +31,33 @@ pub struct Doc {
     /// Cases --only/--skip left out (they are not in `tests`).
     pub left_out: usize,
     pub duration_ms: u128,
+    /// One entry per distinct bug, errors first; every failing test names one of them.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
     pub tests: Vec<Test>,
+}
+
+/// One bug, as the reports show it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable: `srpc-check explain CODE` prints its long form.
+    pub code: String,
+    pub title: String,
+    /// "error" or "warning".
+    pub severity: String,
+    pub fix: String,
+    /// The ids of the tests that show it, in run order.
+    pub cases: Vec<String>,
+    /// The test whose details best show it.
+    pub representative: String,
+    /// Where in the student's code, when srpc-check had the code and could tell.
+    pub location: Option<Location>,
+}
+
+impl Finding {
+    pub fn is_error(&self) -> bool {
+        self.severity == "error"
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,6 +80,9 @@ pub struct Test {
     /// What happened to the server during or right after this case (--exec).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerEvent>,
+    /// The code of the finding this test shows (null for passing tests).
+    #[serde(default)]
+    pub finding: Option<String>,
 }
 
 impl Test {
@@ -62,11 +92,12 @@ impl Test {
 }
 
 impl Doc {
-    pub fn from_run(report: &RunReport) -> Doc {
+    pub fn from_run(report: &RunReport, diagnosis: &Diagnosis) -> Doc {
         let tests = report
             .outcomes
             .iter()
-            .map(|o| {
+            .enumerate()
+            .map(|(i, o)| {
                 let sent = o
                     .transcript
                     .as_ref()
@@ -95,8 +126,9 @@ impl Doc {
                         .transcript
                         .as_ref()
                         .filter(|_| failed)
-                        .and_then(|t| super::reproducer(t, report.addr)),
+                        .and_then(|t| super::reproducer(t, o.held.as_ref(), report.addr)),
                     server: o.server.clone(),
+                    finding: diagnosis.finding_of(i).map(|f| f.code.as_str().to_owned()),
                 }
             })
             .collect();
@@ -113,8 +145,34 @@ impl Doc {
             big_endian_probe: report.big_endian_probe.clone(),
             left_out: report.left_out,
             duration_ms: report.duration.as_millis(),
+            findings: diagnosis
+                .findings
+                .iter()
+                .map(|f| {
+                    let info = f.code.info();
+                    Finding {
+                        code: info.code.into(),
+                        title: info.title.into(),
+                        severity: info.severity.name().into(),
+                        fix: info.fix.into(),
+                        cases: f.cases.iter().map(|c| c.to_string()).collect(),
+                        representative: f.representative.into(),
+                        location: f.location.clone(),
+                    }
+                })
+                .collect(),
             tests,
         }
+    }
+
+    /// The test with this id.
+    pub fn test(&self, id: &str) -> Option<&Test> {
+        self.tests.iter().find(|t| t.id == id)
+    }
+
+    /// The finding with this code.
+    pub fn finding(&self, code: &str) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.code == code)
     }
 
     pub fn to_pretty(&self) -> String {

@@ -20,10 +20,18 @@ const DUMP_LIMIT: usize = 256;
 /// Bytes of a request a reproducer will spell out.
 const REPRO_LIMIT: usize = 4096;
 
+/// Bytes of each direction a finding's evidence shows in the default human output.
+pub const BRIEF_DUMP_LIMIT: usize = 32;
+
 /// `xxd`-style lines: offset, 16 bytes in hex, and their printable ASCII.
 pub fn hex_dump(bytes: &[u8], indent: &str) -> String {
+    hex_dump_upto(bytes, indent, DUMP_LIMIT)
+}
+
+/// [`hex_dump`] of the first `limit` bytes, saying how many more there are.
+pub fn hex_dump_upto(bytes: &[u8], indent: &str, limit: usize) -> String {
     let mut out = String::new();
-    for (i, chunk) in bytes[..bytes.len().min(DUMP_LIMIT)].chunks(16).enumerate() {
+    for (i, chunk) in bytes[..bytes.len().min(limit)].chunks(16).enumerate() {
         let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
         let ascii: String = chunk
             .iter()
@@ -42,8 +50,12 @@ pub fn hex_dump(bytes: &[u8], indent: &str) -> String {
             hex.join(" ")
         );
     }
-    if bytes.len() > DUMP_LIMIT {
-        let _ = writeln!(out, "{indent}... {} more bytes", bytes.len() - DUMP_LIMIT);
+    if bytes.len() > limit {
+        let _ = writeln!(
+            out,
+            "{indent}... {}",
+            count(bytes.len() - limit, "more byte")
+        );
     }
     out
 }
@@ -73,7 +85,8 @@ pub struct Details<'a> {
 }
 
 impl<'a> Details<'a> {
-    pub fn of(t: &'a json::Test, indent: &str) -> Details<'a> {
+    /// The details of `t`, with hex dumps of at most `limit` bytes each way.
+    pub fn of(t: &'a json::Test, indent: &str, limit: usize) -> Details<'a> {
         let fields = [
             ("likely cause", &t.hint),
             ("expected", &t.expected),
@@ -89,7 +102,7 @@ impl<'a> Details<'a> {
         .into_iter()
         .filter_map(|(label, text, total)| {
             let bytes = unhex(text).filter(|b| !b.is_empty())?;
-            Some((label, total, hex_dump(&bytes, indent)))
+            Some((label, total, hex_dump_upto(&bytes, indent, limit)))
         })
         .collect();
         Details {
@@ -103,13 +116,13 @@ impl<'a> Details<'a> {
 
 /// [`Details`] of one test that did not pass, as plain text after its message.
 pub fn failure_text(t: &json::Test) -> String {
-    let d = Details::of(t, "  ");
+    let d = Details::of(t, "  ", DUMP_LIMIT);
     let mut out = format!("{}\n", t.message);
     for (label, v) in &d.fields {
         let _ = writeln!(out, "{label}: {v}");
     }
     for (label, total, dump) in &d.dumps {
-        let _ = writeln!(out, "{label} ({total} bytes):");
+        let _ = writeln!(out, "{label} ({}):", count(*total, "byte"));
         out.push_str(dump);
     }
     if let Some(server) = &d.server {
@@ -119,6 +132,11 @@ pub fn failure_text(t: &json::Test) -> String {
         let _ = writeln!(out, "reproduce it:\n{r}");
     }
     out
+}
+
+/// "1 byte", "3 bytes": a count and its noun, grammatical.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The bytes as one lowercase hex string.
@@ -139,25 +157,50 @@ fn replay_statements(t: &Transcript, addr: SocketAddr) -> String {
     py.push_str("s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\n");
     for piece in &t.sent {
         if !piece.pause_before.is_zero() {
-            let _ = writeln!(py, "time.sleep({})", piece.pause_before.as_secs_f64());
+            let _ = writeln!(
+                py,
+                "time.sleep({})",
+                piece.pause_before.as_millis().max(1) as f64 / 1000.0
+            );
         }
         let _ = writeln!(py, "s.sendall(bytes.fromhex(\"{}\"))", hex(&piece.bytes));
     }
     if t.half_closed {
         py.push_str("s.shutdown(socket.SHUT_WR)\n");
     }
-    py.push_str("reply = b\"\"\ntry:\n    while chunk := s.recv(65536):\n        reply += chunk\nexcept OSError as e:\n    print(\"error:\", e)\nprint(reply)\ns.close()\n");
+    py.push_str("reply = b\"\"\ntry:\n    while chunk := s.recv(65536): reply += chunk\nexcept OSError as e: print(\"error:\", e)\nprint(reply)\n");
     py
 }
 
-/// A Python snippet that replays one transcript and prints what the server answers.
-pub fn reproducer(t: &Transcript, addr: SocketAddr) -> Option<String> {
+/// A Python snippet that replays one transcript and prints what the server answers. With
+/// `held`, a first connection is opened, sent `held`'s bytes and kept open (an idle or
+/// half-sent client) while the transcript is replayed.
+pub fn reproducer(t: &Transcript, held: Option<&Transcript>, addr: SocketAddr) -> Option<String> {
     let total: usize = t.sent.iter().map(|p| p.bytes.len()).sum();
     if total > REPRO_LIMIT {
         return None;
     }
+    let mut first = String::new();
+    if let Some(h) = held {
+        let _ = writeln!(
+            first,
+            "first = socket.create_connection(({:?}, {}), timeout=5)",
+            addr.ip().to_string(),
+            addr.port()
+        );
+        for piece in &h.sent {
+            let _ = writeln!(
+                first,
+                "first.sendall(bytes.fromhex(\"{}\"))",
+                hex(&piece.bytes)
+            );
+        }
+        first.push_str(
+            "# the first client stays connected and sends nothing more; now a second one:\n",
+        );
+    }
     Some(format!(
-        "python3 - <<'EOF'\nimport socket, time\n{}EOF\n",
+        "python3 - <<'EOF'\nimport socket, time\n{first}{}EOF\n",
         replay_statements(t, addr)
     ))
 }
@@ -204,7 +247,7 @@ mod tests {
             half_closed: true,
             received: vec![],
         };
-        let py = reproducer(&t, "127.0.0.1:4444".parse().unwrap()).unwrap();
+        let py = reproducer(&t, None, "127.0.0.1:4444".parse().unwrap()).unwrap();
         assert!(py.contains("create_connection((\"127.0.0.1\", 4444)"));
         assert!(py.contains("bytes.fromhex(\"0100\"))\ntime.sleep(0.04)\ns.sendall(bytes.fromhex(\"0000\"))\ns.shutdown"));
     }

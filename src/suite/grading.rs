@@ -87,6 +87,19 @@ pub fn lab_client_reads(received: &[u8]) -> Result<Value, String> {
     })
 }
 
+/// The bytes as text, with every byte that is not printable ASCII written `\xNN`, as
+/// Python writes a bytes object.
+fn printable(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'\\' => "\\\\".to_owned(),
+            0x20..=0x7e => (b as char).to_string(),
+            _ => format!("\\x{b:02x}"),
+        })
+        .collect()
+}
+
 /// Sends `payload` and judges the reply as the lab's autograder does: read by the lab's client,
 /// then compared under Python's `==`. The tolerant reader's anomalies explain a failure.
 fn lab_call(ctx: &mut Ctx, payload: &[u8], expected: &Value) -> Result<(Verdict, Value), Verdict> {
@@ -104,7 +117,7 @@ fn lab_call(ctx: &mut Ctx, payload: &[u8], expected: &Value) -> Result<(Verdict,
         Err(why) => Err(explain(
             Verdict::fail(format!("the lab's client cannot read this reply: {why}"))
                 .expected(expected.to_string())
-                .actual(String::from_utf8_lossy(&received).into_owned()),
+                .actual(printable(&received)),
         )),
         Ok(got) => {
             let v = judge(expected, &got);
