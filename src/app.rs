@@ -339,14 +339,19 @@ fn start_exec(
         wrapper: Vec::new(),
     })
     .map_err(|e| match e {
-        supervisor::StartError::Exited { ref output, .. } => Error::NotStarted {
+        supervisor::StartError::Exited {
+            ref status,
+            ref output,
+        } => Error::NotStarted {
             why: e.to_string(),
             exited: true,
+            status: Some(status.clone()),
             output: output.clone(),
         },
         supervisor::StartError::NotListening { ref output, .. } => Error::NotStarted {
             why: e.to_string(),
             exited: false,
+            status: None,
             output: output.clone(),
         },
         supervisor::StartError::Spawn(_) => Error::Server(e.to_string()),
@@ -411,7 +416,17 @@ fn check_command(args: CheckArgs) -> Result<u8> {
             if human {
                 emit(&human::header(&target, addr, seed))?;
             }
-            let report = run_with_progress(&plan, settings, &target, &mut server, human);
+            let stream = human && args.verbose;
+            let report =
+                run_with_progress(&plan, settings, &target, &mut server, human, &mut |o| {
+                    // --verbose: each case's line as it finishes, with the bug it recognised.
+                    if stream {
+                        let line = human::case_line(o, o.finding.map(Code::as_str), style);
+                        emit(&format!("{line}\n"))
+                    } else {
+                        Ok(())
+                    }
+                })?;
             drop(server);
             (report, None)
         }
@@ -419,9 +434,14 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         Err(Error::NotStarted {
             why,
             exited,
+            status,
             output,
         }) => {
-            let failure = runner::StartFailure { exited, output };
+            let failure = runner::StartFailure {
+                exited,
+                status,
+                output,
+            };
             let report = runner::not_started(
                 &plan,
                 &target,
@@ -475,7 +495,8 @@ fn run_with_progress(
     target: &str,
     server: &mut Server,
     human: bool,
-) -> runner::RunReport {
+    on_outcome: &mut dyn FnMut(&runner::Outcome) -> Result<()>,
+) -> Result<runner::RunReport> {
     let progress = if human && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new(plan.cases.len() as u64);
         pb.set_style(
@@ -486,6 +507,7 @@ fn run_with_progress(
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let mut print_err = None;
     let report = runner::run(
         plan,
         settings,
@@ -495,10 +517,21 @@ fn run_with_progress(
             progress.set_position(n as u64);
             progress.set_message(case.id);
         },
-        &mut |_| {},
+        &mut |outcome| {
+            if print_err.is_none() {
+                progress.suspend(|| {
+                    if let Err(e) = on_outcome(outcome) {
+                        print_err = Some(e);
+                    }
+                });
+            }
+        },
     );
     progress.finish_and_clear();
-    report
+    match print_err {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 /// --gradescope and --classroom: the run scored with the rubric, in each platform's format.
@@ -529,7 +562,10 @@ fn platform_results(
         )?;
     }
     if args.classroom {
-        let line = format!("result={}\n", crate::report::classroom::encoded(&score));
+        let line = format!(
+            "result={}\n",
+            crate::report::classroom::encoded(&score, doc)
+        );
         match github_output {
             Some(path) => {
                 use std::io::Write as _;

@@ -23,6 +23,7 @@ pub enum Error {
     NotStarted {
         why: String,
         exited: bool,
+        status: Option<String>,
         output: String,
     },
     /// The harness itself could not do its job (runtime, file or thread failure).

@@ -22,3 +22,4 @@ pub mod sandbox;
 pub mod suite;
 pub mod target;
 pub mod wire;
+pub mod words;

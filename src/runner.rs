@@ -86,6 +86,8 @@ pub struct RunReport {
 pub struct StartFailure {
     /// It exited (true), or kept running without listening until it was stopped (false).
     pub exited: bool,
+    /// How it exited: "exit status 1".
+    pub status: Option<String>,
     /// What it printed.
     pub output: String,
 }
@@ -309,10 +311,23 @@ pub fn not_started(
     duration: Duration,
 ) -> RunReport {
     let headline = why.lines().next().unwrap_or_default();
+    // The first case carries what the server printed, as a server event, for every report.
+    let event = start_failure.as_ref().map(|f| ServerEvent {
+        event: if f.exited {
+            EventKind::Exited
+        } else {
+            EventKind::Hung
+        },
+        status: f.status.clone(),
+        stderr_tail: f.output.clone(),
+        restarted: false,
+        cause: None,
+    });
     let outcomes = plan
         .cases
         .iter()
-        .map(|c| Outcome {
+        .enumerate()
+        .map(|(i, c)| Outcome {
             id: c.id,
             group: c.group,
             description: c.description,
@@ -324,7 +339,7 @@ pub fn not_started(
             expected: None,
             actual: None,
             transcript: None,
-            server: None,
+            server: if i == 0 { event.clone() } else { None },
             finding: None,
             same_as: None,
             held: None,

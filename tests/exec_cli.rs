@@ -181,7 +181,7 @@ fn a_server_that_answers_error_with_a_big_endian_header_is_up_not_crashed() {
 }
 
 #[test]
-fn a_server_that_never_listens_exits_2_with_its_output() {
+fn a_server_that_never_listens_is_one_finding_with_its_output() {
     let tok = token("never");
     cmd()
         .args([
@@ -191,26 +191,33 @@ fn a_server_that_never_listens_exits_2_with_its_output() {
             "1s",
         ])
         .assert()
-        .code(2)
-        .stderr(
+        .code(1)
+        .stdout(
             predicate::str::contains("did not listen within 1s")
-                .and(predicate::str::contains("loading the database...")),
+                .and(predicate::str::contains("loading the database..."))
+                .and(predicate::str::contains("error[never-listens]"))
+                .and(predicate::str::contains("55 cases")),
         );
     assert!(leftovers(&tok).is_empty());
 }
 
 #[test]
-fn a_server_that_cannot_bind_exits_2_with_its_traceback() {
+fn a_server_that_cannot_bind_is_one_finding_with_its_traceback_and_line() {
     let tok = token("inuse");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     cmd()
         .args(["--exec", &format!("{} --port {port}", lab("none", &tok))])
         .assert()
-        .code(2)
-        .stderr(
+        .code(1)
+        .stdout(
             predicate::str::contains("exited (exit status 1) before it listened")
-                .and(predicate::str::contains("Address already in use")),
+                .and(predicate::str::contains("Address already in use"))
+                .and(predicate::str::contains("error[crash-at-start]"))
+                .and(
+                    predicate::str::contains("lab_server.py:")
+                        .and(predicate::str::contains(".bind(")),
+                ),
         );
     assert!(leftovers(&tok).is_empty());
 }
@@ -228,13 +235,20 @@ fn exec_and_builtin_together_is_a_usage_error() {
 fn sigterm_to_srpc_check_mid_run_stops_the_server_and_its_helper() {
     let tok = token("sigterm");
     let mut child = Command::new(env!("CARGO_BIN_EXE_srpc-check"))
-        .args(["--exec", &lab("daemon", &tok), "--timeout", "500ms"])
+        .args([
+            "--exec",
+            &lab("daemon", &tok),
+            "--timeout",
+            "500ms",
+            "--verbose",
+        ])
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // The first case line means the server is up and being tested.
+    // The first case line (--verbose prints each as it finishes) means the server is up and
+    // being tested.
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let header = lines.next().unwrap().unwrap();
     assert!(header.starts_with("srpc-check"), "{header}");

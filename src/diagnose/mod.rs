@@ -528,6 +528,7 @@ mod tests {
         ]);
         r.start_failure = Some(StartFailure {
             exited: true,
+            status: Some("exit status 1".into()),
             output: "  File \"/x/s.py\", line 3\n    def f(\n         ^\nSyntaxError: '(' was never closed\n".into(),
         });
         let d = diagnose(&r, None);

@@ -27,8 +27,11 @@ pub struct Graded {
     pub score: f64,
     pub max_score: f64,
     pub groups: Vec<Tally>,
-    /// "case id: message" of the first case that did not pass.
+    /// The first finding: "code at file:line: message of its representative case".
     pub first_failure: Option<String>,
+    /// The codes of the findings, errors first.
+    #[serde(default)]
+    pub findings: Vec<String>,
     pub duration_ms: u64,
     /// A limit that stopped the server, in a student's words.
     pub limit: Option<String>,
@@ -77,11 +80,8 @@ impl Graded {
             score: score.score,
             max_score: score.max_score,
             groups,
-            first_failure: doc
-                .tests
-                .iter()
-                .find(|t| !t.passed())
-                .map(|t| format!("{}: {}", t.id, t.message)),
+            first_failure: first_failure(doc),
+            findings: doc.findings.iter().map(|f| f.code.clone()).collect(),
             duration_ms,
             limit,
             start_error,
@@ -89,25 +89,52 @@ impl Graded {
     }
 }
 
-/// The submission-level text of a report: the score, what stopped the server, how to read on.
+/// What the class files show of a submission's first problem: its first finding, where it
+/// lives, and what its representative case saw; else the first case that did not pass.
+fn first_failure(doc: &Doc) -> Option<String> {
+    let Some(f) = doc.findings.first() else {
+        return doc
+            .tests
+            .iter()
+            .find(|t| !t.passed())
+            .map(|t| format!("{}: {}", t.id, t.message));
+    };
+    let mut text = f.code.clone();
+    if let Some(l) = &f.location {
+        text.push_str(&format!(" at {}", crate::report::location_label(l)));
+    }
+    if let Some(t) = doc.test(&f.representative) {
+        text.push_str(&format!(": {}: {}", t.id, t.message));
+    }
+    Some(text)
+}
+
+/// The submission-level text of a report, in Markdown: the score, the findings, what stopped
+/// the server, how to read on.
 pub fn overview(g: &Graded, doc: &Doc) -> String {
     let mut out = format!(
-        "Score: {}/{}. {} of {} cases passed.\n",
+        "**Score: {}/{}.** {} of {} cases passed.\n",
         g.score,
         g.max_score,
         doc.tests.iter().filter(|t| t.passed()).count(),
         doc.tests.len()
     );
+    if !doc.findings.is_empty() {
+        out.push_str("\n### Findings\n\n");
+        out.push_str(&crate::report::findings_markdown(doc));
+        out.push_str("\n`srpc-check explain CODE` explains each one, with an example.\n");
+    }
     if let Some(l) = &g.limit {
         out.push_str(&format!("\n{l}.\n"));
     }
     if let Some(e) = &g.start_error {
-        out.push_str(&format!("\nYour server never started listening:\n{e}\n"));
+        out.push_str("\nYour server never started listening:\n\n");
+        out.push_str(&crate::report::fenced(e));
     }
     if doc.restarts > 0 {
         out.push_str(&format!(
-            "\nYour server had to be restarted {} time(s); each failing case below says why.\n",
-            doc.restarts
+            "\nYour server had to be restarted {}; each failing case below says why.\n",
+            crate::words::count(doc.restarts as usize, "time")
         ));
     }
     out

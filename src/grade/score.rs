@@ -70,6 +70,7 @@ mod tests {
             received_bytes: 0,
             reproducer: None,
             server: None,
+            finding: None,
         }
     }
 

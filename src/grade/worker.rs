@@ -180,12 +180,14 @@ fn never_started(
         Some(crate::target::traceback::explain_exit(output, status)).filter(|_| !status.is_empty())
     });
     let failure = match err {
-        StartError::Exited { output, .. } => Some(runner::StartFailure {
+        StartError::Exited { status, output } => Some(runner::StartFailure {
             exited: true,
+            status: Some(status.clone()),
             output: output.clone(),
         }),
         StartError::NotListening { output, .. } => Some(runner::StartFailure {
             exited: false,
+            status: None,
             output: output.clone(),
         }),
         StartError::Spawn(_) => None,

@@ -1,5 +1,7 @@
-//! Gradescope's `results.json`: a score, an overall output, and one test per case with its
-//! score, maximum, status, output and visibility.
+//! Gradescope's `results.json`: a score, an overall output that leads with the findings, and
+//! one test per case with its score, maximum, status, output (naming its finding) and
+//! visibility. Everything is Markdown (`output_format: "md"`); text from the submission goes
+//! in fenced blocks that it cannot close.
 
 use serde::Serialize;
 
@@ -40,10 +42,10 @@ pub fn render(doc: &Doc, score: &Score<'_>, output: &str) -> String {
             score: s.earned,
             max_score: s.max,
             status: if s.test.passed() { "passed" } else { "failed" },
-            output: if s.test.passed() {
+            output: if s.test.passed() && s.test.finding.is_none() {
                 s.test.message.clone()
             } else {
-                super::failure_text(s.test)
+                super::failure_markdown(s.test, doc)
             },
             visibility: s.visibility.name(),
         })
@@ -52,7 +54,7 @@ pub fn render(doc: &Doc, score: &Score<'_>, output: &str) -> String {
         score: score.score,
         execution_time: doc.duration_ms as f64 / 1000.0,
         output,
-        output_format: "text",
+        output_format: "md",
         visibility: "visible",
         stdout_visibility: "hidden",
         tests,

@@ -1,7 +1,8 @@
 //! `report.html` for a graded class: one self-contained file (no network, no external
-//! assets) a TA opens in a browser. A matrix of submissions against cases, the score
-//! distribution, the most common failures with how many students hit each, and every
-//! student's failures with the likely cause, hex dumps, reproducer and server traceback.
+//! assets) a TA opens in a browser. The bugs in the class (one row per finding code, with
+//! how many submissions have it and which), the score distribution, a matrix of submissions
+//! against cases whose cells name their finding, and every student's findings, then their
+//! failing cases with the likely cause, hex dumps, reproducer and server traceback.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -35,6 +36,7 @@ fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// An id attribute value for a submission (and case).
@@ -72,6 +74,43 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
         esc(command),
         crate::grade::score::round(rubric.max_score())
     );
+
+    // The bugs of the class: one row per finding code, however many cases show it.
+    let mut bugs: BTreeMap<&str, (&str, &str, Vec<&str>)> = BTreeMap::new();
+    for (g, doc) in &graded {
+        for f in &doc.findings {
+            let entry = bugs.entry(f.code.as_str()).or_insert((
+                f.title.as_str(),
+                f.severity.as_str(),
+                Vec::new(),
+            ));
+            entry.2.push(g.submission.as_str());
+        }
+    }
+    let mut bugs: Vec<_> = bugs.into_iter().collect();
+    bugs.sort_by(|a, b| b.1 .2.len().cmp(&a.1 .2.len()).then(a.0.cmp(b.0)));
+    h.push_str("<h2 id=\"bugs\">Bugs in this class</h2>");
+    if bugs.is_empty() {
+        h.push_str("<p>No submission has a finding.</p>");
+    } else {
+        h.push_str("<table class=\"bugs\"><tr><th>finding</th><th>what</th><th>submissions</th><th>which</th></tr>");
+        for (code, (title, severity, who)) in &bugs {
+            let links: Vec<String> = who
+                .iter()
+                .map(|s| format!("<a href=\"#{}\">{}</a>", anchor(s, None), esc(s)))
+                .collect();
+            let _ = write!(
+                h,
+                "<tr class=\"{}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(severity),
+                esc(code),
+                esc(title),
+                who.len(),
+                links.join(", ")
+            );
+        }
+        h.push_str("</table><p><code>srpc-check explain CODE</code> explains a finding, with an example.</p>");
+    }
 
     // Score distribution: ten buckets of the maximum.
     h.push_str("<h2 id=\"distribution\">Score distribution</h2><table class=\"dist\">");
@@ -112,49 +151,6 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
         );
     }
 
-    // The most common failures, among servers that started (one that never did fails every
-    // case for one reason, listed on its own).
-    let never: Vec<&str> = graded
-        .iter()
-        .filter(|(g, _)| g.start_error.is_some())
-        .map(|(g, _)| g.submission.as_str())
-        .collect();
-    let mut common: BTreeMap<&str, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
-    for (_, doc) in graded.iter().filter(|(g, _)| g.start_error.is_none()) {
-        for t in doc.tests.iter().filter(|t| !t.passed()) {
-            let entry = common.entry(t.id.as_str()).or_default();
-            entry.0 += 1;
-            if let Some(hint) = &t.hint {
-                *entry.1.entry(hint.clone()).or_default() += 1;
-            }
-        }
-    }
-    let mut common: Vec<_> = common.into_iter().collect();
-    common.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
-    h.push_str("<h2 id=\"common\">Most common failures</h2><table class=\"common\"><tr><th>case</th><th>students</th><th>most frequent likely cause</th></tr>");
-    for (id, (n, hints)) in common.iter().take(20) {
-        let hint = hints
-            .iter()
-            .max_by_key(|(_, c)| **c)
-            .map(|(h, _)| h.as_str())
-            .unwrap_or("");
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{n}</td><td>{}</td></tr>",
-            esc(id),
-            esc(hint)
-        );
-    }
-    h.push_str("</table>");
-    if !never.is_empty() {
-        let _ = write!(
-            h,
-            "<p class=\"never\">{} never started listening: {}</p>",
-            never.len(),
-            esc(&never.join(", "))
-        );
-    }
-
     // The matrix.
     h.push_str("<h2 id=\"matrix\">Submissions against cases</h2><table class=\"matrix\"><tr><th>submission</th><th>score</th>");
     for id in &ids {
@@ -179,10 +175,12 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
                                 write!(h, "<td class=\"c p\" title=\"{}: pass\">✓</td>", esc(id));
                         }
                         Some(t) => {
+                            let code = t.finding.as_deref().unwrap_or("no finding");
                             let _ = write!(
                                 h,
-                                "<td class=\"c f\" title=\"{}: {}\"><a href=\"#{}\">✗</a></td>",
+                                "<td class=\"c f\" data-finding=\"{1}\" title=\"{0}: {1}: {2}\"><a href=\"#{3}\">✗</a></td>",
                                 esc(id),
+                                esc(code),
                                 esc(&t.message),
                                 anchor(&g.submission, Some(id))
                             );
@@ -212,20 +210,46 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
         let failing: Vec<&Test> = doc.tests.iter().filter(|t| !t.passed()).collect();
         let _ = write!(
             h,
-            "<details class=\"student\" id=\"{}\"><summary><b>{}</b>: {}/{}, {} failing</summary>",
+            "<details class=\"student\" id=\"{}\"><summary><b>{}</b>: {}/{}, {}, {} failing</summary>",
             anchor(&g.submission, None),
             esc(&g.submission),
             g.score,
             g.max_score,
+            crate::words::count(doc.findings.len(), "finding"),
             failing.len()
         );
         for note in [&g.limit, &g.start_error].into_iter().flatten() {
             let _ = write!(h, "<pre>{}</pre>", esc(note));
         }
+        if !doc.findings.is_empty() {
+            h.push_str("<ul class=\"findings\">");
+            for f in &doc.findings {
+                let _ = write!(
+                    h,
+                    "<li><code>{}</code> {} ({})",
+                    esc(&f.code),
+                    esc(&f.title),
+                    crate::words::count(f.cases.len(), "case")
+                );
+                if let Some(l) = &f.location {
+                    let _ = write!(h, " at <code>{}</code>", esc(&super::location_label(l)));
+                    if let Some(text) = &l.text {
+                        let _ = write!(h, ": <code>{}</code>", esc(text));
+                    }
+                }
+                let _ = write!(h, "<br>fix: {}</li>", esc(&f.fix));
+            }
+            h.push_str("</ul>");
+        }
         for t in failing {
+            let code = t
+                .finding
+                .as_deref()
+                .map(|c| format!(" [{}]", esc(c)))
+                .unwrap_or_default();
             let _ = write!(
                 h,
-                "<details class=\"failure\" id=\"{}\"><summary>{}: {}</summary>",
+                "<details class=\"failure\" id=\"{}\"><summary>{}{code}: {}</summary>",
                 anchor(&g.submission, Some(&t.id)),
                 esc(&t.id),
                 esc(&t.message)
@@ -237,7 +261,8 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
             for (label, total, dump) in &d.dumps {
                 let _ = write!(
                     h,
-                    "<p><b>{label}</b> ({total} bytes):</p><pre>{}</pre>",
+                    "<p><b>{label}</b> ({}):</p><pre>{}</pre>",
+                    crate::words::count(*total, "byte"),
                     esc(dump)
                 );
             }

@@ -212,14 +212,13 @@ pub fn render(
 ) -> String {
     let mut out = String::new();
     let finding_of = |i: usize| doc.tests.get(i).and_then(|t| t.finding.as_deref());
+    // What it printed is the evidence of the finding below.
     if let Some(why) = start_error {
-        let _ = writeln!(out, "{}", style.paint("1;31", why));
+        let headline = why.lines().next().unwrap_or_default();
+        let _ = writeln!(out, "{}", style.paint("1;31", headline));
     }
-    if verbose {
-        for (i, o) in report.outcomes.iter().enumerate() {
-            let _ = writeln!(out, "{}", case_line(o, finding_of(i), style));
-        }
-    } else if start_error.is_none() {
+    // With --verbose the case lines were printed as the cases finished.
+    if !verbose && start_error.is_none() {
         out.push_str(&group_lines(report, doc, style));
     }
     if verbose {

@@ -1,5 +1,5 @@
-//! `--junit FILE`: JUnit XML for CI systems. One testsuite per group; a failure carries the
-//! message, and its text the hint, expected and actual values.
+//! `--junit FILE`: JUnit XML for CI systems. One testsuite per group; a failure's message
+//! starts with its finding's code, and its text carries the hint, expected and actual values.
 
 use std::time::Duration;
 
@@ -19,7 +19,10 @@ pub fn render(doc: &Doc) -> String {
             "pass" | "warn" => TestCaseStatus::success(),
             "fail" => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(t.message.clone());
+                s.set_message(match &t.finding {
+                    Some(code) => format!("{code}: {}", t.message),
+                    None => t.message.clone(),
+                });
                 let mut text = String::new();
                 for (label, v) in [
                     ("likely cause", &t.hint),
@@ -43,7 +46,12 @@ pub fn render(doc: &Doc) -> String {
         case.set_classname(format!("srpc.{group}"));
         case.set_time(Duration::from_millis(t.duration_ms as u64));
         if t.status == "warn" {
-            case.set_system_out(format!("warning: {}", t.message));
+            let code = t
+                .finding
+                .as_deref()
+                .map(|c| format!("{c}: "))
+                .unwrap_or_default();
+            case.set_system_out(format!("warning: {code}{}", t.message));
         }
         if let Some(e) = &t.server {
             case.set_system_err(super::human::server_event(e, ""));

@@ -14,6 +14,7 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 
 use crate::conn::Transcript;
+pub use crate::words::count;
 
 /// Bytes shown in a human hex dump before it is cut short.
 const DUMP_LIMIT: usize = 256;
@@ -73,7 +74,8 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
 
 /// Everything a student needs about one test that did not pass, whatever the format: the
 /// likely cause, expected and actual, the bytes both ways, what the server printed, and a
-/// reproducer. Plain text ([`failure_text`]) and the class report's HTML render it.
+/// reproducer. Markdown ([`failure_markdown`]), the human report and the class report's HTML
+/// render it.
 pub struct Details<'a> {
     /// "likely cause", "expected", "actual": those the test has.
     pub fields: Vec<(&'static str, &'a str)>,
@@ -114,29 +116,83 @@ impl<'a> Details<'a> {
     }
 }
 
-/// [`Details`] of one test that did not pass, as plain text after its message.
-pub fn failure_text(t: &json::Test) -> String {
-    let d = Details::of(t, "  ", DUMP_LIMIT);
-    let mut out = format!("{}\n", t.message);
+/// `text` in a fenced Markdown code block whose fence is longer than any run of backticks in
+/// it, so text from a submission can never close the block early.
+pub fn fenced(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}\n{}\n{fence}\n", text.trim_end_matches('\n'))
+}
+
+/// `text` as inline Markdown code, delimited by more backticks than it holds in a row.
+pub fn inline_code(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let ticks = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{text}{pad}{ticks}")
+}
+
+/// A finding's location as `file:line`.
+pub fn location_label(l: &crate::diagnose::Location) -> String {
+    format!("{}:{}", l.file, l.line)
+}
+
+/// [`Details`] of one test that did not pass, as Markdown: the finding it shows, the fields,
+/// and hex dumps, server output and reproducer in fenced blocks.
+pub fn failure_markdown(t: &json::Test, doc: &json::Doc) -> String {
+    let d = Details::of(t, "", DUMP_LIMIT);
+    let mut out = String::new();
+    if let Some(f) = t.finding.as_deref().and_then(|c| doc.finding(c)) {
+        let _ = writeln!(out, "**Finding {}**: {}\n", inline_code(&f.code), f.title);
+    }
+    out.push_str(&fenced(&t.message));
     for (label, v) in &d.fields {
-        let _ = writeln!(out, "{label}: {v}");
+        let _ = writeln!(out, "\n{label}:\n");
+        out.push_str(&fenced(v));
     }
     for (label, total, dump) in &d.dumps {
-        let _ = writeln!(out, "{label} ({}):", count(*total, "byte"));
-        out.push_str(dump);
+        let _ = writeln!(out, "\n{label} ({}):\n", count(*total, "byte"));
+        out.push_str(&fenced(dump));
     }
     if let Some(server) = &d.server {
-        out.push_str(server);
+        out.push_str("\nyour server:\n\n");
+        out.push_str(&fenced(server));
     }
     if let Some(r) = d.reproducer {
-        let _ = writeln!(out, "reproduce it:\n{r}");
+        out.push_str("\nreproduce it:\n\n");
+        out.push_str(&fenced(r));
     }
     out
 }
 
-/// "1 byte", "3 bytes": a count and its noun, grammatical.
-pub fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+/// The findings as a Markdown list: code, title, cases, location with its line, and the fix.
+pub fn findings_markdown(doc: &json::Doc) -> String {
+    let mut out = String::new();
+    for f in &doc.findings {
+        let _ = writeln!(
+            out,
+            "- **{}** {}: {} ({})",
+            f.severity,
+            inline_code(&f.code),
+            f.title,
+            count(f.cases.len(), "case")
+        );
+        if let Some(l) = &f.location {
+            let _ = write!(out, "  at {}", inline_code(&location_label(l)));
+            match &l.text {
+                Some(text) => {
+                    let _ = writeln!(out, ": {}", inline_code(text));
+                }
+                None => out.push('\n'),
+            }
+        }
+        let _ = writeln!(out, "  Fix: {}", f.fix);
+    }
+    out
 }
 
 /// The bytes as one lowercase hex string.

@@ -98,7 +98,7 @@ fn put_payload(ctx: &mut Ctx) -> (Value, Vec<u8>) {
 
 fn describe_cut(cut: usize, payload_len: usize) -> (Code, String) {
     if cut < HEADER_LEN {
-        (Code::HeaderSingleRecv, format!("your server reads the header with a single recv(); it broke when the header arrived in two pieces ({}, then the rest). recv(8) may return fewer than 8 bytes: loop until all 8 have arrived", crate::report::count(cut, "byte")))
+        (Code::HeaderSingleRecv, format!("your server reads the header with a single recv(); it broke when the header arrived in two pieces ({}, then the rest). recv(8) may return fewer than 8 bytes: loop until all 8 have arrived", crate::words::count(cut, "byte")))
     } else if cut == HEADER_LEN {
         (Code::MessageSingleRecv, "your server seems to read header and payload with one recv(); it broke when the payload arrived after the header. Read the header, then loop until all `length` payload bytes have arrived".into())
     } else {
