@@ -101,6 +101,38 @@ pub fn test_by_id<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json
         .unwrap_or_else(|| panic!("no case {id}"))
 }
 
+/// The codes of a JSON report's findings.
+pub fn findings(report: &serde_json::Value) -> BTreeSet<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The finding with this code.
+pub fn finding<'a>(report: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no finding {code}"))
+}
+
+/// A fresh, empty folder under the target's temporary directory.
+pub fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// Processes whose command line carries `token`. Any found are killed (by PID) so that a
 /// failing test does not leave them either, and returned for the assertion.
 pub fn leftovers(token: &str) -> Vec<u32> {

@@ -24,7 +24,7 @@ fn assert_gradescope(results: &Value) {
     }
     let score = results["score"].as_f64().unwrap();
     assert!((score - sum).abs() < 0.05, "{score} vs {sum}");
-    assert!(results["output"].as_str().unwrap().starts_with("Score: "));
+    assert!(results["output"].as_str().unwrap().starts_with("**Score: "));
 }
 
 #[test]
@@ -151,12 +151,73 @@ fn a_hostile_class_is_graded_in_parallel_and_contained() {
     assert!(lines
         .next()
         .unwrap()
-        .starts_with("submission,score,max_score,grading,protocol,state,fragment,concurrency,robust,first_failure,duration_s"));
+        .starts_with("submission,score,max_score,grading,protocol,state,fragment,concurrency,robust,findings,first_failure,duration_s"));
     assert_eq!(lines.count(), 8);
     assert!(csv.contains("\nhog,0,100,0/3,"));
     let html = std::fs::read_to_string(class.out().join("report.html")).unwrap();
-    assert!(html.contains("Most common failures") && !html.contains("http"));
-    assert!(html.contains("3 never started listening: hog, never, spin"));
+    assert!(html.contains("Bugs in this class") && !html.contains("http"));
+    // Servers that never listened are findings of their own, not 55 failures each.
+    let row = |name: &str| {
+        csv.lines()
+            .find(|l| l.starts_with(&format!("{name},")))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(row("never").contains(",never-listens,"), "{}", row("never"));
+    for name in ["hog", "spin"] {
+        assert!(row(name).contains(",crash-at-start,"), "{}", row(name));
+    }
+    assert!(
+        row("crashes").contains("crash-when-client-leaves"),
+        "{}",
+        row("crashes")
+    );
+}
+
+/// A submission's folder name, output and traceback reach every class file as data: a formula
+/// in the CSV is neutralised, HTML in the report is escaped, and Gradescope's Markdown keeps
+/// backticks inside fences they cannot close.
+#[test]
+fn text_from_a_submission_is_data_in_every_class_file() {
+    let class = Class::new("injection");
+    let tok = format!("srpc-grade-test-{}-injection", std::process::id());
+    let name = "=HYPERLINK(\"http:x\")";
+    let nasty = "</pre><script>alert(1)</script> ```````` end";
+    class.add(name, json!({"bug": "broken-pipe", "print": [nasty]}));
+    class.grade(&tok, &[]).success();
+    let csv = std::fs::read_to_string(class.out().join("summary.csv")).unwrap();
+    let row = csv.lines().nth(1).unwrap();
+    assert!(row.starts_with("\"'=HYPERLINK("), "{row}");
+    let html = std::fs::read_to_string(class.out().join("report.html")).unwrap();
+    assert!(
+        !html.contains("<script>alert"),
+        "unescaped output in the HTML"
+    );
+    assert!(
+        html.contains("&lt;/pre&gt;&lt;script&gt;alert(1)"),
+        "the output is shown, escaped"
+    );
+    assert!(html.contains("=HYPERLINK(&quot;http:x&quot;)"));
+    let results = class.json(name, "results.json");
+    let mut seen = false;
+    for t in results["tests"].as_array().unwrap() {
+        let out = t["output"].as_str().unwrap();
+        if let Some(at) = out.find(nasty) {
+            seen = true;
+            // The nearest fence above the output is longer than its run of 8 backticks.
+            let fence = out[..at]
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("```"))
+                .expect("a fence above the output");
+            assert!(
+                fence.len() > 8 && fence.chars().all(|c| c == '`'),
+                "{fence}"
+            );
+        }
+    }
+    assert!(seen, "the server's output is in some test's output");
+    assert_eq!(leftovers(&tok), Vec::<u32>::new());
 }
 
 #[test]

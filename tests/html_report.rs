@@ -86,7 +86,26 @@ fn the_class_report_shows_the_matrix_distribution_and_failures_in_a_browser() {
         dom.contains("<h2 id=\"distribution\">Score distribution</h2>"),
         "{dom}"
     );
-    assert!(dom.contains("Most common failures"));
+    // The page opens with the bugs in the class, one row per finding, with who has it.
+    let bugs = &dom[dom.find("Bugs in this class").expect("the bugs section")..];
+    let bugs = &bugs[..bugs.find("</table>").unwrap()];
+    assert!(
+        dom.find("Bugs in this class") < dom.find("Score distribution"),
+        "the bugs come first"
+    );
+    assert_eq!(
+        bugs.matches("<code>crash-when-client-leaves</code>")
+            .count(),
+        1,
+        "{bugs}"
+    );
+    let row = &bugs[bugs.find("<code>crash-when-client-leaves</code>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains(">bob-crashes</a>"), "{row}");
+    assert!(!row.contains("alice-good"), "{row}");
+    assert!(bugs.contains("<code>reply-big-endian</code>"), "{bugs}");
+    // Matrix cells name their finding.
+    assert!(dom.contains("data-finding=\"crash-when-client-leaves\""));
     for name in ["alice-good", "bob-crashes", "carol-be"] {
         assert!(
             dom.contains(&format!(">{name}</a>")),
@@ -102,6 +121,12 @@ fn the_class_report_shows_the_matrix_distribution_and_failures_in_a_browser() {
         "the failure was not opened: {opened}"
     );
     assert!(dom.contains("id=\"s-bob-crashes\" open=\"\""));
+    // The student's findings come before their cases.
+    let student = &dom[dom.find("id=\"s-bob-crashes\" open=\"\"").unwrap()..];
+    assert!(
+        student.find("<ul class=\"findings\">") < student.find("<details class=\"failure\""),
+        "findings first"
+    );
     // Inside it: the cause, the bytes, the traceback and a reproducer.
     let section = &dom[dom.find(&opened).unwrap()..];
     let section = &section[..section.find("</details>").unwrap()];
@@ -112,7 +137,7 @@ fn the_class_report_shows_the_matrix_distribution_and_failures_in_a_browser() {
     // Closed sections stay closed.
     assert!(!dom.contains("id=\"s-alice-good\" open"));
 
-    // The top of the page: the distribution, the common failures and the matrix.
+    // The top of the page: the bugs in the class, the distribution and the matrix.
     let shot = class.root.join("report.png");
     browse(
         &profile,

@@ -89,15 +89,24 @@ fn start(mutant: Mutant) -> SocketAddr {
     addr
 }
 
-fn failing(mutant: Mutant) -> (std::collections::BTreeSet<String>, serde_json::Value) {
+/// The failing groups and the report; the report's findings must be exactly `codes`.
+fn failing(
+    mutant: Mutant,
+    codes: &[&str],
+) -> (std::collections::BTreeSet<String>, serde_json::Value) {
     let (code, report) = check_json(&start(mutant).to_string(), &[]);
     assert_eq!(code, 1);
+    assert_eq!(
+        findings(&report),
+        codes.iter().map(|c| c.to_string()).collect(),
+        "{report:#}"
+    );
     (failing_groups(&report), report)
 }
 
 #[test]
 fn single_read_fails_only_fragment() {
-    let (groups, report) = failing(Mutant::SingleRead);
+    let (groups, report) = failing(Mutant::SingleRead, &["message-single-recv"]);
     assert_eq!(groups, ["fragment".to_string()].into());
     assert!(test_by_id(&report, "fragment/header-split-1")["hint"]
         .as_str()
@@ -107,7 +116,7 @@ fn single_read_fails_only_fragment() {
 
 #[test]
 fn big_endian_fails_the_header_case_and_grading_as_the_lab_client_would() {
-    let (groups, report) = failing(Mutant::BigEndian);
+    let (groups, report) = failing(Mutant::BigEndian, &["reply-big-endian"]);
     assert_eq!(
         groups,
         ["grading".to_string(), "protocol".to_string()].into()
@@ -129,7 +138,7 @@ fn big_endian_fails_the_header_case_and_grading_as_the_lab_client_would() {
 
 #[test]
 fn forgotten_state_fails_grading_and_state() {
-    let (groups, report) = failing(Mutant::ForgetsState);
+    let (groups, report) = failing(Mutant::ForgetsState, &["store-not-kept"]);
     assert_eq!(groups, ["grading".to_string(), "state".to_string()].into());
     assert_eq!(
         test_by_id(&report, "robust/data-survives")["status"],
@@ -139,7 +148,7 @@ fn forgotten_state_fails_grading_and_state() {
 
 #[test]
 fn lowercase_status_fails_status_spelling_and_grading() {
-    let (groups, report) = failing(Mutant::LowercaseStatus);
+    let (groups, report) = failing(Mutant::LowercaseStatus, &["status-spelling"]);
     assert_eq!(
         groups,
         ["grading".to_string(), "protocol".to_string()].into()
@@ -153,7 +162,7 @@ fn lowercase_status_fails_status_spelling_and_grading() {
 #[test]
 fn short_length_fails_the_length_cases_and_grading() {
     // The lab's client reads exactly the declared bytes, so a short length cuts the JSON.
-    let (groups, report) = failing(Mutant::LengthTooShort);
+    let (groups, report) = failing(Mutant::LengthTooShort, &["reply-length-wrong"]);
     assert_eq!(
         groups,
         ["grading".to_string(), "protocol".to_string()].into()
@@ -181,4 +190,5 @@ fn a_slow_server_cannot_stretch_a_case_past_its_budget() {
         report["target_down_after"].is_null(),
         "a slow server is not a dead one"
     );
+    assert_eq!(findings(&report), ["too-slow".to_string()].into());
 }

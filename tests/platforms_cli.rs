@@ -61,7 +61,7 @@ fn classroom_result_goes_to_github_output_as_base64_json() {
         .arg("--classroom")
         .assert()
         .success()
-        .stdout(contains("PASS  grading/put"));
+        .stdout(contains("lab autograder cases: 3/3"));
     drop(assert);
     let text = std::fs::read_to_string(&output).unwrap();
     assert!(text.starts_with("earlier=1\n"), "appends: {text}");
@@ -93,7 +93,7 @@ fn classroom_without_github_output_prints_the_result_and_moves_the_report_to_std
         .args(["--target", "builtin", "--only", "grading/*", "--classroom"])
         .assert()
         .success()
-        .stderr(contains("PASS  grading/put"))
+        .stderr(contains("lab autograder cases: 3/3"))
         .get_output()
         .stdout
         .clone();
@@ -115,7 +115,7 @@ fn a_server_that_never_starts_still_gets_gradescope_results() {
         .arg(&results)
         .assert()
         .code(1)
-        .stderr(contains("exited (exit status 3) before it listened"));
+        .stdout(contains("exited (exit status 3) before it listened"));
     let r = read_json(&results);
     assert_eq!(r["score"], 0.0);
     let output = r["output"].as_str().unwrap();
@@ -129,6 +129,86 @@ fn a_server_that_never_starts_still_gets_gradescope_results() {
         .iter()
         .all(|t| t["status"] == "failed"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A server that fails every case with 36 KB of HTML, backticks and formulas in every reply
+/// and in its output: the Classroom result stays far under 64 KiB (its reporter reads it from
+/// one environment string, at most 128 KiB), and Gradescope's Markdown keeps that text inside
+/// fences it cannot close.
+#[test]
+fn results_of_a_server_that_fails_everything_stay_small_and_keep_its_text_as_data() {
+    let dir = scratch("hostile");
+    let output = dir.join("github_output");
+    let results = dir.join("results.json");
+    cmd()
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
+        .env("GITHUB_OUTPUT", &output)
+        .args([
+            "--exec",
+            "python3 hostile_server.py",
+            "--classroom",
+            "--gradescope",
+        ])
+        .arg(&results)
+        .assert()
+        .code(1);
+    let text = std::fs::read_to_string(&output).unwrap();
+    let encoded = text
+        .lines()
+        .find_map(|l| l.strip_prefix("result="))
+        .expect("a result= line");
+    assert!(encoded.len() < 64 * 1024, "{} bytes", encoded.len());
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    let r: Value = serde_json::from_slice(&decoded).unwrap();
+    let tests = r["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 55);
+    for t in tests {
+        assert_eq!(t["status"], "fail", "{t:#}");
+        let message = t["message"].as_str().unwrap();
+        assert!(message.len() <= 200 && !message.contains('\n'), "{message}");
+        assert!(!message.is_empty());
+    }
+    let g = read_json(&results);
+    assert_eq!(g["output_format"], "md");
+    for t in g["tests"].as_array().unwrap() {
+        let out = t["output"].as_str().unwrap();
+        assert!(out.contains("**Finding"), "{out}");
+        assert_fenced(out, "</pre><script>");
+    }
+    assert!(g["output"].as_str().unwrap().contains("### Findings"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every occurrence of `needle` in the Markdown `md` lies inside a fenced block whose fence is
+/// longer than any run of backticks in that block.
+fn assert_fenced(md: &str, needle: &str) {
+    let mut fence: Option<&str> = None;
+    let mut block = String::new();
+    for line in md.lines() {
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        match fence {
+            None if ticks >= 3 && line.trim_start_matches('`').is_empty() => {
+                fence = Some(line);
+                block.clear();
+            }
+            None => assert!(!line.contains(needle), "outside a fence: {line}"),
+            Some(f) if line == f => {
+                let longest = block.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+                assert!(
+                    f.len() > longest,
+                    "fence {f} inside a block with {longest} backticks"
+                );
+                fence = None;
+            }
+            Some(_) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+    }
+    assert!(fence.is_none(), "an unclosed fence");
 }
 
 /// Runs the shipped run_autograder with `submission` as the student's files, in a box of its
