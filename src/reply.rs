@@ -252,8 +252,8 @@ pub fn read(conn: &mut impl Source) -> Result<Reply, NoReply> {
             _ => {
                 return Err(NoReply::Garbled {
                     reason: format!(
-                        "only {} bytes arrived, fewer than a header",
-                        conn.received().len() - start
+                        "only {} arrived, fewer than a header",
+                        crate::words::count(conn.received().len() - start, "byte")
                     ),
                 })
             }

@@ -167,16 +167,13 @@ pub fn run(
                 Status::NotRun,
                 format!("not run: the server could not be started again after {after}: {why}"),
             ),
-            Some(Stop::AnswersNone(shown)) => {
-                let mut v = Verdict::fail(format!(
-                    "not tried: the server answers no well-formed request (shown in {shown})"
-                ))
-                .hint(format!(
-                    "even right after a restart, a well-formed request got no reply; see {shown} for what was sent and why"
-                ));
-                v.same_as = Some(shown);
-                v
-            }
+            Some(Stop::AnswersNone(shown)) => Verdict::fail(format!(
+                "not tried: the server answers no well-formed request (shown in {shown})"
+            ))
+            .hint(format!(
+                "even right after a restart, a well-formed request got no reply; see {shown} for what was sent and why"
+            ))
+            .same_as(shown),
             None => {
                 on_start(case, n);
                 ctx.begin(case.id);
@@ -267,8 +264,8 @@ pub fn run(
             transcript: verdict.transcript.map(|t| *t),
             server,
             finding: verdict.finding,
-            same_as: verdict.same_as,
-            held: verdict.held.map(|t| *t),
+            same_as: verdict.related.as_ref().and_then(|r| r.same_as),
+            held: verdict.related.and_then(|r| r.held),
             went_down: went,
         };
         on_outcome(&outcome);

@@ -183,11 +183,12 @@ fn text_from_a_submission_is_data_in_every_class_file() {
     let tok = format!("srpc-grade-test-{}-injection", std::process::id());
     let name = "=HYPERLINK(\"http:x\")";
     let nasty = "</pre><script>alert(1)</script> ```````` end";
-    class.add(name, json!({"bug": "broken-pipe", "print": [nasty]}));
-    class.grade(&tok, &[]).success();
+    class.add(name, json!({"bug": "never-listen", "print": [nasty]}));
+    class.grade(&tok, &["--start-timeout", "2s"]).success();
     let csv = std::fs::read_to_string(class.out().join("summary.csv")).unwrap();
     let row = csv.lines().nth(1).unwrap();
     assert!(row.starts_with("\"'=HYPERLINK("), "{row}");
+    assert!(row.contains(",never-listens,"), "{row}");
     let html = std::fs::read_to_string(class.out().join("report.html")).unwrap();
     assert!(
         !html.contains("<script>alert"),

@@ -101,6 +101,17 @@ pub struct Weight {
     pub visibility: Visibility,
 }
 
+/// `points` shared among `n` cases, in whole hundredths (as Gradescope shows points), so that
+/// the shares add up to exactly the points: the first cases get a hundredth more where the
+/// points do not divide evenly (10 over 7 cases: 1.43 six times, then 1.42).
+pub fn shares(points: f64, n: usize) -> Vec<f64> {
+    let cents = (points * 100.0).round() as u64;
+    let n64 = n as u64;
+    (0..n64)
+        .map(|i| (cents / n64 + u64::from(i < cents % n64)) as f64 / 100.0)
+        .collect()
+}
+
 /// A validated rubric: a weight for each case id (in suite order).
 #[derive(Debug, Clone)]
 pub struct Rubric {
@@ -181,11 +192,10 @@ impl Rubric {
                 ));
             }
             let name = item.name.clone().unwrap_or_else(|| patterns.join(", "));
-            let each = item.points / mine.len() as f64;
-            for i in mine {
+            for (i, points) in mine.iter().copied().zip(shares(item.points, mine.len())) {
                 weights[i].1 = Some(Weight {
                     item: name.clone(),
-                    points: each,
+                    points,
                     visibility: item.visibility.unwrap_or(Visibility::Visible),
                 });
             }
@@ -201,6 +211,24 @@ impl Rubric {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_are_hundredths_that_add_up_to_the_points() {
+        assert_eq!(shares(10.0, 7), [1.43, 1.43, 1.43, 1.43, 1.43, 1.43, 1.42]);
+        assert_eq!(shares(60.0, 3), [20.0, 20.0, 20.0]);
+        for (points, n) in [(5.0, 19), (10.0, 13), (10.0, 3), (0.0, 4), (33.33, 7)] {
+            let s = shares(points, n);
+            let cents: i64 = s.iter().map(|x| (x * 100.0).round() as i64).sum();
+            assert_eq!(
+                cents,
+                (points * 100.0_f64).round() as i64,
+                "{points} over {n}"
+            );
+            assert!(s
+                .iter()
+                .all(|x| (x * 100.0 - (x * 100.0).round()).abs() < 1e-9));
+        }
+    }
     use crate::suite;
 
     #[test]

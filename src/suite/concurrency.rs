@@ -182,8 +182,7 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
     };
     Verdict {
         transcript: other.map(Box::new),
-        held: Some(Box::new(held)),
-        ..v.expected(expected)
+        ..v.expected(expected).held(held)
     }
 }
 

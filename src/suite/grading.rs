@@ -46,8 +46,8 @@ fn lab_value() -> Value {
 pub fn lab_client_reads(received: &[u8]) -> Result<Value, String> {
     if received.len() < HEADER_LEN {
         return Err(format!(
-            "it reads an 8-byte header first, and only {} bytes arrived: struct.unpack raises struct.error",
-            received.len()
+            "it reads an 8-byte header first, and only {} arrived: struct.unpack raises struct.error",
+            crate::words::count(received.len(), "byte")
         ));
     }
     let header: [u8; HEADER_LEN] = received[..HEADER_LEN].try_into().expect("8 bytes");

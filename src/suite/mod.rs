@@ -116,11 +116,19 @@ pub struct Verdict {
     pub transcript: Option<Box<Transcript>>,
     /// The bug the case recognised, when it recognised one (the diagnosis may refine it).
     pub finding: Option<Code>,
+    /// How this failure relates to others and to connections besides its transcript (rarely
+    /// set; boxed like the transcript).
+    pub related: Option<Box<Related>>,
+}
+
+/// What a verdict may say beyond its own exchange.
+#[derive(Debug, Clone, Default)]
+pub struct Related {
     /// This failure follows from the failure of that earlier case (the same bug).
     pub same_as: Option<&'static str>,
-    /// A connection opened before `transcript` and held open through it (an idle or
+    /// A connection opened before the transcript's and held open through it (an idle or
     /// half-sent client): its bytes, so a reproducer opens it first.
-    pub held: Option<Box<Transcript>>,
+    pub held: Option<Transcript>,
 }
 
 impl Verdict {
@@ -137,8 +145,7 @@ impl Verdict {
             actual: None,
             transcript: None,
             finding: None,
-            same_as: None,
-            held: None,
+            related: None,
         }
     }
 
@@ -164,6 +171,18 @@ impl Verdict {
     /// Names the bug this verdict shows.
     pub fn finding(mut self, code: Code) -> Verdict {
         self.finding = Some(code);
+        self
+    }
+
+    /// This failure follows from `case`'s failure.
+    pub fn same_as(mut self, case: &'static str) -> Verdict {
+        self.related.get_or_insert_default().same_as = Some(case);
+        self
+    }
+
+    /// A connection held open (with these bytes sent) through the transcript's exchange.
+    pub fn held(mut self, held: Transcript) -> Verdict {
+        self.related.get_or_insert_default().held = Some(held);
         self
     }
 

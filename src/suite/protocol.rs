@@ -148,7 +148,10 @@ fn close_after_reply(ctx: &mut Ctx) -> Verdict {
         ReadStatus::Data(_) => Verdict::fail("unexpected"),
     };
     if extra > 0 {
-        return v.actual(format!("{extra} more bytes arrived after the reply"));
+        return v.actual(format!(
+            "{} arrived after the reply",
+            crate::words::count(extra, "more byte")
+        ));
     }
     v
 }

@@ -217,11 +217,11 @@ fn data_survives(ctx: &mut Ctx) -> Verdict {
     }
     let (name, val, readable) = ctx.sentinel.clone().expect("sentinel written");
     if let Some(&after) = ctx.restarts.get(ctx.restarts_at_sentinel) {
-        let mut v = Verdict::fail(format!(
+        return Verdict::fail(format!(
             "the server crashed or hung after {after} and had to be restarted, so the value stored before the group is lost"
-        ));
-        v.same_as = Some(after);
-        return v.hint("a server that dies on a bad request loses everything it stored; catch exceptions per connection so that it never has to be restarted");
+        ))
+        .same_as(after)
+        .hint("a server that dies on a bad request loses everything it stored; catch exceptions per connection so that it never has to be restarted");
     }
     if !readable {
         return Verdict::new(Status::Skip, "the value written before the group could not be read back even then; see state/persistence");
