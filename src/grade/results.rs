@@ -90,7 +90,8 @@ impl Graded {
 }
 
 /// What the class files show of a submission's first problem: its first finding, where it
-/// lives, and what its representative case saw; else the first case that did not pass.
+/// lives, what its representative case saw and the last line the server printed then (its
+/// exception); else the first case that did not pass.
 fn first_failure(doc: &Doc) -> Option<String> {
     let Some(f) = doc.findings.first() else {
         return doc
@@ -105,6 +106,17 @@ fn first_failure(doc: &Doc) -> Option<String> {
     }
     if let Some(t) = doc.test(&f.representative) {
         text.push_str(&format!(": {}: {}", t.id, t.message));
+        // The last line the server printed: the exception of its traceback.
+        let last = t.server.as_ref().and_then(|e| {
+            e.stderr_tail
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+        });
+        if let Some(last) = last {
+            text.push_str(&format!(" ({last})"));
+        }
     }
     Some(text)
 }
