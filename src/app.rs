@@ -338,23 +338,12 @@ fn start_exec(
         expect,
         wrapper: Vec::new(),
     })
-    .map_err(|e| match e {
-        supervisor::StartError::Exited {
-            ref status,
-            ref output,
-        } => Error::NotStarted {
+    .map_err(|e| match e.failure() {
+        Some(failure) => Error::NotStarted {
             why: e.to_string(),
-            exited: true,
-            status: Some(status.clone()),
-            output: output.clone(),
+            failure,
         },
-        supervisor::StartError::NotListening { ref output, .. } => Error::NotStarted {
-            why: e.to_string(),
-            exited: false,
-            status: None,
-            output: output.clone(),
-        },
-        supervisor::StartError::Spawn(_) => Error::Server(e.to_string()),
+        None => Error::Server(e.to_string()),
     })?;
     let addr = server.addr().expect("a started server has an address");
     Ok((addr, Server::Exec(server)))
@@ -431,17 +420,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
             (report, None)
         }
         // The server exited or never listened: one finding, with its output.
-        Err(Error::NotStarted {
-            why,
-            exited,
-            status,
-            output,
-        }) => {
-            let failure = runner::StartFailure {
-                exited,
-                status,
-                output,
-            };
+        Err(Error::NotStarted { why, failure }) => {
             let report = runner::not_started(
                 &plan,
                 &target,

@@ -18,13 +18,11 @@ pub enum Error {
     /// The server that --exec runs could not be started.
     #[error("{0}")]
     Server(String),
-    /// The server that --exec runs exited before it listened (`exited`), or never listened.
+    /// The server that --exec runs exited before it listened, or never listened.
     #[error("{why}")]
     NotStarted {
         why: String,
-        exited: bool,
-        status: Option<String>,
-        output: String,
+        failure: crate::target::StartFailure,
     },
     /// The harness itself could not do its job (runtime, file or thread failure).
     #[error("{context}: {source}")]

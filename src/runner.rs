@@ -19,6 +19,7 @@ use crate::conn::{Conn, Transcript};
 use crate::diagnose::Code;
 use crate::reply::{self, NoReply};
 use crate::suite::{Case, Ctx, Group, Liveness, Settings, Status, Verdict};
+pub use crate::target::StartFailure;
 use crate::target::{Control, EventKind, ServerEvent, EXIT_WAIT};
 use crate::wire;
 
@@ -79,17 +80,6 @@ pub struct RunReport {
     pub duration: Duration,
     /// Why the server never started, when it did not (then no case ran).
     pub start_failure: Option<StartFailure>,
-}
-
-/// A server srpc-check ran that never listened.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StartFailure {
-    /// It exited (true), or kept running without listening until it was stopped (false).
-    pub exited: bool,
-    /// How it exited: "exit status 1".
-    pub status: Option<String>,
-    /// What it printed.
-    pub output: String,
 }
 
 impl RunReport {

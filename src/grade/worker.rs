@@ -179,26 +179,13 @@ fn never_started(
     let hint = limit.clone().or_else(|| {
         Some(crate::target::traceback::explain_exit(output, status)).filter(|_| !status.is_empty())
     });
-    let failure = match err {
-        StartError::Exited { status, output } => Some(runner::StartFailure {
-            exited: true,
-            status: Some(status.clone()),
-            output: output.clone(),
-        }),
-        StartError::NotListening { output, .. } => Some(runner::StartFailure {
-            exited: false,
-            status: None,
-            output: output.clone(),
-        }),
-        StartError::Spawn(_) => None,
-    };
     let report = runner::not_started(
         plan,
         target,
         spec.seed,
         &why,
         hint,
-        failure,
+        err.failure(),
         started.elapsed(),
     );
     let source = Source::for_command(&spec.command, &spec.scratch);

@@ -39,6 +39,17 @@ pub enum EventKind {
     Hung,
 }
 
+/// A server srpc-check ran that never listened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartFailure {
+    /// It exited (true), or kept running without listening until it was stopped (false).
+    pub exited: bool,
+    /// How it exited: "exit status 1".
+    pub status: Option<String>,
+    /// What it printed.
+    pub output: String,
+}
+
 /// How long a server that stopped answering gets to finish exiting before it counts as hung.
 pub const EXIT_WAIT: Duration = Duration::from_secs(1);
 

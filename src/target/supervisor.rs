@@ -128,6 +128,25 @@ pub enum StartError {
     },
 }
 
+impl StartError {
+    /// What the report says of a server that ran but never listened (None: it could not be run).
+    pub fn failure(&self) -> Option<super::StartFailure> {
+        match self {
+            StartError::Spawn(_) => None,
+            StartError::Exited { status, output } => Some(super::StartFailure {
+                exited: true,
+                status: Some(status.clone()),
+                output: output.clone(),
+            }),
+            StartError::NotListening { output, .. } => Some(super::StartFailure {
+                exited: false,
+                status: None,
+                output: output.clone(),
+            }),
+        }
+    }
+}
+
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let show = |f: &mut std::fmt::Formatter<'_>, output: &str| {
