@@ -73,6 +73,7 @@ fn grade_command(args: GradeArgs) -> Result<u8> {
         force: args.force,
         limits: crate::sandbox::Limits {
             memory: args.memory,
+            pids: args.pids,
             cpu: args.cpu_time,
             wall: args.wall_time,
         },
@@ -531,8 +532,10 @@ fn platform_results(
             doc,
             &score,
             doc.duration_ms as u64,
-            None,
-            start_error,
+            crate::grade::results::Notes {
+                start_error,
+                ..Default::default()
+            },
         );
         let overview = crate::grade::results::overview(&graded, doc);
         write_file(

@@ -86,9 +86,15 @@ pub struct GradeArgs {
     /// Grade every submission again, even those OUT already has results for.
     #[arg(long)]
     pub force: bool,
-    /// Memory (address space) each server process may use, e.g. 1G, 512M.
+    /// Memory one submission may use, all its processes together (resident memory, page cache
+    /// and the files it writes to its scratch folder), e.g. 1G, 512M. A cgroup limit; where no
+    /// cgroup can be made, each process's address space instead.
     #[arg(long, default_value = "1G", value_parser = crate::sandbox::parse_bytes)]
     pub memory: u64,
+    /// Processes and threads one submission may have at once (a cgroup's pids limit; where no
+    /// cgroup can be made, the processes of the user it runs as, when srpc-check is root).
+    #[arg(long, default_value = "128", value_parser = clap::value_parser!(u64).range(8..))]
+    pub pids: u64,
     /// CPU time each server process may use.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub cpu_time: Duration,

@@ -308,6 +308,7 @@ pub fn not_started(
         status: f.status.clone(),
         stderr_tail: f.output.clone(),
         restarted: false,
+        oom_killed: false,
         cause: None,
     });
     let outcomes = plan

@@ -398,6 +398,16 @@ catalogue! {
         wrong: "time.sleep(1)\nsend_message(conn, reply)",
         right: "send_message(conn, reply)",
     }
+    MemoryLimit {
+        code: "memory-limit",
+        area: "connections",
+        severity: Error,
+        title: "the server used more memory than the grader allows",
+        explanation: "The grader limits the memory of a whole submission: every process it starts, together, and the files it writes to its folder. Yours went over the limit, so the kernel stopped it. Forking a child per client that never exits, keeping every request, or reading a huge declared length into memory all do this.",
+        fix: "keep memory bounded: let each client's thread or child finish, do not keep requests after answering them, and check the declared length before reading",
+        wrong: "children.append(os.fork())  # never waited for",
+        right: "threading.Thread(target=handle, args=(conn,), daemon=True).start()",
+    }
     NeverListens {
         code: "never-listens",
         area: "connections",

@@ -110,6 +110,8 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
         }
         let keep = o.finding.filter(|c| READ_CODES.contains(c));
         let code = match (&o.server, o.went_down) {
+            // The grader's memory limit stopped it, whatever the case sent.
+            (Some(event), _) if event.oom_killed => Code::MemoryLimit,
             (Some(event), _) if event.event == EventKind::Exited => {
                 let tb = Traceback::parse(&event.stderr_tail);
                 let signature = signature(tb.as_ref(), event.status.as_deref());
@@ -479,6 +481,7 @@ mod tests {
             status: Some(status.into()),
             stderr_tail: tail.into(),
             restarted: true,
+            oom_killed: false,
             cause: None,
         };
         let tb = "Traceback (most recent call last):\n  File \"/s/srv.py\", line 9, in call\n    raise ValueError(func)\nValueError: DELETE\n";

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,14 +13,13 @@ use super::results::{self, Row};
 use super::rubric::Rubric;
 use super::worker::{WorkerResult, WorkerSpec};
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
+use crate::sandbox::cgroup::{CgroupLimits, Cgroups};
 use crate::sandbox::namespaces::{self, Mode};
 use crate::sandbox::Limits;
 use crate::target::supervisor;
 
 /// The first unprivileged user ID the servers run as (one per job slot, when root).
 const FIRST_UID: u32 = 61_000;
-/// Processes one submission's user may have at once (when root).
-const NPROC: u64 = 128;
 /// How long past its own limits a worker may run before the orchestrator kills it.
 const BACKSTOP: Duration = Duration::from_secs(60);
 
@@ -84,6 +84,15 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
             out.display()
         );
     }
+    let cgroups = match Cgroups::new() {
+        Ok(c) => Some(c),
+        Err(why) => {
+            eprintln!(
+                "srpc-check: cannot make cgroups here ({why}); --memory limits each process's address space instead of the whole submission, and --pids the processes of the user each server runs as"
+            );
+            None
+        }
+    };
     let scratch_root = std::env::temp_dir().join(format!("srpc-grade-{}", std::process::id()));
     let ctx = Ctx {
         opts: &opts,
@@ -91,6 +100,8 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
         out: &out,
         mode: &mode,
         scratch_root: &scratch_root,
+        cgroups: cgroups.as_ref(),
+        next_cgroup: AtomicUsize::new(0),
     };
     let tty = std::io::stderr().is_terminal();
     let bar = if tty {
@@ -227,6 +238,10 @@ struct Ctx<'a> {
     out: &'a Path,
     mode: &'a Mode,
     scratch_root: &'a Path,
+    /// This run's parent cgroup, where one could be made.
+    cgroups: Option<&'a Cgroups>,
+    /// Numbers the submissions' cgroups.
+    next_cgroup: AtomicUsize,
 }
 
 impl Ctx<'_> {
@@ -234,15 +249,18 @@ impl Ctx<'_> {
         let started = Instant::now();
         let dest = self.out.join(name);
         match self.run_worker(name, slot, &dest) {
-            Ok(r) => {
+            Ok((r, peak_memory)) => {
                 let took = started.elapsed();
                 match results::write_submission(
                     &dest,
                     &r.doc,
                     &self.opts.rubric,
                     &r.server_log,
-                    r.limit,
-                    r.start_error,
+                    results::Notes {
+                        limit: r.limit,
+                        start_error: r.start_error,
+                        peak_memory,
+                    },
                     took.as_millis() as u64,
                 ) {
                     Ok(g) => Done::Graded(name.into(), g.score, g.max_score, took),
@@ -258,9 +276,21 @@ impl Ctx<'_> {
         name: &str,
         slot: u32,
         dest: &Path,
-    ) -> std::result::Result<WorkerResult, String> {
+    ) -> std::result::Result<(WorkerResult, Option<u64>), String> {
         let opts = self.opts;
         let boxed = self.mode.boxed();
+        // Made before the worker starts, removed (with anything left in it) when it is done.
+        let cgroup = match self.cgroups {
+            Some(c) => {
+                let n = self.next_cgroup.fetch_add(1, Ordering::Relaxed);
+                let limits = CgroupLimits {
+                    memory: opts.limits.memory,
+                    pids: opts.limits.pids,
+                };
+                Some(c.submission(n, limits)?)
+            }
+            None => None,
+        };
         let _ = std::fs::remove_file(dest.join("submission.json"));
         std::fs::create_dir_all(dest)
             .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
@@ -276,8 +306,8 @@ impl Ctx<'_> {
                 self.scratch_root.join(name)
             },
             uid: (*self.mode == Mode::Root).then_some(FIRST_UID + slot),
-            nproc: NPROC,
             limits: opts.limits.clone(),
+            cgroup: cgroup.as_ref().map(|c| c.spec()),
             start_timeout: opts.start_timeout,
             timeout: opts.timeout,
             split_pause: opts.split_pause,
@@ -329,12 +359,17 @@ impl Ctx<'_> {
         if !boxed {
             let _ = std::fs::remove_dir_all(self.scratch_root.join(name));
         }
-        serde_json::from_str(&text).map_err(|_| {
+        let peak = cgroup.as_ref().and_then(|c| c.peak_memory());
+        if let Some(c) = cgroup {
+            c.remove();
+        }
+        let result = serde_json::from_str(&text).map_err(|_| {
             format!(
                 "its grading worker failed ({}): {}",
                 supervisor::describe(status),
                 supervisor::tail(stderr.trim(), 2000)
             )
-        })
+        })?;
+        Ok((result, peak))
     }
 }

@@ -37,6 +37,20 @@ pub struct Graded {
     pub limit: Option<String>,
     /// Why the server never started, when it did not.
     pub start_error: Option<String>,
+    /// The most memory the submission's processes used together, in bytes (with cgroups).
+    #[serde(default)]
+    pub peak_memory: Option<u64>,
+}
+
+/// What the grader noted of a submission besides its report.
+#[derive(Debug, Clone, Default)]
+pub struct Notes {
+    /// A limit that stopped the server, in a student's words.
+    pub limit: Option<String>,
+    /// Why the server never started, when it did not.
+    pub start_error: Option<String>,
+    /// The most memory its processes used together, in bytes.
+    pub peak_memory: Option<u64>,
 }
 
 /// A submission in the class files: graded, or the reason it could not be.
@@ -61,8 +75,7 @@ impl Graded {
         doc: &Doc,
         score: &Score<'_>,
         duration_ms: u64,
-        limit: Option<String>,
-        start_error: Option<String>,
+        notes: Notes,
     ) -> Graded {
         let groups = Group::ALL
             .iter()
@@ -83,8 +96,9 @@ impl Graded {
             first_failure: first_failure(doc),
             findings: doc.findings.iter().map(|f| f.code.clone()).collect(),
             duration_ms,
-            limit,
-            start_error,
+            limit: notes.limit,
+            start_error: notes.start_error,
+            peak_memory: notes.peak_memory,
         }
     }
 }
@@ -158,8 +172,7 @@ pub fn write_submission(
     doc: &Doc,
     rubric: &Rubric,
     server_log: &str,
-    limit: Option<String>,
-    start_error: Option<String>,
+    notes: Notes,
     duration_ms: u64,
 ) -> std::io::Result<Graded> {
     let name = dir
@@ -167,7 +180,7 @@ pub fn write_submission(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let score = score::score(doc, rubric);
-    let graded = Graded::new(&name, doc, &score, duration_ms, limit, start_error);
+    let graded = Graded::new(&name, doc, &score, duration_ms, notes);
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("report.json"), doc.to_pretty())?;
     std::fs::write(dir.join("junit.xml"), junit::render(doc))?;

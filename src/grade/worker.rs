@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::diagnose::{self, Source};
 use crate::report::json::Doc;
 use crate::runner::{self, Plan};
+use crate::sandbox::cgroup::CgroupSpec;
 use crate::sandbox::{self, JailSpec, Limits};
 use crate::suite::{self, Settings};
 use crate::target::supervisor::{ExecSpec, StartError, Supervised};
+use crate::target::{Control, EventKind, ServerEvent};
 
 /// Most bytes of a submission copied into its box.
 const COPY_LIMIT: u64 = 256 << 20;
@@ -32,8 +34,10 @@ pub struct WorkerSpec {
     /// Where the scratch copy goes (inside the box's /tmp when boxed).
     pub scratch: PathBuf,
     pub uid: Option<u32>,
-    pub nproc: u64,
     pub limits: Limits,
+    /// The submission's cgroup (None: the jail's rlimits are the fallback).
+    #[serde(default)]
+    pub cgroup: Option<CgroupSpec>,
     pub start_timeout: Duration,
     pub timeout: Duration,
     pub split_pause: Duration,
@@ -83,7 +87,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         },
         hidden: spec.hide.clone(),
         uid: spec.uid,
-        nproc: spec.nproc,
+        cgroup: spec.cgroup.clone(),
     };
     let wrapper: Vec<OsString> = vec![
         "/proc/self/exe".into(),
@@ -124,11 +128,16 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         allow_missing_error: false,
         seed: spec.seed,
     };
+    let mut watched = Watched {
+        server: &mut server,
+        cgroup: spec.cgroup.as_ref(),
+        seen: 0,
+    };
     let mut report = runner::run(
         &plan,
         settings,
         &target,
-        Some(&mut server),
+        Some(&mut watched),
         &mut |_, _| {},
         &mut |_| {},
     );
@@ -137,7 +146,9 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         if let Some(e) = &o.server {
             let status = e.status.as_deref().unwrap_or("");
             let when = format!("during {}", o.id);
-            if let Some(words) = sandbox::limit_hit(&spec.limits, status, &e.stderr_tail, &when) {
+            if let Some(words) =
+                sandbox::limit_hit(&spec.limits, status, &e.stderr_tail, e.oom_killed, &when)
+            {
                 o.hint = Some(words.clone());
                 limit.get_or_insert(words);
             }
@@ -160,6 +171,67 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     })
 }
 
+/// The server as the runner sees it, with the submission's cgroup watched: when the kernel's
+/// OOM killer has stopped any process of the submission since the last look, the whole
+/// submission is stopped and its event says so, on the case during which it happened.
+struct Watched<'a> {
+    server: &'a mut Supervised,
+    cgroup: Option<&'a CgroupSpec>,
+    /// OOM kills already reported.
+    seen: u64,
+}
+
+impl Watched<'_> {
+    /// Whether there were OOM kills since the last look.
+    fn new_oom_kills(&mut self) -> bool {
+        let now = self.cgroup.map_or(0, CgroupSpec::oom_kills);
+        let new = now > self.seen;
+        self.seen = now;
+        new
+    }
+
+    fn mark(&mut self, mut event: ServerEvent) -> ServerEvent {
+        if self.new_oom_kills() {
+            event.oom_killed = true;
+            event.event = EventKind::Exited;
+            event
+                .status
+                .get_or_insert_with(|| "stopped: out of memory".into());
+        }
+        event
+    }
+}
+
+impl Control for Watched<'_> {
+    fn exited(&mut self, wait: Duration) -> Option<ServerEvent> {
+        match self.server.exited(wait) {
+            Some(event) => Some(self.mark(event)),
+            // A child was killed while the server itself runs on: the submission is stopped.
+            None if self.new_oom_kills() => {
+                let mut event = self.server.kill_hung();
+                event.oom_killed = true;
+                event.event = EventKind::Exited;
+                event.status = Some("stopped: out of memory".into());
+                Some(event)
+            }
+            None => None,
+        }
+    }
+
+    fn kill_hung(&mut self) -> ServerEvent {
+        let event = self.server.kill_hung();
+        self.mark(event)
+    }
+
+    fn restart(&mut self) -> Result<std::net::SocketAddr, String> {
+        Control::restart(self.server)
+    }
+
+    fn restarts(&self) -> u32 {
+        self.server.restarts()
+    }
+}
+
 /// A server that never listened: every case fails with the reason, and the limit that
 /// stopped it is named when one did.
 fn never_started(
@@ -174,7 +246,8 @@ fn never_started(
         StartError::NotListening { output, .. } => ("", output.as_str()),
         StartError::Spawn(_) => ("", ""),
     };
-    let limit = sandbox::limit_hit(&spec.limits, status, output, "at start-up");
+    let oom = spec.cgroup.as_ref().is_some_and(|c| c.oom_kills() > 0);
+    let limit = sandbox::limit_hit(&spec.limits, status, output, oom, "at start-up");
     let why = err.to_string();
     let hint = limit.clone().or_else(|| {
         Some(crate::target::traceback::explain_exit(output, status)).filter(|_| !status.is_empty())

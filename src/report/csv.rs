@@ -12,7 +12,13 @@ pub fn summary_csv(rows: &[Row]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["submission", "score", "max_score"];
     header.extend(Group::ALL.map(Group::name));
-    header.extend(["findings", "first_failure", "duration_s", "note"]);
+    header.extend([
+        "findings",
+        "first_failure",
+        "duration_s",
+        "peak_memory_mib",
+        "note",
+    ]);
     w.write_record(&header).expect("in memory");
     for row in rows {
         let record: Vec<String> = match row {
@@ -31,6 +37,11 @@ pub fn summary_csv(rows: &[Row]) -> String {
                 r.push(g.findings.join(" "));
                 r.push(g.first_failure.clone().unwrap_or_default());
                 r.push(format!("{:.1}", g.duration_ms as f64 / 1000.0));
+                r.push(
+                    g.peak_memory
+                        .map(|b| format!("{:.1}", b as f64 / (1 << 20) as f64))
+                        .unwrap_or_default(),
+                );
                 r.push(g.limit.clone().unwrap_or_default());
                 r
             }
@@ -38,6 +49,7 @@ pub fn summary_csv(rows: &[Row]) -> String {
                 let mut r = vec![submission.clone(), String::new(), String::new()];
                 r.extend(Group::ALL.map(|_| String::new()));
                 r.extend([
+                    String::new(),
                     String::new(),
                     String::new(),
                     String::new(),

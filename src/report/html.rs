@@ -210,13 +210,16 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
         let failing: Vec<&Test> = doc.tests.iter().filter(|t| !t.passed()).collect();
         let _ = write!(
             h,
-            "<details class=\"student\" id=\"{}\"><summary><b>{}</b>: {}/{}, {}, {} failing</summary>",
+            "<details class=\"student\" id=\"{}\"><summary><b>{}</b>: {}/{}, {}, {} failing{}</summary>",
             anchor(&g.submission, None),
             esc(&g.submission),
             g.score,
             g.max_score,
             crate::words::count(doc.findings.len(), "finding"),
-            failing.len()
+            failing.len(),
+            g.peak_memory
+                .map(|b| format!(", peak memory {:.1} MiB", b as f64 / (1 << 20) as f64))
+                .unwrap_or_default()
         );
         for note in [&g.limit, &g.start_error].into_iter().flatten() {
             let _ = write!(h, "<pre>{}</pre>", esc(note));

@@ -18,6 +18,12 @@ use super::JailSpec;
 
 /// Applies the limits and restrictions, then runs `command`. Returns only on failure.
 pub fn exec(spec: &JailSpec, command: &[OsString]) -> String {
+    // First, while the cgroup files are still writable (before Landlock and the user switch).
+    if let Some(cgroup) = &spec.cgroup {
+        if let Err(e) = cgroup.join() {
+            return format!("cannot join the submission's cgroup: {e}");
+        }
+    }
     if let Err(e) = limits(spec) {
         return format!("cannot set resource limits: {e}");
     }
@@ -57,13 +63,16 @@ pub fn exec(spec: &JailSpec, command: &[OsString]) -> String {
 
 fn limits(spec: &JailSpec) -> nix::Result<()> {
     let l = &spec.limits;
-    setrlimit(Resource::RLIMIT_AS, l.memory, l.memory)?;
+    // Without a cgroup, the fallback: each process's address space.
+    if spec.cgroup.is_none() {
+        setrlimit(Resource::RLIMIT_AS, l.memory, l.memory)?;
+    }
     let cpu = l.cpu.as_secs().max(1);
     // SIGXCPU at the soft limit (a cause the report can name), SIGKILL a second later.
     setrlimit(Resource::RLIMIT_CPU, cpu, cpu + 1)?;
     setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
-    if spec.uid.is_some() {
-        setrlimit(Resource::RLIMIT_NPROC, spec.nproc, spec.nproc)?;
+    if spec.uid.is_some() && !spec.cgroup.as_ref().is_some_and(|c| c.pids) {
+        setrlimit(Resource::RLIMIT_NPROC, l.pids, l.pids)?;
     }
     Ok(())
 }

@@ -8,14 +8,20 @@
 //!   can bind port 4444 at once, and the checks run inside the same namespace. The class folder
 //!   and the output folder are covered by empty read-only mounts; the submission runs from a
 //!   private copy of its own folder in a private `/tmp`.
-//! - [`jail`]: the last step before the server's command runs: resource limits (address
-//!   space, CPU time, processes, core files), Landlock (write only beneath the scratch copy; no
-//!   read of the class or output folders; no signals out of the box), a fresh environment
-//!   without the grader's variables, and, when srpc-check runs as root, an unprivileged user.
+//! - [`cgroup`]: limits per submission. Each gets a cgroup beneath srpc-check's own, with the
+//!   memory limit (resident memory, page cache and tmpfs pages of all its processes together)
+//!   and a pids limit; the kernel's OOM-kill count says when the memory limit stopped it.
+//! - [`jail`]: the last step before the server's command runs: joining the submission's
+//!   cgroup, resource limits (CPU time and core files; address space and processes only where
+//!   no cgroup could be made), Landlock (write only beneath the scratch copy; no read of the
+//!   class or output folders; no signals out of the box), a fresh environment without the
+//!   grader's variables, and, when srpc-check runs as root, an unprivileged user.
 //!
 //! Where namespaces cannot be made (no root and no user namespaces), grading falls back to one
 //! submission at a time on the shared loopback, with the jail alone.
 
+#[cfg(target_os = "linux")]
+pub mod cgroup;
 #[cfg(target_os = "linux")]
 pub mod jail;
 #[cfg(target_os = "linux")]
@@ -29,12 +35,20 @@ use serde::{Deserialize, Serialize};
 /// What the grader allows one submission.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Limits {
-    /// Address space of each process, in bytes.
+    /// Memory of the whole submission, in bytes (its cgroup's limit; without a cgroup, the
+    /// address space of each process).
     pub memory: u64,
+    /// Processes and threads of the whole submission at once.
+    #[serde(default = "default_pids")]
+    pub pids: u64,
     /// CPU time of each process.
     pub cpu: Duration,
     /// Wall-clock time for the whole submission: start-up, every case and every restart.
     pub wall: Duration,
+}
+
+fn default_pids() -> u64 {
+    128
 }
 
 /// Everything the jail needs to run one server command.
@@ -49,13 +63,29 @@ pub struct JailSpec {
     pub hidden: Vec<PathBuf>,
     /// Run as this user and group (when srpc-check is root).
     pub uid: Option<u32>,
-    /// Most processes that user may have at once.
-    pub nproc: u64,
+    /// The submission's cgroup, which the server joins before it runs; None where no cgroup
+    /// could be made (then rlimits bound each process).
+    #[cfg(target_os = "linux")]
+    #[serde(default)]
+    pub cgroup: Option<cgroup::CgroupSpec>,
 }
 
 /// Words a student understands for a limit that stopped their server, from how it ended and
-/// what it printed. `when` is "at start-up" or "during grading/put".
-pub fn limit_hit(limits: &Limits, status: &str, output: &str, when: &str) -> Option<String> {
+/// what it printed. `oom_killed`: the kernel's OOM killer stopped a process of the submission
+/// (its cgroup's memory limit). `when` is "at start-up" or "during grading/put".
+pub fn limit_hit(
+    limits: &Limits,
+    status: &str,
+    output: &str,
+    oom_killed: bool,
+    when: &str,
+) -> Option<String> {
+    if oom_killed {
+        return Some(format!(
+            "your server (with the processes it started) used more than {} of memory {when}, and was stopped",
+            bytes(limits.memory)
+        ));
+    }
     let memory = output.contains("MemoryError")
         || output.contains("Cannot allocate memory")
         || output.contains("std::bad_alloc");
@@ -126,6 +156,7 @@ mod tests {
     fn limits_are_named_in_plain_words() {
         let limits = Limits {
             memory: 1 << 30,
+            pids: 128,
             cpu: Duration::from_secs(30),
             wall: Duration::from_secs(120),
         };
@@ -133,13 +164,30 @@ mod tests {
             &limits,
             "exit status 1",
             "Traceback...\nMemoryError\n",
+            false,
             "at start-up",
         )
         .unwrap();
         assert!(m.contains("more than 1 GiB of memory at start-up"), "{m}");
-        let c = limit_hit(&limits, "signal 24 (SIGXCPU)", "", "during grading/put").unwrap();
+        let c = limit_hit(
+            &limits,
+            "signal 24 (SIGXCPU)",
+            "",
+            false,
+            "during grading/put",
+        )
+        .unwrap();
         assert!(c.contains("30s of CPU time during grading/put"), "{c}");
-        assert!(limit_hit(&limits, "exit status 152", "", "at start-up").is_some());
-        assert!(limit_hit(&limits, "exit status 1", "KeyError", "at start-up").is_none());
+        assert!(limit_hit(&limits, "exit status 152", "", false, "at start-up").is_some());
+        assert!(limit_hit(&limits, "exit status 1", "KeyError", false, "at start-up").is_none());
+        let o = limit_hit(
+            &limits,
+            "signal 9 (SIGKILL)",
+            "",
+            true,
+            "during state/floats",
+        )
+        .unwrap();
+        assert_eq!(o, "your server (with the processes it started) used more than 1 GiB of memory during state/floats, and was stopped");
     }
 }

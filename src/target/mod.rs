@@ -25,6 +25,10 @@ pub struct ServerEvent {
     pub stderr_tail: String,
     /// srpc-check started it again afterwards.
     pub restarted: bool,
+    /// The kernel's OOM killer stopped it or a process it started (the submission's memory
+    /// limit, in `grade`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub oom_killed: bool,
     /// The likely cause, from its traceback where it printed one.
     #[serde(skip)]
     pub cause: Option<String>,

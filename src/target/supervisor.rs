@@ -366,6 +366,7 @@ impl Supervised {
             status,
             stderr_tail: tail(&output, TAIL_LIMIT).to_owned(),
             restarted: false,
+            oom_killed: false,
             cause,
         }
     }
