@@ -240,42 +240,45 @@ impl Cgroups {
                     run,
                 })
             }
-            Plan::V2 { own } => {
-                let controllers = std::fs::read_to_string(own.join("cgroup.controllers"))
-                    .map_err(|e| format!("cannot read {}: {e}", own.display()))?;
-                let has = |c: &str| controllers.split_whitespace().any(|x| x == c);
-                if !has("memory") {
-                    return Err(format!(
-                        "the memory controller is not delegated to {}",
-                        own.display()
-                    ));
-                }
-                // No internal processes: srpc-check moves into a leaf of its own before its
-                // cgroup can hand controllers to the run's.
-                let leaf = own.join(format!("{name}-self"));
-                mkdir(&leaf)?;
-                write(
-                    &leaf.join("cgroup.procs"),
-                    &format!("{}\n", std::process::id()),
-                )?;
-                let wanted = if has("pids") {
-                    "+memory +pids"
-                } else {
-                    "+memory"
-                };
-                write(&own.join("cgroup.subtree_control"), wanted).map_err(|e| {
-                    format!("{e} (other processes share srpc-check's cgroup; run it in a cgroup of its own)")
-                })?;
-                let run = own.join(&name);
-                mkdir(&run)?;
-                write(&run.join("cgroup.subtree_control"), wanted)?;
-                Ok(Cgroups {
-                    version: Version::V2,
-                    pids: has("pids"),
-                    run: vec![run],
-                })
-            }
+            Plan::V2 { own } => Cgroups::v2(&own, &name, std::process::id()),
         }
+    }
+
+    /// The v2 set-up beneath `own`: srpc-check (`pid`) moves into a leaf of its own, `own`
+    /// hands the memory and pids controllers down, and the run's cgroup `name` hands them on.
+    fn v2(own: &Path, name: &str, pid: u32) -> Result<Cgroups, String> {
+        let controllers = std::fs::read_to_string(own.join("cgroup.controllers"))
+            .map_err(|e| format!("cannot read {}: {e}", own.display()))?;
+        let has = |c: &str| controllers.split_whitespace().any(|x| x == c);
+        if !has("memory") {
+            return Err(format!(
+                "the memory controller is not delegated to {}",
+                own.display()
+            ));
+        }
+        // No internal processes: srpc-check moves into a leaf of its own before its cgroup
+        // can hand controllers to the run's.
+        let leaf = own.join(format!("{name}-self"));
+        mkdir(&leaf)?;
+        write(&leaf.join("cgroup.procs"), &format!("{pid}\n"))?;
+        let wanted = if has("pids") {
+            "+memory +pids"
+        } else {
+            "+memory"
+        };
+        write(&own.join("cgroup.subtree_control"), wanted).map_err(|e| {
+            format!(
+                "{e} (other processes share srpc-check's cgroup; run it in a cgroup of its own)"
+            )
+        })?;
+        let run = own.join(name);
+        mkdir(&run)?;
+        write(&run.join("cgroup.subtree_control"), wanted)?;
+        Ok(Cgroups {
+            version: Version::V2,
+            pids: has("pids"),
+            run: vec![run],
+        })
     }
 
     pub fn version(&self) -> Version {
@@ -454,6 +457,52 @@ mod tests {
     fn without_a_cgroup_filesystem_the_reason_is_given() {
         let err = plan("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n", "0::/\n").unwrap_err();
         assert!(err.contains("no cgroup hierarchy"), "{err}");
+    }
+
+    /// The v2 set-up cannot run on a machine whose memory controller is on v1; its sequence of
+    /// files is checked on a plain folder laid out like a delegated cgroup.
+    #[test]
+    fn the_v2_set_up_moves_itself_to_a_leaf_and_delegates_memory_and_pids() {
+        let own = std::env::temp_dir().join(format!(
+            "srpc-cgroup-v2-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::write(own.join("cgroup.controllers"), "cpu io memory pids\n").unwrap();
+        let cgroups = Cgroups::v2(&own, "srpc-check-7", 7).unwrap();
+        let read = |p: &str| std::fs::read_to_string(own.join(p)).unwrap();
+        assert_eq!(read("srpc-check-7-self/cgroup.procs"), "7\n");
+        assert_eq!(read("cgroup.subtree_control"), "+memory +pids");
+        assert_eq!(read("srpc-check-7/cgroup.subtree_control"), "+memory +pids");
+        // A submission: its limits, and where its processes join and its OOM kills show.
+        std::fs::create_dir_all(own.join("srpc-check-7/sub-3")).unwrap();
+        std::fs::write(own.join("srpc-check-7/sub-3/memory.swap.max"), "max").unwrap();
+        let sub = cgroups
+            .submission(
+                3,
+                CgroupLimits {
+                    memory: 256 << 20,
+                    pids: 128,
+                },
+            )
+            .unwrap();
+        assert_eq!(read("srpc-check-7/sub-3/memory.max"), "268435456");
+        assert_eq!(read("srpc-check-7/sub-3/memory.swap.max"), "0");
+        assert_eq!(read("srpc-check-7/sub-3/pids.max"), "128");
+        let spec = sub.spec();
+        assert_eq!(spec.procs, [own.join("srpc-check-7/sub-3/cgroup.procs")]);
+        std::fs::write(&spec.events, "oom 1\noom_kill 1\n").unwrap();
+        assert_eq!(spec.oom_kills(), 1);
+        std::fs::write(own.join("srpc-check-7/sub-3/memory.peak"), "1048576\n").unwrap();
+        assert_eq!(sub.peak_memory(), Some(1 << 20));
+        drop(sub);
+        drop(cgroups);
+        // Without the memory controller delegated, the reason is given.
+        std::fs::write(own.join("cgroup.controllers"), "cpu pids\n").unwrap();
+        let err = Cgroups::v2(&own, "srpc-check-8", 8).unwrap_err();
+        assert!(err.contains("memory controller is not delegated"), "{err}");
+        std::fs::remove_dir_all(&own).unwrap();
     }
 
     #[test]
