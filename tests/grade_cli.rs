@@ -68,6 +68,7 @@ fn a_hostile_class_is_graded_in_parallel_and_contained() {
         .success()
         .stdout(contains("8 submissions: 8 graded, 0 could not be graded"));
     assert_eq!(leftovers(&tok), Vec::<u32>::new(), "processes left behind");
+    assert_eq!(stale_cgroups(), Vec::<String>::new(), "cgroups left behind");
 
     // Every one bound port 4444 in its own namespace, so each was graded on its merits.
     let score = |name: &str| {
@@ -445,6 +446,7 @@ fn an_interrupted_grade_stops_every_box_and_resumes() {
     .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
+    assert_eq!(stale_cgroups(), Vec::<String>::new(), "cgroups left behind");
     assert_eq!(leftovers(&tok), Vec::<u32>::new(), "processes left behind");
     // The next run grades what was not finished, and only that.
     class

@@ -110,34 +110,6 @@ fn memory_is_limited_per_submission_and_threads_are_not_punished() {
     assert_eq!(stale_cgroups(), Vec::<String>::new());
 }
 
-/// Run-level cgroups (`srpc-check-PID`) whose srpc-check is no longer running.
-fn stale_cgroups() -> Vec<String> {
-    let mut stale = Vec::new();
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    for line in own.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (parts.next(), parts.next(), parts.next().unwrap_or("/"));
-        let dir = match controllers {
-            Some("memory") => format!("/sys/fs/cgroup/memory{path}"),
-            Some("pids") => format!("/sys/fs/cgroup/pids{path}"),
-            _ => continue,
-        };
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if let Some(pid) = name.strip_prefix("srpc-check-") {
-                let alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
-                if !alive {
-                    stale.push(format!("{dir}/{name}"));
-                }
-            }
-        }
-    }
-    stale
-}
-
 #[test]
 fn without_cgroups_the_fallback_limits_each_process_and_says_so() {
     let class = Class::new("no-cgroups");

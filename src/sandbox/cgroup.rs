@@ -21,6 +21,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -72,6 +73,57 @@ fn field(text: &str, name: &str) -> Option<u64> {
         let (key, value) = l.split_once(' ')?;
         (key == name).then(|| value.trim().parse().ok())?
     })
+}
+
+/// Every cgroup this run made and has not removed yet, so an interrupted run removes them too
+/// (an exit on a signal runs no destructors).
+static MADE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn made(dir: &Path) {
+    if let Ok(mut m) = MADE.lock() {
+        m.push(dir.to_owned());
+    }
+    crate::target::supervisor::at_interrupt(remove_all);
+}
+
+/// Stops what is left in every cgroup this run made, and removes them, children first.
+fn remove_all() {
+    let mut dirs = MADE
+        .lock()
+        .map(|mut m| std::mem::take(&mut *m))
+        .unwrap_or_default();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for dir in dirs {
+        empty_and_remove(&dir, deadline);
+    }
+}
+
+/// SIGKILL (by PID) to each process still in the cgroup at `dir` until it is empty or
+/// `deadline` passes, then removes it.
+fn empty_and_remove(dir: &Path, deadline: Instant) {
+    let procs = dir.join("cgroup.procs");
+    loop {
+        let pids: Vec<i32> = std::fs::read_to_string(&procs)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if pids.is_empty() || Instant::now() > deadline {
+            break;
+        }
+        for pid in pids {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_dir(dir);
+    if let Ok(mut m) = MADE.lock() {
+        m.retain(|d| d != dir);
+    }
 }
 
 /// What each submission's cgroup allows.
@@ -208,9 +260,31 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// Removes the `srpc-check-PID-self` leaves under `own` whose srpc-check has exited.
+fn remove_stale_leaves(own: &Path) {
+    let Ok(entries) = std::fs::read_dir(own) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("srpc-check-")
+            .and_then(|rest| rest.strip_suffix("-self"));
+        if let Some(pid) = pid {
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+    }
+}
+
+/// Makes the cgroup at `path` (if it is not there yet) and remembers it for removal.
 fn mkdir(path: &Path) -> Result<(), String> {
     match std::fs::create_dir(path) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            made(path);
+            Ok(())
+        }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(format!("cannot create the cgroup {}: {e}", path.display())),
     }
@@ -258,8 +332,15 @@ impl Cgroups {
         }
         // No internal processes: srpc-check moves into a leaf of its own before its cgroup
         // can hand controllers to the run's.
+        // The leaf holds srpc-check itself until it exits, so it is not one of the cgroups
+        // removed at the end; leaves of earlier runs, empty now, are removed here.
+        remove_stale_leaves(own);
         let leaf = own.join(format!("{name}-self"));
-        mkdir(&leaf)?;
+        if let Err(e) = std::fs::create_dir(&leaf) {
+            if e.kind() != io::ErrorKind::AlreadyExists {
+                return Err(format!("cannot create the cgroup {}: {e}", leaf.display()));
+            }
+        }
         write(&leaf.join("cgroup.procs"), &format!("{pid}\n"))?;
         let wanted = if has("pids") {
             "+memory +pids"
@@ -333,8 +414,9 @@ impl Cgroups {
 
 impl Drop for Cgroups {
     fn drop(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
         for dir in &self.run {
-            let _ = std::fs::remove_dir(dir);
+            empty_and_remove(dir, deadline);
         }
     }
 }
@@ -377,25 +459,7 @@ impl Submission {
     fn clear(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         for dir in std::mem::take(&mut self.dirs) {
-            let procs = dir.join("cgroup.procs");
-            loop {
-                let pids: Vec<i32> = std::fs::read_to_string(&procs)
-                    .unwrap_or_default()
-                    .lines()
-                    .filter_map(|l| l.trim().parse().ok())
-                    .collect();
-                if pids.is_empty() || Instant::now() > deadline {
-                    break;
-                }
-                for pid in pids {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = std::fs::remove_dir(&dir);
+            empty_and_remove(&dir, deadline);
         }
     }
 }

@@ -648,12 +648,32 @@ pub fn install_cleanup() {
                 .spawn(move || {
                     if let Some(sig) = signals.forever().next() {
                         kill_everything();
+                        for hook in INTERRUPT_HOOKS
+                            .lock()
+                            .map(|h| h.clone())
+                            .unwrap_or_default()
+                        {
+                            hook();
+                        }
                         eprintln!("srpc-check: interrupted; the server was stopped");
                         std::process::exit(128 + sig);
                     }
                 });
         }
     });
+}
+
+/// Run after every server is stopped on Ctrl-C, SIGTERM or SIGHUP, before srpc-check exits.
+static INTERRUPT_HOOKS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+
+/// Has `hook` run when srpc-check is interrupted (after its servers are stopped), for what
+/// would otherwise be cleaned up by a destructor that an exit skips.
+pub fn at_interrupt(hook: fn()) {
+    if let Ok(mut hooks) = INTERRUPT_HOOKS.lock() {
+        if !hooks.contains(&hook) {
+            hooks.push(hook);
+        }
+    }
 }
 
 /// Set once srpc-check is going down: no server may be started after that.
