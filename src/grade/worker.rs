@@ -190,16 +190,20 @@ impl Watched<'_> {
         new
     }
 
-    fn mark(&mut self, mut event: ServerEvent) -> ServerEvent {
+    fn mark(&mut self, event: ServerEvent) -> ServerEvent {
         if self.new_oom_kills() {
-            event.oom_killed = true;
-            event.event = EventKind::Exited;
-            event
-                .status
-                .get_or_insert_with(|| "stopped: out of memory".into());
+            return out_of_memory(event);
         }
         event
     }
+}
+
+/// The event of a submission the memory limit stopped.
+fn out_of_memory(mut event: ServerEvent) -> ServerEvent {
+    event.oom_killed = true;
+    event.event = EventKind::Exited;
+    event.status = Some("stopped: out of memory".into());
+    event
 }
 
 impl Control for Watched<'_> {
@@ -207,13 +211,7 @@ impl Control for Watched<'_> {
         match self.server.exited(wait) {
             Some(event) => Some(self.mark(event)),
             // A child was killed while the server itself runs on: the submission is stopped.
-            None if self.new_oom_kills() => {
-                let mut event = self.server.kill_hung();
-                event.oom_killed = true;
-                event.event = EventKind::Exited;
-                event.status = Some("stopped: out of memory".into());
-                Some(event)
-            }
+            None if self.new_oom_kills() => Some(out_of_memory(self.server.kill_hung())),
             None => None,
         }
     }
