@@ -385,11 +385,11 @@ fn check_command(args: CheckArgs) -> Result<u8> {
     let target = target_name(args.target.as_ref(), &args.exec);
     let human = args.format == Format::Human;
     let style = human::Style::detect(std::io::stdout().is_terminal());
-    // With --exec, the student's code is at hand: findings point at its lines.
-    let source = || {
-        let command = args.exec.exec.as_deref()?;
-        let dir = std::env::current_dir().ok()?;
-        Some(Source::for_command(command, &dir))
+    // With --exec, the student's code is at hand: findings point at its lines. It is read
+    // while the cases run.
+    let source = match (&args.exec.exec, std::env::current_dir()) {
+        (Some(command), Ok(dir)) => Some(Source::read_in_background(command, &dir)),
+        _ => None,
     };
     let located = locate(args.target.as_ref(), &args.exec, |host, port| {
         reach(host, port, args.timeout, seed)
@@ -444,7 +444,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         }
         Err(e) => return Err(e),
     };
-    let source = source();
+    let source = source.map(|s| s.wait());
     let diagnosis = diagnose::diagnose(&report, source.as_ref());
     let doc = json::Doc::from_run(&report, &diagnosis);
     if let Some(path) = &args.junit {

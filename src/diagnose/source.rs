@@ -81,6 +81,15 @@ impl Source {
         Source::scan(&python, dir, &files)
     }
 
+    /// [`Source::for_command`] on a thread of its own, so reading the source (a Python start-up
+    /// and a parse, a fifth of a second) overlaps the cases instead of adding to them.
+    pub fn read_in_background(command: &str, dir: &Path) -> Pending {
+        let (command, dir) = (command.to_owned(), dir.to_owned());
+        Pending(std::thread::spawn(move || {
+            Source::for_command(&command, &dir)
+        }))
+    }
+
     /// Runs the scan over `files` with `python`.
     pub fn scan(python: &str, dir: &Path, files: &[PathBuf]) -> Source {
         let mut source = Source {
@@ -125,6 +134,19 @@ impl Source {
         f.take(MAX_SOURCE).read_to_string(&mut text).ok()?;
         let text = text.lines().nth(line.checked_sub(1)? as usize)?.trim();
         Some(text.chars().take(200).collect())
+    }
+}
+
+/// A source being read on its own thread.
+pub struct Pending(std::thread::JoinHandle<Source>);
+
+impl Pending {
+    /// The source, once read (empty, with the reason, if the reading thread failed).
+    pub fn wait(self) -> Source {
+        self.0.join().unwrap_or_else(|_| Source {
+            problems: vec!["reading the source failed".into()],
+            ..Source::default()
+        })
     }
 }
 

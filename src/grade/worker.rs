@@ -110,6 +110,8 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         )),
     };
     let target = format!("exec '{}'", spec.command);
+    // Read while the cases run.
+    let source = Source::read_in_background(&spec.command, &spec.scratch);
     let server = Supervised::start(ExecSpec {
         command: spec.command.clone(),
         dir: Some(spec.scratch.clone()),
@@ -119,7 +121,16 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     });
     let mut server = match server {
         Ok(s) => s,
-        Err(e) => return Ok(never_started(spec, &plan, &target, &e, started)),
+        Err(e) => {
+            return Ok(never_started(
+                spec,
+                &plan,
+                &target,
+                &e,
+                started,
+                source.wait(),
+            ))
+        }
     };
     let settings = Settings {
         addr: server.addr().expect("a started server has an address"),
@@ -162,7 +173,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     }
     let server_log = server.output();
     drop(server);
-    let source = Source::for_command(&spec.command, &spec.scratch);
+    let source = source.wait();
     Ok(WorkerResult {
         doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
         server_log,
@@ -238,6 +249,7 @@ fn never_started(
     target: &str,
     err: &StartError,
     started: Instant,
+    source: Source,
 ) -> WorkerResult {
     let (status, output) = match err {
         StartError::Exited { status, output } => (status.as_str(), output.as_str()),
@@ -259,7 +271,6 @@ fn never_started(
         err.failure(),
         started.elapsed(),
     );
-    let source = Source::for_command(&spec.command, &spec.scratch);
     WorkerResult {
         doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
         server_log: output.to_owned(),
