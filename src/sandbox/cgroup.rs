@@ -76,21 +76,15 @@ fn field(text: &str, name: &str) -> Option<u64> {
 }
 
 /// Every cgroup this run made and has not removed yet, so an interrupted run removes them too
-/// (an exit on a signal runs no destructors).
-static MADE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-fn made(dir: &Path) {
-    if let Ok(mut m) = MADE.lock() {
-        m.push(dir.to_owned());
-    }
-    crate::target::supervisor::at_interrupt(remove_all);
-}
+/// (an exit on a signal runs no destructors). None once that removal has begun: no cgroup may
+/// be made after it.
+static MADE: Mutex<Option<Vec<PathBuf>>> = Mutex::new(Some(Vec::new()));
 
 /// Stops what is left in every cgroup this run made, and removes them, children first.
 fn remove_all() {
     let mut dirs = MADE
         .lock()
-        .map(|mut m| std::mem::take(&mut *m))
+        .map(|mut m| m.take().unwrap_or_default())
         .unwrap_or_default();
     dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -122,7 +116,9 @@ fn empty_and_remove(dir: &Path, deadline: Instant) {
     }
     let _ = std::fs::remove_dir(dir);
     if let Ok(mut m) = MADE.lock() {
-        m.retain(|d| d != dir);
+        if let Some(made) = m.as_mut() {
+            made.retain(|d| d != dir);
+        }
     }
 }
 
@@ -278,11 +274,19 @@ fn remove_stale_leaves(own: &Path) {
     }
 }
 
-/// Makes the cgroup at `path` (if it is not there yet) and remembers it for removal.
+/// Makes the cgroup at `path` (if it is not there yet) and remembers it for removal; none is
+/// made once an interrupted run has begun removing them.
 fn mkdir(path: &Path) -> Result<(), String> {
+    crate::target::supervisor::at_interrupt(remove_all);
+    let mut made = MADE
+        .lock()
+        .map_err(|_| "srpc-check is stopping".to_string())?;
+    let Some(made) = made.as_mut() else {
+        return Err("srpc-check is stopping".into());
+    };
     match std::fs::create_dir(path) {
         Ok(()) => {
-            made(path);
+            made.push(path.to_owned());
             Ok(())
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
