@@ -309,8 +309,13 @@ impl Cgroups {
             Plan::V1 { memory, pids } => {
                 let mut run = vec![memory.join(&name)];
                 run.extend(pids.as_ref().map(|p| p.join(&name)));
-                for dir in &run {
-                    mkdir(dir)?;
+                for (i, dir) in run.iter().enumerate() {
+                    if let Err(e) = mkdir(dir) {
+                        for made in &run[..i] {
+                            empty_and_remove(made, Instant::now());
+                        }
+                        return Err(e);
+                    }
                 }
                 Ok(Cgroups {
                     version: Version::V1,
