@@ -55,30 +55,37 @@ pub struct Source {
 }
 
 impl Source {
-    /// Scans the Python files that `command` runs, from `dir` (where the command runs).
+    /// Scans the Python files that `command` runs, from `dir` (where the command runs): the
+    /// `.py` files it names, or, for a Python command that names none (`python3 -m server`),
+    /// every `.py` file in `dir`. A command that is not Python gets no scan, so unrelated
+    /// Python files beside a compiled server are never blamed.
     pub fn for_command(command: &str, dir: &Path) -> Source {
-        let words: Vec<&str> = command.split_whitespace().collect();
-        let python = match words.first() {
-            Some(w)
-                if Path::new(w.trim_matches(['\'', '"']))
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("python")) =>
-            {
-                w.trim_matches(['\'', '"']).to_owned()
-            }
-            _ => "python3".to_owned(),
-        };
+        let words: Vec<&str> = command
+            .split_whitespace()
+            .map(|w| w.trim_matches(['\'', '"']))
+            .collect();
+        let interpreter = words.iter().copied().find(|w| {
+            Path::new(w)
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("python"))
+        });
         let mut files: Vec<PathBuf> = words
             .iter()
-            .map(|w| w.trim_matches(['\'', '"']))
             .filter(|w| w.ends_with(".py"))
             .map(|w| dir.join(w))
             .filter(|p| p.is_file())
             .collect();
-        if files.is_empty() {
+        if files.is_empty() && interpreter.is_some() {
             files = python_files(dir);
         }
-        Source::scan(&python, dir, &files)
+        if files.is_empty() {
+            return Source {
+                dir: dir.to_owned(),
+                problems: vec!["the command runs no Python file srpc-check can find".into()],
+                ..Source::default()
+            };
+        }
+        Source::scan(interpreter.unwrap_or("python3"), dir, &files)
     }
 
     /// [`Source::for_command`] on a thread of its own, so reading the source (a Python start-up
@@ -258,6 +265,23 @@ mod tests {
         assert_eq!(lines(&s, "dumps_twice"), [9]);
         assert_eq!(lines(&s, "status_literal"), [9]);
         assert_eq!(lines(&s, "send"), [9]);
+    }
+
+    #[test]
+    fn a_command_that_is_not_python_is_not_scanned() {
+        let dir = std::env::temp_dir().join(format!(
+            "srpc-check-scan-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("unrelated.py"), "x = conn.recv(8)\n").unwrap();
+        let s = Source::for_command("./target/release/server --port 4444", &dir);
+        assert!(s.facts.is_empty(), "{:?}", s.facts);
+        // `python3 -m`: the folder's files.
+        let s = Source::for_command("python3 -m server", &dir);
+        assert_eq!(s.facts.len(), 1, "{:?}", s.facts);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
