@@ -23,3 +23,15 @@ pub mod suite;
 pub mod target;
 pub mod wire;
 pub mod words;
+
+/// A fresh, empty folder under the system's temporary directory, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "srpc-check-{name}-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).expect("a test folder");
+    dir
+}

@@ -219,12 +219,7 @@ mod tests {
     use super::*;
 
     fn scan_text(text: &str) -> Source {
-        let dir = std::env::temp_dir().join(format!(
-            "srpc-check-scan-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::test_dir("scan");
         std::fs::write(dir.join("server.py"), text).unwrap();
         let s = Source::for_command("python3 server.py SERVER", &dir);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -269,12 +264,7 @@ mod tests {
 
     #[test]
     fn a_command_that_is_not_python_is_not_scanned() {
-        let dir = std::env::temp_dir().join(format!(
-            "srpc-check-scan-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::test_dir("scan");
         std::fs::write(dir.join("unrelated.py"), "x = conn.recv(8)\n").unwrap();
         let s = Source::for_command("./target/release/server --port 4444", &dir);
         assert!(s.facts.is_empty(), "{:?}", s.facts);

@@ -150,20 +150,25 @@ fn evidence(t: &json::Test, indent: &str, limit: usize) -> String {
 /// `file:line: text`, or nothing when the finding has no location.
 fn location_text(l: &Location) -> String {
     match &l.text {
-        Some(text) => format!("{}:{}: {text}", l.file, l.line),
-        None => format!("{}:{}", l.file, l.line),
+        Some(text) => format!("{}: {text}", super::location_label(l)),
+        None => super::location_label(l),
+    }
+}
+
+/// The colour and word of a finding's severity.
+fn severity(f: &json::Finding) -> (&'static str, &'static str) {
+    if f.is_error() {
+        ("1;31", "error")
+    } else {
+        ("33", "warning")
     }
 }
 
 /// One finding in full: its code and title, where it lives, its cases, the representative
 /// case's evidence, and the fix.
-fn finding_block(f: &json::Finding, doc: &json::Doc, style: Style) -> String {
+fn finding_block(f: &json::Finding, report: &RunReport, doc: &json::Doc, style: Style) -> String {
     let mut out = String::new();
-    let (colour, label) = if f.is_error() {
-        ("1;31", "error")
-    } else {
-        ("33", "warning")
-    };
+    let (colour, label) = severity(f);
     let _ = writeln!(
         out,
         "{}: {}",
@@ -180,10 +185,11 @@ fn finding_block(f: &json::Finding, doc: &json::Doc, style: Style) -> String {
         brief_list(&f.cases, 4)
     );
     if let Some(t) = doc.test(&f.representative) {
-        let description = crate::suite::all()
-            .into_iter()
-            .find(|c| c.id == t.id)
-            .map_or("", |c| c.description);
+        let description = report
+            .outcomes
+            .iter()
+            .find(|o| o.id == t.id)
+            .map_or("", |o| o.description);
         let _ = writeln!(out, "  shown by {}: {description}", t.id);
         out.push_str(&evidence(t, "    ", super::BRIEF_DUMP_LIMIT));
     }
@@ -241,7 +247,7 @@ pub fn render(
     }
     for f in &doc.findings {
         out.push('\n');
-        out.push_str(&finding_block(f, doc, style));
+        out.push_str(&finding_block(f, report, doc, style));
     }
     out.push('\n');
     out.push_str(&summary(report, doc, style));
@@ -350,7 +356,7 @@ fn summary(report: &RunReport, doc: &json::Doc, style: Style) -> String {
         );
     }
     for f in &doc.findings {
-        let colour = if f.is_error() { "1;31" } else { "33" };
+        let (colour, _) = severity(f);
         let _ = writeln!(
             out,
             "  {:<27} {:>8}  {}",

@@ -536,12 +536,7 @@ mod tests {
     /// files is checked on a plain folder laid out like a delegated cgroup.
     #[test]
     fn the_v2_set_up_moves_itself_to_a_leaf_and_delegates_memory_and_pids() {
-        let own = std::env::temp_dir().join(format!(
-            "srpc-cgroup-v2-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&own).unwrap();
+        let own = crate::test_dir("cgroup-v2");
         std::fs::write(own.join("cgroup.controllers"), "cpu io memory pids\n").unwrap();
         let cgroups = Cgroups::v2(&own, "srpc-check-7", 7).unwrap();
         let read = |p: &str| std::fs::read_to_string(own.join(p)).unwrap();

@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn everything_but_the_hidden_folders_is_listed() {
-        let root = std::env::temp_dir().join(format!("srpc-jail-test-{}", std::process::id()));
+        let root = crate::test_dir("jail");
         for d in ["class/alice", "class/bob", "out", "tools"] {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
