@@ -75,6 +75,8 @@ pub struct RunReport {
     pub restarts: u32,
     /// What a request with a big-endian header showed, when a well-formed one got no reply.
     pub big_endian_probe: Option<String>,
+    /// The probe confirmed it: the big-endian request was answered.
+    pub big_endian_confirmed: bool,
     /// Cases left out by --only/--skip.
     pub left_out: usize,
     pub duration: Duration,
@@ -134,7 +136,7 @@ pub fn run(
     let mut ctx = Ctx::new(settings);
     let mut outcomes = Vec::new();
     let mut stop: Option<Stop> = None;
-    let mut probe: Option<String> = None;
+    let mut probe: Option<Probe> = None;
     for (n, case) in plan.cases.iter().enumerate() {
         let t0 = Instant::now();
         let mut server = None;
@@ -217,12 +219,12 @@ pub fn run(
                 }
                 if let (Some(payload), true, None) = (&silent, hung, &probe) {
                     if !matches!(stop, Some(Stop::NoRestart(..))) {
-                        let (found, answered) =
-                            probe_big_endian(&mut ctx, payload, control.is_some());
+                        let found = probe_big_endian(&mut ctx, payload, control.is_some());
                         v.hint = Some(match v.hint.take() {
-                            Some(h) => format!("{h}. Probe: {found}"),
-                            None => format!("probe: {found}"),
+                            Some(h) => format!("{h}. Probe: {}", found.text),
+                            None => format!("probe: {}", found.text),
                         });
+                        let answered = found.answered;
                         probe = Some(found);
                         if let Some(c) = control.as_deref_mut() {
                             // Leave a server in a known state for the next case.
@@ -279,7 +281,8 @@ pub fn run(
             _ => None,
         },
         restarts: control.map_or(0, |c| c.restarts()),
-        big_endian_probe: probe,
+        big_endian_confirmed: probe.as_ref().is_some_and(|p| p.confirmed),
+        big_endian_probe: probe.map(|p| p.text),
         left_out: plan.left_out,
         duration: started.elapsed(),
         start_failure: None,
@@ -344,6 +347,7 @@ pub fn not_started(
         out_of_time_before: None,
         restarts: 0,
         big_endian_probe: None,
+        big_endian_confirmed: false,
         left_out: plan.left_out,
         duration,
         start_failure,
@@ -406,25 +410,37 @@ fn blame(v: Verdict, event: &ServerEvent) -> Verdict {
     }
 }
 
+/// What the big-endian probe found.
+struct Probe {
+    /// What it shows about how the server reads headers, in words.
+    text: String,
+    /// Anything came back (a reply, a close or a reset).
+    answered: bool,
+    /// A reply came back: the server reads the header as big-endian.
+    confirmed: bool,
+}
+
 /// Sends the request that got no reply again, with a big-endian header, and says what that
 /// shows about how the server reads headers (and what else goes wrong behind that), and
 /// whether anything came back.
-fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> (String, bool) {
+fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> Probe {
     let frame = wire::request_big_endian(payload);
     let mut conn = match Conn::connect(ctx.settings.addr, ctx.settings.timeout) {
         Ok(c) => c,
         Err(e) => {
-            return (
-                format!("a request with a big-endian header could not be sent ({e})"),
-                false,
-            )
+            return Probe {
+                text: format!("a request with a big-endian header could not be sent ({e})"),
+                answered: false,
+                confirmed: false,
+            }
         }
     };
     let result = reply::exchange(&mut conn, &frame, &[], Duration::ZERO, false);
     let timeout = conn.timeout();
     ctx.keep(conn);
     let answered = !matches!(result, Err(NoReply::Silent));
-    let found = match result {
+    let confirmed = result.is_ok();
+    let text = match result {
         Ok(r) => {
             let mut found = format!(
                 "confirmed: the same request with a big-endian header was answered ({}), so the server reads the header as big-endian",
@@ -446,7 +462,11 @@ fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> (String, bool
         Err(NoReply::Silent) => "the same request with a big-endian header got no reply either; a server that serves one connection at a time may still be stuck on the earlier one, so this does not rule the cause out".into(),
         Err(e) => format!("the same request with a big-endian header: {}", e.describe(timeout)),
     };
-    (found, answered)
+    Probe {
+        text,
+        answered,
+        confirmed,
+    }
 }
 
 fn clip(s: &str, n: usize) -> String {

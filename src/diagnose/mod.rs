@@ -97,10 +97,7 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
         let location = source.and_then(|s| start_location(&failure.output, s));
         return group(report, codes, |_, _| location.clone());
     }
-    let probe_confirmed = report
-        .big_endian_probe
-        .as_deref()
-        .is_some_and(|p| p.starts_with("confirmed"));
+    let probe_confirmed = report.big_endian_confirmed;
     // Crashes whose cause the case does not tell, by their traceback's signature.
     let mut generic: Vec<(usize, String)> = Vec::new();
     let mut by_signature: BTreeMap<String, Code> = BTreeMap::new();
@@ -411,6 +408,7 @@ mod tests {
             out_of_time_before: None,
             restarts: 0,
             big_endian_probe: None,
+            big_endian_confirmed: false,
             left_out: 0,
             duration: Duration::ZERO,
             start_failure: None,
