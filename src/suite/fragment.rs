@@ -96,13 +96,16 @@ fn put_payload(ctx: &mut Ctx) -> (Value, Vec<u8>) {
     (name, payload)
 }
 
-fn describe_cut(cut: usize, payload_len: usize) -> (Code, String) {
-    if cut < HEADER_LEN {
+/// The bug a failed split shows: a cut inside the header breaks a single header recv(); a cut
+/// inside the payload, a single payload recv(); the cut between them alone, a single recv()
+/// for the whole message.
+fn describe_cuts(cuts: &[usize], payload_len: usize) -> (Code, String) {
+    if let Some(cut) = cuts.iter().copied().filter(|&c| c < HEADER_LEN).min() {
         (Code::HeaderSingleRecv, format!("your server reads the header with a single recv(); it broke when the header arrived in two pieces ({}, then the rest). recv(8) may return fewer than 8 bytes: loop until all 8 have arrived", crate::words::count(cut, "byte")))
-    } else if cut == HEADER_LEN {
-        (Code::MessageSingleRecv, "your server seems to read header and payload with one recv(); it broke when the payload arrived after the header. Read the header, then loop until all `length` payload bytes have arrived".into())
-    } else {
+    } else if let Some(cut) = cuts.iter().copied().filter(|&c| c > HEADER_LEN).min() {
         (Code::PayloadSingleRecv, format!("your server reads the payload with a single recv(); it broke when the payload arrived in pieces ({} of {payload_len} bytes first). recv(n) returns at most n bytes, often fewer: loop until all of them have arrived", cut - HEADER_LEN))
+    } else {
+        (Code::MessageSingleRecv, "your server seems to read header and payload with one recv(); it broke when the payload arrived after the header. Read the header, then loop until all `length` payload bytes have arrived".into())
     }
 }
 
@@ -115,8 +118,7 @@ fn split_put(ctx: &mut Ctx, cuts: &[usize], pause: Option<Duration>) -> Verdict 
         Err(v) => v,
     };
     if v.status == Status::Fail {
-        let first_cut = cuts.iter().copied().min().unwrap_or(0);
-        let (code, hint) = describe_cut(first_cut, payload.len());
+        let (code, hint) = describe_cuts(cuts, payload.len());
         return Verdict {
             message: format!("request split at byte offsets {cuts:?}: {}", v.message),
             ..v
@@ -192,4 +194,24 @@ fn large_reply(ctx: &mut Ctx) -> Verdict {
         .because(Code::ReplyPartialSend, "a 1 MiB reply did not arrive whole: send it with sendall() (send() may write only part), and read the 1 MiB request fully first (see fragment/large-request)");
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_split_names_the_recv_it_broke() {
+        let code = |cuts: &[usize]| describe_cuts(cuts, 100).0;
+        assert_eq!(code(&[3]), Code::HeaderSingleRecv);
+        assert_eq!(code(&[3, 8, 50]), Code::HeaderSingleRecv);
+        assert_eq!(code(&[50]), Code::PayloadSingleRecv);
+        // A random split that happens to cut at the header's end and in the payload: the
+        // payload's cut is what a separate payload recv() trips on.
+        assert_eq!(code(&[8, 50]), Code::PayloadSingleRecv);
+        assert_eq!(code(&[8]), Code::MessageSingleRecv);
+        assert!(describe_cuts(&[1], 100)
+            .1
+            .contains("(1 byte, then the rest)"));
+    }
 }
