@@ -402,6 +402,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
                 split_pause: args.split_pause,
                 allow_missing_error: args.allow_missing_error,
                 seed,
+                watch: Default::default(),
             };
             if human {
                 emit(&human::header(&target, addr, seed))?;

@@ -8,6 +8,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use crate::observe::{Seen, Watch};
+
 /// Longest wait, after a piece, for a local server to read it.
 pub const READ_WAIT: Duration = Duration::from_millis(250);
 
@@ -72,7 +74,21 @@ pub struct Conn {
     /// byte sent so far: the split is then certain without it. The transcript still records
     /// the pause, for reproducers that run without that view.
     pub skip_pause_when_read: bool,
+    /// The server's process tree, when srpc-check can look at it: a wait for bytes then ends
+    /// as soon as the kernel shows none can come (see [`crate::observe`]).
+    watch: Option<Watch>,
+    /// Why a wait ended before its timeout: what was observed, in words.
+    pub stalled: Option<String>,
+    /// A wait for the first reply byte stretched to this, because the server was seen to be
+    /// unable to answer before a timeout of its own no longer than ours.
+    stretched: Option<Instant>,
 }
+
+/// How often a watched wait looks at the server: first soon, then less often.
+const LOOK_FIRST: Duration = Duration::from_millis(2);
+const LOOK_MAX: Duration = Duration::from_millis(25);
+/// Two looks this far apart must agree before a conclusion counts.
+const LOOK_CONFIRM: Duration = Duration::from_millis(5);
 
 impl Conn {
     pub fn connect(addr: SocketAddr, timeout: Duration) -> Result<Conn, ConnectError> {
@@ -89,9 +105,36 @@ impl Conn {
             transcript: Transcript::default(),
             sent: 0,
             skip_pause_when_read: false,
+            watch: None,
+            stalled: None,
+            stretched: None,
         })
     }
 
+    /// Judges waits on this connection by watching the server (when there is one to watch),
+    /// and sends the pieces of a split request as soon as the server has read the previous one.
+    pub fn watched(mut self, watch: &Watch) -> Conn {
+        self.watch = Some(watch.clone());
+        if watch.active() {
+            self.skip_pause_when_read = true;
+        }
+        self
+    }
+
+    /// Leaves abortively: the kernel discards the connection and answers the server with a
+    /// reset (SO_LINGER 0), so the server's next send on it fails, every time. What a client
+    /// does when it is killed, or closes with unread data.
+    pub fn abort(self) {
+        use nix::sys::socket::{setsockopt, sockopt::Linger};
+        let _ = setsockopt(
+            &self.stream,
+            Linger,
+            &nix::libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            },
+        );
+    }
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
@@ -175,14 +218,88 @@ impl Conn {
     }
 
     /// Reads whatever arrives next, waiting until `deadline` at most. Appends to the transcript.
+    /// A watched connection looks at the server while it waits and returns
+    /// [`ReadStatus::Timeout`] early, with [`Conn::stalled`] saying why, once the kernel shows
+    /// nothing can arrive in time.
     pub fn read_some(&mut self, deadline: Instant) -> ReadStatus {
-        let now = Instant::now();
-        if now >= deadline {
-            return ReadStatus::Timeout;
+        let mut slice = LOOK_FIRST;
+        let mut last: Option<(Seen, u64, Instant)> = None;
+        loop {
+            let now = Instant::now();
+            let until = match self.stretched {
+                Some(s) if s > deadline && self.transcript.received.is_empty() => s,
+                _ => deadline,
+            };
+            if now >= until {
+                if let Some(w) = &self.watch {
+                    w.expired();
+                }
+                return ReadStatus::Timeout;
+            }
+            let watching = self.watch.as_ref().is_some_and(Watch::active);
+            let wait = if watching {
+                (until - now).min(slice)
+            } else {
+                until - now
+            };
+            match self.read_once(wait) {
+                ReadStatus::Timeout => {}
+                other => return other,
+            }
+            if !watching {
+                continue;
+            }
+            slice = (slice * 2).min(LOOK_MAX);
+            let Some((seen, print)) = self.look() else {
+                continue;
+            };
+            let now = Instant::now();
+            let confirmed = matches!(&last, Some((s, p, at)) if *s == seen && *p == print && now - *at >= LOOK_CONFIRM);
+            if !confirmed {
+                if seen != Seen::Busy
+                    && !matches!(&last, Some((s, p, _)) if *s == seen && *p == print)
+                {
+                    last = Some((seen, print, now));
+                    slice = LOOK_CONFIRM;
+                }
+                continue;
+            }
+            match seen {
+                Seen::Busy => {}
+                Seen::Never(why) => {
+                    self.stalled = Some(why);
+                    return ReadStatus::Timeout;
+                }
+                Seen::Within(t, why) if t > self.timeout => {
+                    self.stalled = Some(format!(
+                        "{why}, with a timeout of {} (longer than srpc-check's {})",
+                        humantime::format_duration(round_ms(t)),
+                        humantime::format_duration(self.timeout)
+                    ));
+                    return ReadStatus::Timeout;
+                }
+                Seen::Within(t, _) => {
+                    // Its own timeout ends first, however loaded the machine is.
+                    let by = now + t + self.timeout;
+                    self.stretched.get_or_insert(by);
+                    last = None;
+                    slice = LOOK_MAX;
+                }
+            }
         }
+    }
+
+    /// One look at the server and this connection.
+    fn look(&self) -> Option<(Seen, u64)> {
+        let (client, server) = (self.stream.local_addr().ok()?, self.stream.peer_addr().ok()?);
+        self.watch.as_ref()?.look(client, server, self.sent)
+    }
+
+    /// One read with a timeout.
+    fn read_once(&mut self, wait: Duration) -> ReadStatus {
         let _ = self
             .stream
-            .set_read_timeout(Some((deadline - now).max(Duration::from_millis(1))));
+            .set_read_timeout(Some(wait.max(Duration::from_millis(1))));
         let mut chunk = [0u8; 64 * 1024];
         match self.stream.read(&mut chunk) {
             Ok(0) => ReadStatus::Eof,
@@ -204,6 +321,7 @@ impl Conn {
     }
 
     /// Waits for the server to close. Returns how it ended and any bytes that came first.
+    /// (For a watched connection, a server seen never to close it ends the wait early.)
     pub fn wait_close(&mut self, deadline: Instant) -> (ReadStatus, usize) {
         let mut extra = 0;
         loop {
@@ -213,4 +331,8 @@ impl Conn {
             }
         }
     }
+}
+
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
 }

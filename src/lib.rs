@@ -15,6 +15,7 @@ pub mod fuzz;
 pub mod grade;
 pub mod listeners;
 pub mod model;
+pub mod observe;
 pub mod reply;
 pub mod report;
 pub mod runner;

@@ -85,6 +85,9 @@ pub struct ServerSide {
     pub unread: u32,
     /// Received in all (`tcpi_bytes_received`), when the kernel reports it.
     pub received: Option<u64>,
+    /// The socket's inode: 0 while the connection waits in the listener's accept queue (no
+    /// process holds it yet), else what `/proc/PID/fd` links name.
+    pub inode: u64,
 }
 
 impl ServerSide {
@@ -151,6 +154,7 @@ pub fn server_side(client: SocketAddr, server: SocketAddr) -> Option<ServerSide>
             Some(ServerSide {
                 unread: r.header.recv_queue,
                 received,
+                inode: u64::from(r.header.inode),
             })
         }
         _ => None,

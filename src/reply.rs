@@ -116,8 +116,9 @@ pub enum NoReply {
     ClosedSilently,
     /// The connection was reset before anything arrived.
     Reset,
-    /// Nothing arrived within the time limit.
-    Silent,
+    /// Nothing arrived within the time limit, or (with what was observed) the server was seen
+    /// to be unable to send anything in time.
+    Silent(Option<String>),
     /// Bytes arrived, but they are not a reply in any reading.
     Garbled { reason: String },
 }
@@ -127,7 +128,8 @@ impl NoReply {
         match self {
             NoReply::ClosedSilently => "the server closed the connection without replying".into(),
             NoReply::Reset => "the connection was reset without a reply".into(),
-            NoReply::Silent => format!("no reply within {}", humantime::format_duration(timeout)),
+            NoReply::Silent(None) => format!("no reply within {}", humantime::format_duration(timeout)),
+            NoReply::Silent(Some(why)) => format!("no reply: {why}"),
             NoReply::Garbled { reason } => format!("the reply could not be read: {reason}"),
         }
     }
@@ -142,6 +144,10 @@ pub trait Source {
     fn received(&self) -> &[u8];
     /// The limit for one reply.
     fn timeout(&self) -> Duration;
+    /// Why the last wait ended early, when the server was seen to be unable to send.
+    fn stalled(&self) -> Option<String> {
+        None
+    }
 }
 
 impl Source for Conn {
@@ -155,6 +161,10 @@ impl Source for Conn {
 
     fn timeout(&self) -> Duration {
         Conn::timeout(self)
+    }
+
+    fn stalled(&self) -> Option<String> {
+        self.stalled.clone()
     }
 }
 
@@ -235,7 +245,7 @@ pub fn read(conn: &mut impl Source) -> Result<Reply, NoReply> {
             ReadStatus::Data(_) => {}
             ReadStatus::Eof => return Err(NoReply::ClosedSilently),
             ReadStatus::Reset => return Err(NoReply::Reset),
-            ReadStatus::Timeout => return Err(NoReply::Silent),
+            ReadStatus::Timeout => return Err(NoReply::Silent(conn.stalled())),
         }
     }
     let mut anomalies = Vec::new();
@@ -484,7 +494,7 @@ mod tests {
         );
         assert_eq!(
             read_chunks(vec![], ReadStatus::Timeout).unwrap_err(),
-            NoReply::Silent
+            NoReply::Silent(None)
         );
         assert_eq!(
             read_chunks(vec![], ReadStatus::Reset).unwrap_err(),

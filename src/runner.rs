@@ -82,6 +82,11 @@ pub struct RunReport {
     pub duration: Duration,
     /// Why the server never started, when it did not (then no case ran).
     pub start_failure: Option<StartFailure>,
+    /// Waits were judged by watching the server's processes (see [`crate::observe`]); false
+    /// for a remote target, or where `/proc` could not be read, when timeouts decided.
+    pub observed: bool,
+    /// Waits that ended because a timeout expired.
+    pub timeouts_expired: u32,
 }
 
 impl RunReport {
@@ -133,6 +138,8 @@ pub fn run(
     let started = Instant::now();
     let addr = settings.addr;
     let seed = settings.seed;
+    let watch = settings.watch.clone();
+    watch.set_root(control.as_deref().and_then(|c| c.pid()));
     let mut ctx = Ctx::new(settings);
     let mut outcomes = Vec::new();
     let mut stop: Option<Stop> = None;
@@ -286,6 +293,8 @@ pub fn run(
         left_out: plan.left_out,
         duration: started.elapsed(),
         start_failure: None,
+        observed: watch.observed(),
+        timeouts_expired: watch.timeouts_expired(),
     }
 }
 
@@ -351,12 +360,15 @@ pub fn not_started(
         left_out: plan.left_out,
         duration,
         start_failure,
+        observed: false,
+        timeouts_expired: 0,
     }
 }
 
 /// Starts the server again and points the cases at its (perhaps new) address.
 fn restart(c: &mut dyn Control, ctx: &mut Ctx, after: &'static str) -> Result<(), String> {
     let addr = c.restart()?;
+    ctx.settings.watch.set_root(c.pid());
     ctx.settings.addr = addr;
     ctx.restarts.push(after);
     Ok(())
@@ -425,7 +437,9 @@ struct Probe {
 /// whether anything came back.
 fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> Probe {
     let frame = wire::request_big_endian(payload);
-    let mut conn = match Conn::connect(ctx.settings.addr, ctx.settings.timeout) {
+    let mut conn = match Conn::connect(ctx.settings.addr, ctx.settings.timeout)
+        .map(|c| c.watched(&ctx.settings.watch))
+    {
         Ok(c) => c,
         Err(e) => {
             return Probe {
@@ -438,7 +452,7 @@ fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> Probe {
     let result = reply::exchange(&mut conn, &frame, &[], Duration::ZERO, false);
     let timeout = conn.timeout();
     ctx.keep(conn);
-    let answered = !matches!(result, Err(NoReply::Silent));
+    let answered = !matches!(result, Err(NoReply::Silent(_)));
     let confirmed = result.is_ok();
     let text = match result {
         Ok(r) => {
@@ -455,11 +469,11 @@ fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> Probe {
             }
             found
         }
-        Err(NoReply::Silent) if fresh => format!(
+        Err(NoReply::Silent(_)) if fresh => format!(
             "not big-endian: the same request with a big-endian header got no reply within {} either, so the server waits for something else",
             humantime::format_duration(timeout)
         ),
-        Err(NoReply::Silent) => "the same request with a big-endian header got no reply either; a server that serves one connection at a time may still be stuck on the earlier one, so this does not rule the cause out".into(),
+        Err(NoReply::Silent(_)) => "the same request with a big-endian header got no reply either; a server that serves one connection at a time may still be stuck on the earlier one, so this does not rule the cause out".into(),
         Err(e) => format!("the same request with a big-endian header: {}", e.describe(timeout)),
     };
     Probe {

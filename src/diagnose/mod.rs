@@ -412,6 +412,8 @@ mod tests {
             left_out: 0,
             duration: Duration::ZERO,
             start_failure: None,
+            observed: false,
+            timeouts_expired: 0,
         }
     }
 

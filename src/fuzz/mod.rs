@@ -273,7 +273,7 @@ impl Client {
                 Ok(r) if r.status().as_deref() == Some("ERROR") => ReplyClass::Error,
                 Ok(_) | Err(NoReply::Garbled { .. }) => ReplyClass::Malformed,
                 Err(NoReply::ClosedSilently | NoReply::Reset) => ReplyClass::Closed,
-                Err(NoReply::Silent) => ReplyClass::Timeout,
+                Err(NoReply::Silent(_)) => ReplyClass::Timeout,
             };
             out.classes.push((step.op.kind(), class));
             let failure = match (&expected, result) {

@@ -138,6 +138,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         split_pause: spec.split_pause,
         allow_missing_error: false,
         seed: spec.seed,
+        watch: Default::default(),
     };
     let mut watched = Watched {
         server: &mut server,
@@ -238,6 +239,10 @@ impl Control for Watched<'_> {
 
     fn restarts(&self) -> u32 {
         self.server.restarts()
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.server.pid()
     }
 }
 

@@ -50,6 +50,7 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
         .map(|_| (0..ROUNDS).map(|_| ctx.key()).collect())
         .collect();
     let (addr, timeout, deadline) = (ctx.settings.addr, ctx.settings.timeout, ctx.case_deadline());
+    let watch = &ctx.settings.watch;
     let results: Vec<Result<(), (String, crate::conn::Transcript)>> = std::thread::scope(|s| {
         let handles: Vec<_> = names
             .iter()
@@ -73,7 +74,8 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
                                 ));
                             }
                             let mut conn = Conn::connect(addr, timeout)
-                                .map_err(|e| (e.to_string(), Default::default()))?;
+                                .map_err(|e| (e.to_string(), Default::default()))?
+                                .watched(watch);
                             let _ = conn.send(&wire::request(&request));
                             match reply::read(&mut conn) {
                                 Ok(r) => {
@@ -165,11 +167,14 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
         Err(v) => return v,
         Ok(Ok(r)) if r.status().as_deref() == Some("OK") => return Verdict::pass(),
         Ok(Ok(r)) => Verdict::fail(format!("the other client got {}", r.json)).actual(r.json.to_string()),
-        Ok(Err(NoReply::Silent)) => Verdict::fail(format!(
-            "while {what} was open, another client got no reply within {}",
-            humantime::format_duration(timeout)
-        ))
-        .actual(format!("no reply within {} (the server was still serving {what})", humantime::format_duration(timeout)))
+        Ok(Err(NoReply::Silent(seen))) => {
+            let waited = match &seen {
+                Some(why) => format!("no reply: {why}"),
+                None => format!("no reply within {}", humantime::format_duration(timeout)),
+            };
+            Verdict::fail(format!("while {what} was open, another client got {waited}"))
+                .actual(format!("{waited} (the server was still serving {what})"))
+        }
         .because(Code::BlocksOnIdleClient, "your server handles one connection at a time and waits on the idle one with no timeout, so every other client is stuck behind it. Serve each connection in its own thread (or with selectors), or at least give recv() a timeout (conn.settimeout)"),
         Ok(Err(e)) => {
             let v = super::no_reply_verdict(&e, timeout);

@@ -204,6 +204,8 @@ pub struct Settings {
     pub allow_missing_error: bool,
     /// Seeds the random splits; printed so a run can be repeated.
     pub seed: u64,
+    /// The server's processes, when srpc-check runs it: waits are judged by watching them.
+    pub watch: crate::observe::Watch,
 }
 
 /// What a case runs with: the settings, fresh keys, and the exchanges it made.
@@ -282,7 +284,9 @@ impl Ctx {
         if Instant::now() > self.case_deadline {
             return Err(over_budget(self.settings.timeout));
         }
-        Conn::connect(self.settings.addr, self.settings.timeout).map_err(|e| {
+        Conn::connect(self.settings.addr, self.settings.timeout)
+            .map(|c| c.watched(&self.settings.watch))
+            .map_err(|e| {
             let v = Verdict::fail(format!("could not connect: {e}"));
             match e {
                 ConnectError::Refused => {
@@ -329,7 +333,7 @@ impl Ctx {
         let timeout = self.settings.timeout;
         self.exchange(payload, cuts, pause)?.map_err(|e| {
             let v = no_reply_verdict(&e, timeout);
-            if e != NoReply::Silent {
+            if !matches!(e, NoReply::Silent(_)) {
                 return v;
             }
             if self.silent.is_none() {
@@ -388,10 +392,13 @@ impl Ctx {
             Err(e) => Liveness::Down(format!("the server no longer accepts connections ({e})")),
             Ok(Ok(_) | Err(NoReply::Garbled { .. } | NoReply::ClosedSilently)) => Liveness::Up,
             Ok(Err(NoReply::Reset)) => Liveness::Down("a well-formed request was reset".into()),
-            Ok(Err(NoReply::Silent)) => Liveness::Hung(format!(
-                "a well-formed request got no reply within {}",
-                humantime::format_duration(self.settings.timeout)
-            )),
+            Ok(Err(NoReply::Silent(seen))) => Liveness::Hung(match seen {
+                Some(why) => format!("a well-formed request got no reply: {why}"),
+                None => format!(
+                    "a well-formed request got no reply within {}",
+                    humantime::format_duration(self.settings.timeout)
+                ),
+            }),
         }
     }
 
@@ -415,7 +422,8 @@ impl Ctx {
     /// [`Ctx::liveness`] and [`Ctx::alive`] judge.
     fn fresh_put(&mut self) -> Result<Result<Reply, NoReply>, ConnectError> {
         let name = self.key();
-        let mut conn = Conn::connect(self.settings.addr, self.settings.timeout)?;
+        let mut conn = Conn::connect(self.settings.addr, self.settings.timeout)?
+            .watched(&self.settings.watch);
         let request = crate::wire::request(&model::put_request(&name, &Value::from(1)));
         let result = reply::exchange(&mut conn, &request, &[], Duration::ZERO, false);
         self.keep(conn);
@@ -485,7 +493,7 @@ pub fn no_reply_verdict(e: &NoReply, timeout: Duration) -> Verdict {
         NoReply::ClosedSilently | NoReply::Reset => {
             v.hint("the server closed the connection without answering: it probably raised an exception while handling this request")
         }
-        NoReply::Silent => v.hint("the server is still waiting for something: it may be reading more bytes than the request has, or serving another connection"),
+        NoReply::Silent(_) => v.hint("the server is still waiting for something: it may be reading more bytes than the request has, or serving another connection"),
         NoReply::Garbled { .. } => v,
     }
 }

@@ -136,7 +136,10 @@ fn malformed(ctx: &mut Ctx, bytes: &[u8], half_close: bool, what: &str) -> Verdi
             .actual(r.json.to_string())
             .finding(Code::BadRequestReply),
         Err(NoReply::ClosedSilently | NoReply::Reset) => Verdict::pass(),
-        Err(NoReply::Silent) => Verdict::fail(format!("no reply and no close within {} after {what}", humantime::format_duration(timeout)))
+        Err(NoReply::Silent(seen)) => Verdict::fail(match seen {
+            Some(why) => format!("no reply and no close after {what}: {why}"),
+            None => format!("no reply and no close within {} after {what}", humantime::format_duration(timeout)),
+        })
             .because(if half_close { Code::EofNotHandled } else { Code::LengthNotChecked }, if half_close {
                 "the client had closed its side, so no more bytes could come; your server keeps waiting instead of treating end-of-stream (recv() returning b\"\") as an incomplete request"
             } else {

@@ -68,6 +68,11 @@ pub trait Control {
     fn restart(&mut self) -> std::result::Result<SocketAddr, String>;
     /// How often it was started again.
     fn restarts(&self) -> u32;
+    /// The process ID at the root of the server's process tree, while it runs, for
+    /// [`crate::observe`] to look at.
+    fn pid(&self) -> Option<u32> {
+        None
+    }
 
     /// A server that stopped answering: the event of its exit if it exits within `wait`,
     /// otherwise it is stopped as hung.

@@ -414,6 +414,10 @@ impl Control for Supervised {
     fn restarts(&self) -> u32 {
         self.restarts
     }
+
+    fn pid(&self) -> Option<u32> {
+        Supervised::pid(self)
+    }
 }
 
 impl Drop for Supervised {
@@ -540,6 +544,11 @@ fn proc_table() -> Vec<Proc> {
 fn alive_tree(root: u32) -> Vec<u32> {
     let roots = live_roots().clone();
     alive_in(&proc_table(), root, &roots)
+}
+
+/// The running processes of the server rooted at `root` (see [`alive_tree`]).
+pub fn tree(root: u32) -> Vec<u32> {
+    alive_tree(root)
 }
 
 /// [`alive_tree`], from a process table and the set of running roots.
