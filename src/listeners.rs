@@ -143,7 +143,11 @@ pub fn server_side(client: SocketAddr, server: SocketAddr) -> Option<ServerSide>
         .ok()?
         .payload
     {
-        NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
+        // With that connection gone, the kernel answers with the listener that would take a
+        // new one; that is not the server's end of it.
+        NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r))
+            if r.header.socket_id.destination_port == client.port() =>
+        {
             // tcpi_bytes_received: a u64 at offset 128 of struct tcp_info (Linux 4.1 on).
             let received = r.nlas.iter().find_map(|nla| match nla {
                 netlink_packet_sock_diag::inet::nlas::Nla::TcpInfo(raw) => raw

@@ -153,6 +153,24 @@ impl Watch {
         self.0.expired.load(Ordering::Relaxed)
     }
 
+    /// Waits, at most `limit`, until the server is done with the connection `client` ->
+    /// `server` after `sent` bytes: it closed it, or read it all and went on to wait for
+    /// something else.
+    pub fn settle(&self, client: SocketAddr, server: SocketAddr, sent: u64, limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        let mut last = None;
+        while std::time::Instant::now() < deadline {
+            match self.look(client, server, sent) {
+                None => return,
+                Some((Seen::Busy, _)) => last = None,
+                Some((_, print)) if last == Some(print) => return,
+                Some((_, print)) => last = Some(print),
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.expired();
+    }
+
     /// One look at the server and the connection `client` -> `server` after `sent` bytes.
     /// Returns what was seen with a fingerprint of the state, for comparing two looks.
     pub fn look(&self, client: SocketAddr, server: SocketAddr, sent: u64) -> Option<(Seen, u64)> {
@@ -162,11 +180,12 @@ impl Watch {
         }
         let side = crate::listeners::server_side(client, server)?;
         let pids = crate::target::supervisor::tree(root);
-        let Some(threads) = proc::threads(&pids) else {
+        let Some(mut threads) = proc::threads(&pids) else {
             self.0.refused.store(true, Ordering::Relaxed);
             return None;
         };
         self.0.observed.store(true, Ordering::Relaxed);
+        threads.sort_by_key(|t| (t.pid, t.tid));
         let listeners: Vec<u64> = crate::listeners::listening(Some(root))
             .into_iter()
             .map(|r| r.inode)
