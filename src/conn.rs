@@ -25,8 +25,6 @@ pub struct Piece {
 pub struct Transcript {
     pub sent: Vec<Piece>,
     pub half_closed: bool,
-    /// The client left with a reset (SO_LINGER 0) right after its last write.
-    pub reset: bool,
     pub received: Vec<u8>,
 }
 
@@ -123,27 +121,6 @@ impl Conn {
         self
     }
 
-    /// Leaves abortively: the kernel discards the connection and answers the server with a
-    /// reset (SO_LINGER 0), so the server's next send on it fails, every time. What a client
-    /// does when it is killed, or closes with unread data.
-    pub fn abort(&mut self) {
-        use nix::sys::socket::{setsockopt, sockopt::Linger};
-        self.transcript.reset = true;
-        let _ = setsockopt(
-            &self.stream,
-            Linger,
-            &nix::libc::linger {
-                l_onoff: 1,
-                l_linger: 0,
-            },
-        );
-        let _ = self.stream.shutdown(Shutdown::Both);
-    }
-
-    /// This end's address and the server's, while the connection is open.
-    pub fn ends(&self) -> Option<(SocketAddr, SocketAddr)> {
-        Some((self.stream.local_addr().ok()?, self.stream.peer_addr().ok()?))
-    }
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
@@ -300,7 +277,10 @@ impl Conn {
 
     /// One look at the server and this connection.
     fn look(&self) -> Option<(Seen, u64)> {
-        let (client, server) = (self.stream.local_addr().ok()?, self.stream.peer_addr().ok()?);
+        let (client, server) = (
+            self.stream.local_addr().ok()?,
+            self.stream.peer_addr().ok()?,
+        );
         self.watch.as_ref()?.look(client, server, self.sent)
     }
 

@@ -128,7 +128,9 @@ impl NoReply {
         match self {
             NoReply::ClosedSilently => "the server closed the connection without replying".into(),
             NoReply::Reset => "the connection was reset without a reply".into(),
-            NoReply::Silent(None) => format!("no reply within {}", humantime::format_duration(timeout)),
+            NoReply::Silent(None) => {
+                format!("no reply within {}", humantime::format_duration(timeout))
+            }
             NoReply::Silent(Some(why)) => format!("no reply: {why}"),
             NoReply::Garbled { reason } => format!("the reply could not be read: {reason}"),
         }

@@ -123,6 +123,17 @@ enum Stop {
     AnswersNone(&'static str),
     /// The plan's deadline passed before this case.
     OutOfTime(&'static str, String),
+    /// It exits cleanly after every connection it serves: shown by this case and the one
+    /// before it. Every further case would only show it again, one restart each.
+    ExitsAfterEach(&'static str, &'static str),
+}
+
+/// The server ended on its own, cleanly, without a traceback: what a server that serves one
+/// connection and returns does.
+fn clean_exit(event: &ServerEvent) -> bool {
+    event.event == EventKind::Exited
+        && event.status.as_deref() == Some("exit status 0")
+        && crate::target::traceback::Traceback::parse(&event.stderr_tail).is_none()
 }
 
 /// Runs the plan. `control` is the server's process when srpc-check runs it (`--exec`).
@@ -144,6 +155,8 @@ pub fn run(
     let mut outcomes = Vec::new();
     let mut stop: Option<Stop> = None;
     let mut probe: Option<Probe> = None;
+    // The case before this one ended with the server's clean exit.
+    let mut exited_clean: Option<&'static str> = None;
     for (n, case) in plan.cases.iter().enumerate() {
         let t0 = Instant::now();
         let mut server = None;
@@ -173,6 +186,11 @@ pub fn run(
                 "even right after a restart, a well-formed request got no reply; see {shown} for what was sent and why"
             ))
             .same_as(shown),
+            Some(Stop::ExitsAfterEach(first, shown)) => Verdict::fail(format!(
+                "not tried: the server exits after every connection it serves (shown in {first} and {shown})"
+            ))
+            .because(Code::ExitsAfterOne, "the server ended cleanly after serving a connection, twice in a row, each time right after a restart; it must keep accepting connections in a loop until it is stopped")
+            .same_as(shown),
             None => {
                 on_start(case, n);
                 ctx.begin(case.id);
@@ -198,6 +216,7 @@ pub fn run(
                     },
                     None => {}
                     Some(c) => {
+                        let clean_before = exited_clean.take();
                         let event = match ctx.liveness() {
                             Liveness::Up => c.exited(Duration::ZERO),
                             Liveness::Down(_) => Some(c.exited_or_kill(EXIT_WAIT)),
@@ -205,6 +224,7 @@ pub fn run(
                         };
                         if let Some(mut event) = event {
                             hung = event.event == EventKind::Hung;
+                            let clean = clean_exit(&event);
                             v = blame(v, &event);
                             match restart(c, &mut ctx, case.id) {
                                 Ok(()) => {
@@ -220,6 +240,10 @@ pub fn run(
                                 }
                                 Err(why) => stop = Some(Stop::NoRestart(case.id, why)),
                             }
+                            if let (true, Some(first), None) = (clean, clean_before, &stop) {
+                                stop = Some(Stop::ExitsAfterEach(first, case.id));
+                            }
+                            exited_clean = clean.then_some(case.id);
                             server = Some(event);
                         }
                     }

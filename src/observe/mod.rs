@@ -82,19 +82,25 @@ pub fn judge(threads: &[Thread], ours: Ours, listeners: &[u64]) -> Seen {
         let busy_with = threads
             .iter()
             .find_map(|t| match &t.doing {
-                Doing::Read { inode: Some(_) } => Some("is blocked in recv() on another connection"),
+                Doing::Read { inode: Some(_) } => {
+                    Some("is blocked in recv() on another connection")
+                }
                 Doing::Poll { .. } => Some("waits for another connection to send"),
                 _ => None,
             })
             .unwrap_or("is blocked elsewhere");
-        format!("the server {busy_with} and has not accepted this one (it waits in the listen queue)")
+        format!(
+            "the server {busy_with} and has not accepted this one (it waits in the listen queue)"
+        )
     } else {
         if !ours.read_all {
             return Seen::Busy;
         }
         let sent = crate::words::count(ours.sent as usize, "byte");
         if threads.iter().any(|t| on(t, ours.inode)) {
-            format!("the server has read all {sent} sent on this connection and waits to receive more")
+            format!(
+                "the server has read all {sent} sent on this connection and waits to receive more"
+            )
         } else {
             format!("the server has read all {sent} sent on this connection and no thread is serving it any more")
         }
@@ -129,11 +135,19 @@ impl Watch {
     }
 
     /// Watch this process tree from now on (None: stop watching).
+    /// Whether its threads can be read is tried at once, so the report can say whether
+    /// verdicts were observed even when no wait needed a look.
     pub fn set_root(&self, pid: Option<u32>) {
         self.0.root.store(pid.unwrap_or(0), Ordering::Relaxed);
+        if let Some(pid) = pid {
+            match proc::threads(&crate::target::supervisor::tree(pid)) {
+                Some(_) => self.0.observed.store(true, Ordering::Relaxed),
+                None => self.0.refused.store(true, Ordering::Relaxed),
+            }
+        }
     }
 
-    /// Were verdicts judged by observation (at least one look at the server succeeded)?
+    /// Were verdicts judged by observation (the server's threads could be read)?
     pub fn observed(&self) -> bool {
         self.0.observed.load(Ordering::Relaxed)
     }
@@ -151,24 +165,6 @@ impl Watch {
     /// How many waits ended because their timeout expired.
     pub fn timeouts_expired(&self) -> u32 {
         self.0.expired.load(Ordering::Relaxed)
-    }
-
-    /// Waits, at most `limit`, until the server is done with the connection `client` ->
-    /// `server` after `sent` bytes: it closed it, or read it all and went on to wait for
-    /// something else.
-    pub fn settle(&self, client: SocketAddr, server: SocketAddr, sent: u64, limit: Duration) {
-        let deadline = std::time::Instant::now() + limit;
-        let mut last = None;
-        while std::time::Instant::now() < deadline {
-            match self.look(client, server, sent) {
-                None => return,
-                Some((Seen::Busy, _)) => last = None,
-                Some((_, print)) if last == Some(print) => return,
-                Some((_, print)) => last = Some(print),
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        self.expired();
     }
 
     /// One look at the server and the connection `client` -> `server` after `sent` bytes.
@@ -242,7 +238,9 @@ mod tests {
     #[test]
     fn a_sequential_server_blocked_on_an_idle_client_never_gets_to_us() {
         let threads = [t(Doing::Read { inode: Some(IDLE) })];
-        assert!(matches!(judge(&threads, queued(), &[LISTENER]), Seen::Never(w) if w.contains("another connection")));
+        assert!(
+            matches!(judge(&threads, queued(), &[LISTENER]), Seen::Never(w) if w.contains("another connection"))
+        );
     }
 
     #[test]

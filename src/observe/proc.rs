@@ -67,7 +67,11 @@ pub fn threads(pids: &[u32]) -> Option<Vec<Thread>> {
         let fds = socket_fds(pid);
         let mem = std::fs::File::open(format!("/proc/{pid}/mem")).ok();
         for task in tasks.flatten() {
-            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) else {
+            let Some(tid) = task
+                .file_name()
+                .to_str()
+                .and_then(|t| t.parse::<u32>().ok())
+            else {
                 continue;
             };
             let dir = task.path();
@@ -148,7 +152,10 @@ pub fn classify(line: &str, fds: &HashMap<i64, u64>, peek: &Peek<'_>) -> Doing {
         }
         let secs = i64::from_ne_bytes(raw[..8].try_into().expect("8 bytes"));
         let nanos = i64::from_ne_bytes(raw[8..].try_into().expect("8 bytes"));
-        Some(Duration::new(secs.max(0) as u64, nanos.clamp(0, 999_999_999) as u32))
+        Some(Duration::new(
+            secs.max(0) as u64,
+            nanos.clamp(0, 999_999_999) as u32,
+        ))
     };
     let millis = |ms: u64| -> Option<Duration> {
         let ms = ms as u32 as i32;
@@ -186,7 +193,9 @@ pub fn classify(line: &str, fds: &HashMap<i64, u64>, peek: &Peek<'_>) -> Doing {
         n if n == libc::SYS_select => Doing::Poll {
             inodes: Vec::new(),
             // A struct timeval: microseconds in its second half.
-            timeout: timespec(arg(5)).map(|d| Duration::new(d.as_secs(), 0) + Duration::from_micros(d.subsec_nanos() as u64)),
+            timeout: timespec(arg(5)).map(|d| {
+                Duration::new(d.as_secs(), 0) + Duration::from_micros(d.subsec_nanos() as u64)
+            }),
         },
         n if n == libc::SYS_pselect6 => Doing::Poll {
             inodes: Vec::new(),
@@ -252,11 +261,19 @@ mod tests {
         assert_eq!(classify("running", &fds, &none), Doing::Running);
         assert_eq!(classify("-1 0x7ffd 0x7f00", &fds, &none), Doing::Other(-1));
         assert_eq!(
-            classify(&line(libc::SYS_accept4, [3, 0, 0, 0x80000, 0, 0]), &fds, &none),
+            classify(
+                &line(libc::SYS_accept4, [3, 0, 0, 0x80000, 0, 0]),
+                &fds,
+                &none
+            ),
             Doing::Accept { inode: Some(100) }
         );
         assert_eq!(
-            classify(&line(libc::SYS_recvfrom, [4, 0x1000, 8, 0, 0, 0]), &fds, &none),
+            classify(
+                &line(libc::SYS_recvfrom, [4, 0x1000, 8, 0, 0, 0]),
+                &fds,
+                &none
+            ),
             Doing::Read { inode: Some(200) }
         );
         assert_eq!(
@@ -265,7 +282,11 @@ mod tests {
         );
         // FUTEX_WAIT_PRIVATE with no timeout: parked for good.
         assert_eq!(
-            classify(&line(libc::SYS_futex, [0x1000, 0x80, 0, 0, 0, 0]), &fds, &none),
+            classify(
+                &line(libc::SYS_futex, [0x1000, 0x80, 0, 0, 0, 0]),
+                &fds,
+                &none
+            ),
             Doing::Parked { timeout: None }
         );
     }
@@ -284,7 +305,11 @@ mod tests {
             true
         };
         assert_eq!(
-            classify(&line(libc::SYS_ppoll, [0x1000, 1, 0x2000, 0, 8, 0]), &fds, &memory),
+            classify(
+                &line(libc::SYS_ppoll, [0x1000, 1, 0x2000, 0, 8, 0]),
+                &fds,
+                &memory
+            ),
             Doing::Poll {
                 inodes: vec![200],
                 timeout: Some(Duration::from_millis(2500))
@@ -294,7 +319,11 @@ mod tests {
         {
             // poll(fds, 1, 5000): CPython's settimeout(5) before a recv.
             assert_eq!(
-                classify(&line(libc::SYS_poll, [0x1000, 1, 5000, 0, 0, 0]), &fds, &memory),
+                classify(
+                    &line(libc::SYS_poll, [0x1000, 1, 5000, 0, 0, 0]),
+                    &fds,
+                    &memory
+                ),
                 Doing::Poll {
                     inodes: vec![200],
                     timeout: Some(Duration::from_secs(5))
@@ -302,7 +331,11 @@ mod tests {
             );
             // A timeout of -1 waits forever.
             assert_eq!(
-                classify(&line(libc::SYS_poll, [0x1000, 1, 0xffffffff, 0, 0, 0]), &fds, &memory),
+                classify(
+                    &line(libc::SYS_poll, [0x1000, 1, 0xffffffff, 0, 0, 0]),
+                    &fds,
+                    &memory
+                ),
                 Doing::Poll {
                     inodes: vec![200],
                     timeout: None
@@ -312,7 +345,11 @@ mod tests {
         // Memory that cannot be read: unknown sockets, a timeout that may end any moment.
         let none = |_: u64, _: &mut [u8]| false;
         assert_eq!(
-            classify(&line(libc::SYS_ppoll, [0x1000, 1, 0x2000, 0, 8, 0]), &fds, &none),
+            classify(
+                &line(libc::SYS_ppoll, [0x1000, 1, 0x2000, 0, 8, 0]),
+                &fds,
+                &none
+            ),
             Doing::Poll {
                 inodes: vec![],
                 timeout: Some(Duration::ZERO)

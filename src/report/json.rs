@@ -27,6 +27,13 @@ pub struct Doc {
     /// The case that showed the server answers no well-formed request, even fresh.
     pub answers_no_request_after: Option<String>,
     pub restarts: u32,
+    /// Missing replies were judged by watching the server's processes and sockets (a server
+    /// srpc-check runs, with /proc readable); false when timeouts alone decided.
+    #[serde(default)]
+    pub observed: bool,
+    /// Waits that ended because a timeout expired (observed runs of sound servers: 0).
+    #[serde(default)]
+    pub timeouts_expired: u32,
     pub big_endian_probe: Option<String>,
     /// Cases --only/--skip left out (they are not in `tests`).
     pub left_out: usize,
@@ -142,6 +149,8 @@ impl Doc {
             target_down_after: report.down_after.map(Into::into),
             answers_no_request_after: report.answers_none_after.map(Into::into),
             restarts: report.restarts,
+            observed: report.observed,
+            timeouts_expired: report.timeouts_expired,
             big_endian_probe: report.big_endian_probe.clone(),
             left_out: report.left_out,
             duration_ms: report.duration.as_millis(),

@@ -227,10 +227,7 @@ fn replay_statements(t: &Transcript, addr: SocketAddr) -> String {
     if t.half_closed {
         py.push_str("s.shutdown(socket.SHUT_WR)\n");
     }
-    if t.reset {
-        py.push_str("# leave at once, with a reset (as a killed client does):\ns.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack(\"ii\", 1, 0))\ns.close()\n");
-        return py;
-    }
+
     py.push_str("reply = b\"\"\ntry:\n    while chunk := s.recv(65536): reply += chunk\nexcept OSError as e: print(\"error:\", e)\nprint(reply)\n");
     py
 }
@@ -263,7 +260,7 @@ pub fn reproducer(t: &Transcript, held: Option<&Transcript>, addr: SocketAddr) -
         );
     }
     Some(format!(
-        "python3 - <<'EOF'\nimport socket, struct, time\n{first}{}EOF\n",
+        "python3 - <<'EOF'\nimport socket, time\n{first}{}EOF\n",
         replay_statements(t, addr)
     ))
 }
@@ -308,7 +305,6 @@ mod tests {
                 },
             ],
             half_closed: true,
-            reset: false,
             received: vec![],
         };
         let py = reproducer(&t, None, "127.0.0.1:4444".parse().unwrap()).unwrap();

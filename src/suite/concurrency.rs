@@ -50,7 +50,6 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
         .map(|_| (0..ROUNDS).map(|_| ctx.key()).collect())
         .collect();
     let (addr, timeout, deadline) = (ctx.settings.addr, ctx.settings.timeout, ctx.case_deadline());
-    let watch = &ctx.settings.watch;
     let results: Vec<Result<(), (String, crate::conn::Transcript)>> = std::thread::scope(|s| {
         let handles: Vec<_> = names
             .iter()
@@ -74,8 +73,7 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
                                 ));
                             }
                             let mut conn = Conn::connect(addr, timeout)
-                                .map_err(|e| (e.to_string(), Default::default()))?
-                                .watched(watch);
+                                .map_err(|e| (e.to_string(), Default::default()))?;
                             let _ = conn.send(&wire::request(&request));
                             match reply::read(&mut conn) {
                                 Ok(r) => {
@@ -152,7 +150,6 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
             .cloned()
             .collect(),
         half_closed: false,
-        reset: false,
         received: Vec::new(),
     };
     ctx.keep(idle);

@@ -287,14 +287,14 @@ impl Ctx {
         Conn::connect(self.settings.addr, self.settings.timeout)
             .map(|c| c.watched(&self.settings.watch))
             .map_err(|e| {
-            let v = Verdict::fail(format!("could not connect: {e}"));
-            match e {
-                ConnectError::Refused => {
-                    v.hint("nothing is listening any more: the server exited or crashed")
+                let v = Verdict::fail(format!("could not connect: {e}"));
+                match e {
+                    ConnectError::Refused => {
+                        v.hint("nothing is listening any more: the server exited or crashed")
+                    }
+                    _ => v,
                 }
-                _ => v,
-            }
-        })
+            })
     }
 
     /// Keeps a finished connection's transcript for the report.
@@ -422,8 +422,8 @@ impl Ctx {
     /// [`Ctx::liveness`] and [`Ctx::alive`] judge.
     fn fresh_put(&mut self) -> Result<Result<Reply, NoReply>, ConnectError> {
         let name = self.key();
-        let mut conn = Conn::connect(self.settings.addr, self.settings.timeout)?
-            .watched(&self.settings.watch);
+        let mut conn =
+            Conn::connect(self.settings.addr, self.settings.timeout)?.watched(&self.settings.watch);
         let request = crate::wire::request(&model::put_request(&name, &Value::from(1)));
         let result = reply::exchange(&mut conn, &request, &[], Duration::ZERO, false);
         self.keep(conn);

@@ -1,0 +1,136 @@
+//! Verdicts by observation: for servers srpc-check runs, a missing reply is judged from what
+//! the server's threads are blocked in, so no timeout has to expire, and the verdict is the
+//! same beside a CPU burner as on an idle machine. One test function, run alone in its binary,
+//! so no other srpc-check competes with it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command};
+
+use common::*;
+
+fn exec(command: &str, only: &str) -> serde_json::Value {
+    let out = cmd()
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
+        .args(["--exec", command, "--only", only, "--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// What each case concluded: status and finding.
+fn verdicts(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_owned(),
+                t["status"].as_str().unwrap().to_owned(),
+                t["finding"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Processes that keep both cores busy while they live; stopped by PID.
+struct Burners(Vec<Child>);
+
+impl Burners {
+    fn start() -> Burners {
+        Burners(
+            (0..2)
+                .map(|_| {
+                    Command::new("python3")
+                        .args(["-c", "while True: pass"])
+                        .spawn()
+                        .unwrap()
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Burners {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+const CASES: &str = "grading/*,concurrency/*";
+
+#[test]
+fn blocked_servers_are_judged_by_what_they_wait_in_idle_and_loaded_alike() {
+    // Sequential, one thread: blocked in recv() on the idle client, no timeout.
+    // Sequential with a 1 s timeout: polls the idle client for 1 s, then serves the other.
+    // Reads the header big-endian: one thread without a timeout, and a thread per
+    // connection with a 5 s timeout (longer than srpc-check's 2 s).
+    let fixtures = [
+        (
+            "python3 student_server.py --bug sequential",
+            "blocks-on-idle-client",
+        ),
+        ("python3 lab_server.py --timeout 1", ""),
+        (
+            "python3 lab_server.py --bug hang",
+            "request-read-big-endian",
+        ),
+        (
+            "python3 student_server.py --bug big-endian-read",
+            "request-read-big-endian",
+        ),
+        ("python3 student_server.py", ""),
+    ];
+    let mut idle = Vec::new();
+    for (command, expected) in fixtures {
+        let report = exec(command, CASES);
+        assert_eq!(report["observed"], true, "{command}: {report:#}");
+        assert_eq!(report["timeouts_expired"], 0, "{command}: {report:#}");
+        let found: Vec<String> = findings(&report).into_iter().collect();
+        let want: Vec<String> = [expected]
+            .into_iter()
+            .filter(|e| !e.is_empty())
+            .map(String::from)
+            .collect();
+        assert_eq!(found, want, "{command}: {report:#}");
+        idle.push(verdicts(&report));
+    }
+    // What was seen is named: no timeout, or the server's own.
+    let seq = exec(
+        "python3 student_server.py --bug sequential",
+        "concurrency/idle-client",
+    );
+    let message = test_by_id(&seq, "concurrency/idle-client")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("with no timeout"), "{message}");
+    let five = exec("python3 lab_server.py", "concurrency/idle-client");
+    let message = test_by_id(&five, "concurrency/idle-client")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("a timeout of 5s"), "{message}");
+
+    let burners = Burners::start();
+    for ((command, _), before) in fixtures.iter().zip(&idle) {
+        let report = exec(command, CASES);
+        assert_eq!(&verdicts(&report), before, "{command} beside a CPU burner");
+        assert_eq!(report["timeouts_expired"], 0, "{command}: {report:#}");
+    }
+    drop(burners);
+
+    // A remote target cannot be observed: timeouts decide, and the report says so.
+    let (_, remote) = check_json("builtin", &["--only", "grading/*"]);
+    assert_eq!(remote["observed"], false);
+}
