@@ -259,7 +259,7 @@ impl Conn {
                 Seen::Within(t, why) if t > self.timeout => {
                     self.stalled = Some(format!(
                         "{why}, with a timeout of {} (longer than srpc-check's {})",
-                        humantime::format_duration(round_ms(t)),
+                        humantime::format_duration(crate::words::round_ms(t)),
                         humantime::format_duration(self.timeout)
                     ));
                     return ReadStatus::Timeout;
@@ -320,8 +320,4 @@ impl Conn {
             }
         }
     }
-}
-
-fn round_ms(d: Duration) -> Duration {
-    Duration::from_millis(d.as_millis() as u64)
 }

@@ -140,7 +140,7 @@ impl Watch {
     pub fn set_root(&self, pid: Option<u32>) {
         self.0.root.store(pid.unwrap_or(0), Ordering::Relaxed);
         if let Some(pid) = pid {
-            match proc::threads(&crate::target::supervisor::tree(pid)) {
+            match proc::threads(&crate::target::supervisor::alive_tree(pid)) {
                 Some(_) => self.0.observed.store(true, Ordering::Relaxed),
                 None => self.0.refused.store(true, Ordering::Relaxed),
             }
@@ -175,17 +175,23 @@ impl Watch {
             return None;
         }
         let side = crate::listeners::server_side(client, server)?;
-        let pids = crate::target::supervisor::tree(root);
+        let pids = crate::target::supervisor::alive_tree(root);
         let Some(mut threads) = proc::threads(&pids) else {
             self.0.refused.store(true, Ordering::Relaxed);
             return None;
         };
         self.0.observed.store(true, Ordering::Relaxed);
         threads.sort_by_key(|t| (t.pid, t.tid));
-        let listeners: Vec<u64> = crate::listeners::listening(Some(root))
-            .into_iter()
-            .map(|r| r.inode)
-            .collect();
+        // The listeners matter only while the connection waits to be accepted: the socket
+        // tables are read then, not on every look.
+        let listeners: Vec<u64> = if side.inode == 0 {
+            crate::listeners::listening(Some(root))
+                .into_iter()
+                .map(|r| r.inode)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let ours = Ours {
             inode: side.inode,
             read_all: side.has_read(sent),

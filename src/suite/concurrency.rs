@@ -177,7 +177,7 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
         Ok(Err(e)) => {
             let v = super::no_reply_verdict(&e, timeout);
             Verdict {
-                message: format!("{} (after {} with {what} open)", v.message, humantime::format_duration(round_ms(waited))),
+                message: format!("{} (after {} with {what} open)", v.message, humantime::format_duration(crate::words::round_ms(waited))),
                 ..v
             }
             .actual(e.describe(timeout))
@@ -187,10 +187,6 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
         transcript: other.map(Box::new),
         ..v.expected(expected).held(held)
     }
-}
-
-fn round_ms(d: Duration) -> Duration {
-    Duration::from_millis(d.as_millis() as u64)
 }
 
 fn idle_client(ctx: &mut Ctx) -> Verdict {

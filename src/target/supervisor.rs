@@ -541,14 +541,9 @@ fn proc_table() -> Vec<Proc> {
 
 /// The processes of the server rooted at `root` that are still running: its descendants, and
 /// orphans reparented to srpc-check (which, as subreaper, inherits whatever the server left).
-fn alive_tree(root: u32) -> Vec<u32> {
+pub fn alive_tree(root: u32) -> Vec<u32> {
     let roots = live_roots().clone();
     alive_in(&proc_table(), root, &roots)
-}
-
-/// The running processes of the server rooted at `root` (see [`alive_tree`]).
-pub fn tree(root: u32) -> Vec<u32> {
-    alive_tree(root)
 }
 
 /// [`alive_tree`], from a process table and the set of running roots.
