@@ -25,6 +25,8 @@ pub struct Piece {
 pub struct Transcript {
     pub sent: Vec<Piece>,
     pub half_closed: bool,
+    /// The client left without reading, with a reset (SO_LINGER 0) after its half-close.
+    pub reset: bool,
     pub received: Vec<u8>,
 }
 
@@ -201,6 +203,50 @@ impl Conn {
     pub fn half_close(&mut self) {
         self.transcript.half_closed = true;
         let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
+    /// Leaves without reading: half-closes, waits (up to the timeout) until the server's
+    /// kernel has acknowledged everything including the end of stream, then resets the
+    /// connection (SO_LINGER 0). The server reads what was sent, then end-of-stream, and every
+    /// send it makes on the connection fails: it meets a client that has completely gone.
+    pub fn leave_with_reset(mut self) -> Transcript {
+        use nix::sys::socket::{setsockopt, sockopt::Linger};
+        self.half_close();
+        let deadline = Instant::now() + self.timeout;
+        while !self.end_acknowledged() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        self.transcript.reset = true;
+        let _ = setsockopt(
+            &self.stream,
+            Linger,
+            &nix::libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            },
+        );
+        self.transcript
+    }
+
+    /// Has the peer acknowledged our end of stream (state FIN-WAIT-2, or gone further)?
+    fn end_acknowledged(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        const TCP_FIN_WAIT2: u8 = 5;
+        const TCP_TIME_WAIT: u8 = 6;
+        const TCP_CLOSE: u8 = 7;
+        let mut info: nix::libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<nix::libc::tcp_info>() as nix::libc::socklen_t;
+        // SAFETY: `info` is a valid, writable tcp_info of `len` bytes for the whole call.
+        let rc = unsafe {
+            nix::libc::getsockopt(
+                self.stream.as_raw_fd(),
+                nix::libc::IPPROTO_TCP,
+                nix::libc::TCP_INFO,
+                (&mut info as *mut nix::libc::tcp_info).cast(),
+                &mut len,
+            )
+        };
+        rc != 0 || matches!(info.tcpi_state, TCP_FIN_WAIT2 | TCP_TIME_WAIT | TCP_CLOSE)
     }
 
     /// Reads whatever arrives next, waiting until `deadline` at most. Appends to the transcript.

@@ -122,15 +122,36 @@ fn blocked_servers_are_judged_by_what_they_wait_in_idle_and_loaded_alike() {
         .to_owned();
     assert!(message.contains("a timeout of 5s"), "{message}");
 
+    leaving_clients_meet_the_same_server_every_time();
+
     let burners = Burners::start();
     for ((command, _), before) in fixtures.iter().zip(&idle) {
         let report = exec(command, CASES);
         assert_eq!(&verdicts(&report), before, "{command} beside a CPU burner");
         assert_eq!(report["timeouts_expired"], 0, "{command}: {report:#}");
     }
+    leaving_clients_meet_the_same_server_every_time();
     drop(burners);
 
     // A remote target cannot be observed: timeouts decide, and the report says so.
     let (_, remote) = check_json("builtin", &["--only", "grading/*"]);
     assert_eq!(remote["observed"], false);
+}
+
+/// The clients that leave early: a server that dies sending to a departed client (two sends,
+/// the second one uncaught, as the lab's send_message does) dies every time, and one that
+/// catches the error never does. Repeated, since a race would show as a difference.
+fn leaving_clients_meet_the_same_server_every_time() {
+    const LEAVING: &str = "robust/empty-connection,robust/client-gone";
+    for _ in 0..3 {
+        let dies = exec("python3 lab_server.py --bug broken-pipe", LEAVING);
+        for id in ["robust/empty-connection", "robust/client-gone"] {
+            let t = test_by_id(&dies, id);
+            assert_eq!(t["status"], "fail", "{id}: {dies:#}");
+            assert_eq!(t["server"]["event"], "exited", "{id}: {dies:#}");
+        }
+        assert_eq!(dies["restarts"], 2, "{dies:#}");
+        let survives = exec("python3 lab_server.py", LEAVING);
+        assert_eq!(survives["summary"]["passed"], 2, "{survives:#}");
+    }
 }

@@ -20,6 +20,9 @@
 //! on the connection's byte counts. Where `/proc` cannot be read (a remote target, no right
 //! to trace the server, not Linux), nothing is concluded and today's timeouts decide;
 //! [`Watch::observed`] says which, for the report.
+//!
+//! Races are forced rather than hoped for: [`Watch::pause`] holds the server still while a
+//! client leaves, so the server meets a client that has completely gone, every time.
 
 pub mod proc;
 
@@ -167,6 +170,40 @@ impl Watch {
         self.0.expired.load(Ordering::Relaxed)
     }
 
+    /// Holds the server still (SIGSTOP to every process of its tree) until the returned guard
+    /// is dropped, so that what a client does meanwhile is complete before the server can act
+    /// on it: a race that depends on who is first is then decided the same way every time.
+    /// None when there is no server to hold, or it did not stop within `within`.
+    pub fn pause(&self, within: Duration) -> Option<Paused> {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        if !self.active() {
+            return None;
+        }
+        let root = self.0.root.load(Ordering::Relaxed);
+        let deadline = std::time::Instant::now() + within;
+        let mut paused = Paused { pids: Vec::new() };
+        loop {
+            // A process forked while the others were being stopped is stopped on the next round.
+            let new: Vec<u32> = crate::target::supervisor::alive_tree(root)
+                .into_iter()
+                .filter(|p| !paused.pids.contains(p))
+                .collect();
+            for &pid in &new {
+                if kill(Pid::from_raw(pid as i32), Signal::SIGSTOP).is_ok() {
+                    paused.pids.push(pid);
+                }
+            }
+            if new.is_empty() && proc::all_stopped(&paused.pids) {
+                return (!paused.pids.is_empty()).then_some(paused);
+            }
+            if std::time::Instant::now() > deadline {
+                return None; // dropping `paused` lets go of what was stopped
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
     /// One look at the server and the connection `client` -> `server` after `sent` bytes.
     /// Returns what was seen with a fingerprint of the state, for comparing two looks.
     pub fn look(&self, client: SocketAddr, server: SocketAddr, sent: u64) -> Option<(Seen, u64)> {
@@ -206,6 +243,21 @@ impl Watch {
             h.finish()
         };
         Some((seen, fingerprint))
+    }
+}
+
+/// A server held still by [`Watch::pause`]; dropping it lets the server go on (SIGCONT).
+#[derive(Debug)]
+pub struct Paused {
+    pids: Vec<u32>,
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        use nix::sys::signal::{kill, Signal};
+        for &pid in &self.pids {
+            let _ = kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGCONT);
+        }
     }
 }
 

@@ -80,13 +80,7 @@ pub fn threads(pids: &[u32]) -> Option<Vec<Thread>> {
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return None,
                 Err(_) => continue, // the thread ended
             };
-            let running = std::fs::read_to_string(dir.join("stat"))
-                .ok()
-                .and_then(|stat| {
-                    let rest = &stat[stat.rfind(')')? + 2..];
-                    rest.split(' ').next().map(|state| state == "R")
-                })
-                .unwrap_or(false);
+            let running = state(&dir) == Some('R');
             let doing = if running {
                 Doing::Running
             } else {
@@ -99,6 +93,24 @@ pub fn threads(pids: &[u32]) -> Option<Vec<Thread>> {
         }
     }
     Some(out)
+}
+
+/// A thread's state letter from its `stat` (R running, S sleeping, T stopped, Z zombie...).
+fn state(task_dir: &std::path::Path) -> Option<char> {
+    let stat = std::fs::read_to_string(task_dir.join("stat")).ok()?;
+    stat[stat.rfind(')')? + 2..].chars().next()
+}
+
+/// Has every thread of the processes `pids` stopped (by SIGSTOP), or ended?
+pub fn all_stopped(pids: &[u32]) -> bool {
+    pids.iter().all(|pid| {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return true; // gone
+        };
+        tasks
+            .flatten()
+            .all(|task| matches!(state(&task.path()), None | Some('T' | 't' | 'Z' | 'X')))
+    })
 }
 
 /// The socket inodes behind process `pid`'s descriptors.

@@ -227,6 +227,12 @@ fn replay_statements(t: &Transcript, addr: SocketAddr) -> String {
     if t.half_closed {
         py.push_str("s.shutdown(socket.SHUT_WR)\n");
     }
+    if t.reset {
+        // srpc-check holds the server still meanwhile; a replay cannot, so a server that
+        // reads at once may answer before the reset, where a busy one never does.
+        py.push_str("time.sleep(0.05)\ns.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack(\"ii\", 1, 0))\ns.close()  # leaves with a reset, without reading\n");
+        return py;
+    }
 
     py.push_str("reply = b\"\"\ntry:\n    while chunk := s.recv(65536): reply += chunk\nexcept OSError as e: print(\"error:\", e)\nprint(reply)\n");
     py
@@ -260,14 +266,14 @@ pub fn reproducer(t: &Transcript, held: Option<&Transcript>, addr: SocketAddr) -
         );
     }
     Some(format!(
-        "python3 - <<'EOF'\nimport socket, time\n{first}{}EOF\n",
+        "python3 - <<'EOF'\nimport socket, struct, time\n{first}{}EOF\n",
         replay_statements(t, addr)
     ))
 }
 
 /// A standalone Python script that replays a whole session, one connection per transcript.
 pub fn session_reproducer(transcripts: &[Transcript], addr: SocketAddr) -> String {
-    let mut py = String::from("#!/usr/bin/env python3\n# Replays an srpc-check fuzz finding: one connection per step.\nimport socket, time\n");
+    let mut py = String::from("#!/usr/bin/env python3\n# Replays an srpc-check fuzz finding: one connection per step.\nimport socket, struct, time\n");
     for (n, t) in transcripts.iter().enumerate() {
         let _ = writeln!(py, "\nprint(\"--- connection {}\")", n + 1);
         py.push_str(&replay_statements(t, addr));
@@ -305,10 +311,28 @@ mod tests {
                 },
             ],
             half_closed: true,
+            reset: false,
             received: vec![],
         };
         let py = reproducer(&t, None, "127.0.0.1:4444".parse().unwrap()).unwrap();
         assert!(py.contains("create_connection((\"127.0.0.1\", 4444)"));
         assert!(py.contains("bytes.fromhex(\"0100\"))\ntime.sleep(0.04)\ns.sendall(bytes.fromhex(\"0000\"))\ns.shutdown"));
+    }
+
+    #[test]
+    fn reproducer_of_a_client_that_left_resets_instead_of_reading() {
+        let t = Transcript {
+            sent: vec![Piece {
+                pause_before: Duration::ZERO,
+                bytes: vec![1, 0, 0, 0],
+            }],
+            half_closed: true,
+            reset: true,
+            received: vec![],
+        };
+        let py = reproducer(&t, None, "127.0.0.1:4444".parse().unwrap()).unwrap();
+        assert!(py.contains("import socket, struct, time"));
+        assert!(py.contains("s.shutdown(socket.SHUT_WR)\ntime.sleep(0.05)\ns.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack(\"ii\", 1, 0))\ns.close()"));
+        assert!(!py.contains("recv"), "{py}");
     }
 }

@@ -150,6 +150,7 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
             .cloned()
             .collect(),
         half_closed: false,
+        reset: false,
         received: Vec::new(),
     };
     ctx.keep(idle);
