@@ -89,8 +89,7 @@ pub struct Conn {
 /// How often a watched wait looks at the server: first soon, then less often.
 const LOOK_FIRST: Duration = Duration::from_millis(2);
 const LOOK_MAX: Duration = Duration::from_millis(25);
-/// Two looks this far apart must agree before a conclusion counts.
-const LOOK_CONFIRM: Duration = Duration::from_millis(5);
+use crate::observe::CONFIRM as LOOK_CONFIRM;
 
 impl Conn {
     pub fn connect(addr: SocketAddr, timeout: Duration) -> Result<Conn, ConnectError> {
@@ -206,14 +205,21 @@ impl Conn {
     }
 
     /// Leaves without reading: half-closes, waits (up to the timeout) until the server's
-    /// kernel has acknowledged everything including the end of stream, then resets the
+    /// kernel has received everything including the end of stream (it acknowledged it, or a
+    /// local server's socket shows it, since the acknowledgement may be delayed), then resets the
     /// connection (SO_LINGER 0). The server reads what was sent, then end-of-stream, and every
     /// send it makes on the connection fails: it meets a client that has completely gone.
     pub fn leave_with_reset(mut self) -> Transcript {
         use nix::sys::socket::{setsockopt, sockopt::Linger};
         self.half_close();
         let deadline = Instant::now() + self.timeout;
-        while !self.end_acknowledged() && Instant::now() < deadline {
+        let ends = (self.stream.local_addr(), self.stream.peer_addr());
+        let arrived = || match ends {
+            (Ok(client), Ok(server)) => crate::listeners::server_side(client, server)
+                .is_some_and(|s| s.state == crate::listeners::CLOSE_WAIT),
+            _ => false,
+        };
+        while !self.end_acknowledged() && !arrived() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_micros(100));
         }
         self.transcript.reset = true;

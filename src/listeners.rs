@@ -43,7 +43,19 @@ pub fn listening_on(port: u16) -> Vec<SocketAddr> {
 }
 
 /// Every listening TCP socket in the network namespace of `pid` (of this process for None).
+/// Asked of the kernel over sock_diag when that namespace is this process's own (its answer
+/// holds listeners alone, however many closed connections linger), else read from
+/// `/proc/PID/net/tcp` and `tcp6`.
 pub fn listening(pid: Option<u32>) -> Vec<SocketRow> {
+    let ours = |pid: u32| {
+        let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/net")).ok();
+        ns("self").is_some_and(|own| ns(&pid.to_string()) == Some(own))
+    };
+    if pid.is_none_or(ours) {
+        if let Some(found) = listening_diag() {
+            return found;
+        }
+    }
     let mut found = Vec::new();
     for v6 in [false, true] {
         let path = match pid {
@@ -88,7 +100,13 @@ pub struct ServerSide {
     /// The socket's inode: 0 while the connection waits in the listener's accept queue (no
     /// process holds it yet), else what `/proc/PID/fd` links name.
     pub inode: u64,
+    /// TCP state as the kernel numbers it (8 is CLOSE-WAIT: the client's end of stream has
+    /// arrived).
+    pub state: u8,
 }
+
+/// TCP state CLOSE-WAIT: the peer's end of stream has arrived.
+pub const CLOSE_WAIT: u8 = 8;
 
 impl ServerSide {
     /// Has the server read every one of the `sent` bytes?
@@ -159,10 +177,90 @@ pub fn server_side(client: SocketAddr, server: SocketAddr) -> Option<ServerSide>
                 unread: r.header.recv_queue,
                 received,
                 inode: u64::from(r.header.inode),
+                state: r.header.state,
             })
         }
         _ => None,
     }
+}
+
+/// Every listener in this network namespace, from a sock_diag dump of LISTEN sockets (IPv4
+/// and IPv6); `rx_queue` is then the accept queue's length. None where netlink cannot be used.
+#[cfg(target_os = "linux")]
+fn listening_diag() -> Option<Vec<SocketRow>> {
+    use netlink_packet_core::{
+        NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
+    };
+    use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
+    use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+    use netlink_packet_sock_diag::SockDiagMessage;
+    use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket};
+
+    /// The most rows read, whatever the kernel sends.
+    const MOST: usize = 65_536;
+    let mut socket = Socket::new(NETLINK_SOCK_DIAG).ok()?;
+    socket.bind_auto().ok()?;
+    socket.connect(&netlink_sys::SocketAddr::new(0, 0)).ok()?;
+    let _ = socket.set_rx_buf_sz(1 << 20);
+    let mut found = Vec::new();
+    for family in [AF_INET, AF_INET6] {
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        let request = InetRequest {
+            family,
+            protocol: IPPROTO_TCP,
+            extensions: ExtensionFlags::empty(),
+            states: StateFlags::LISTEN,
+            socket_id: if family == AF_INET {
+                SocketId::new_v4()
+            } else {
+                SocketId::new_v6()
+            },
+        };
+        let mut packet = NetlinkMessage::new(header, SockDiagMessage::InetRequest(request).into());
+        packet.finalize();
+        let mut out = vec![0; packet.buffer_len()];
+        packet.serialize(&mut out);
+        socket.send(&out, 0).ok()?;
+        let mut buf = vec![0; 64 * 1024];
+        'dump: loop {
+            let n = socket.recv(&mut &mut buf[..], 0).ok()?;
+            let mut offset = 0;
+            while offset < n {
+                let message =
+                    NetlinkMessage::<SockDiagMessage>::deserialize(&buf[offset..n]).ok()?;
+                let length = message.header.length as usize;
+                match message.payload {
+                    NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
+                        let id = &r.header.socket_id;
+                        found.push(SocketRow {
+                            local: SocketAddr::new(id.source_address, id.source_port),
+                            remote: SocketAddr::new(id.destination_address, id.destination_port),
+                            state: r.header.state,
+                            rx_queue: r.header.recv_queue,
+                            inode: u64::from(r.header.inode),
+                        });
+                        if found.len() > MOST {
+                            return Some(found);
+                        }
+                    }
+                    NetlinkPayload::Done(_) => break 'dump,
+                    NetlinkPayload::Error(_) => return None,
+                    _ => {}
+                }
+                if length == 0 {
+                    return None;
+                }
+                offset += length;
+            }
+        }
+    }
+    Some(found)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn listening_diag() -> Option<Vec<SocketRow>> {
+    None
 }
 
 /// Elsewhere the harness cannot see a server's unread bytes and relies on its pauses alone.
@@ -327,5 +425,30 @@ mod tests {
                 "this process holds the listener's inode"
             );
         }
+    }
+
+    #[test]
+    fn the_kernel_dump_agrees_with_the_tables_and_counts_the_accept_queue() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let _waiting: Vec<_> = (0..2)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let Some(dump) = listening_diag() else {
+            return; // no sock_diag here
+        };
+        let row = dump
+            .iter()
+            .find(|r| r.local == addr)
+            .expect("the dump lists the listener");
+        assert_eq!(row.state, LISTEN);
+        assert_eq!(row.rx_queue, 2, "two connections wait to be accepted");
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+        let from_table = parse_table(&table, false)
+            .into_iter()
+            .find(|r| r.local == addr && r.state == LISTEN)
+            .unwrap();
+        assert_eq!(row.inode, from_table.inode);
+        assert!(dump.iter().all(|r| r.state == LISTEN));
     }
 }

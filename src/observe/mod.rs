@@ -114,6 +114,9 @@ pub fn judge(threads: &[Thread], ours: Ours, listeners: &[u64]) -> Seen {
     }
 }
 
+/// Two looks this far apart must agree before a conclusion counts.
+pub const CONFIRM: Duration = Duration::from_millis(5);
+
 /// The watch over one run's server: which process tree to look at (it changes when the
 /// server is restarted) and what was seen, shared by every connection of the run.
 #[derive(Debug, Clone, Default)]
@@ -202,6 +205,42 @@ impl Watch {
             }
             std::thread::sleep(Duration::from_micros(200));
         }
+    }
+
+    /// Waits, up to `within`, until the server is at rest: no thread is running and none of
+    /// its listeners holds a connection it has not accepted, in two looks a few milliseconds
+    /// apart that agree. So a client that left has been dealt with before the next one comes.
+    /// False when that was not seen (nothing to watch, or still busy at the end).
+    pub fn settle(&self, within: Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        let mut last: Option<(Vec<Thread>, std::time::Instant)> = None;
+        while self.active() && std::time::Instant::now() < deadline {
+            let root = self.0.root.load(Ordering::Relaxed);
+            let pids = crate::target::supervisor::alive_tree(root);
+            let Some(mut threads) = proc::threads(&pids) else {
+                return false;
+            };
+            threads.sort_by_key(|t| (t.pid, t.tid));
+            let ours: Vec<u64> = pids
+                .iter()
+                .flat_map(|&p| crate::listeners::socket_inodes(p))
+                .collect();
+            let waiting = crate::listeners::listening(Some(root))
+                .iter()
+                .any(|r| r.rx_queue > 0 && ours.contains(&r.inode));
+            let at_rest = !waiting && threads.iter().all(|t| t.doing != Doing::Running);
+            let now = std::time::Instant::now();
+            match &last {
+                Some((before, at)) if at_rest && *before == threads => {
+                    if now - *at >= CONFIRM {
+                        return true;
+                    }
+                }
+                _ => last = at_rest.then(|| (threads, now)),
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        false
     }
 
     /// One look at the server and the connection `client` -> `server` after `sent` bytes.

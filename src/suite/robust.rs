@@ -176,6 +176,9 @@ fn frame_of(text: &str) -> Vec<u8> {
 /// then end-of-stream, and its first send on the connection fails, as for a client that left
 /// before the server got to it. Where it cannot (a remote server), the client closes after
 /// sending, and a server that sends twice may or may not meet the reset in time.
+/// Longest wait for a server to come to rest after a client left.
+const SETTLE_LIMIT: Duration = Duration::from_millis(250);
+
 fn leaves_early(ctx: &mut Ctx, bytes: &[u8], what: &str, code: Code, hint: &str) -> Verdict {
     if let Err(v) = ensure_sentinel(ctx) {
         return v;
@@ -194,9 +197,14 @@ fn leaves_early(ctx: &mut Ctx, bytes: &[u8], what: &str, code: Code, hint: &str)
     } else {
         ctx.keep(conn);
     }
-    drop(paused);
-    // Give a sequential server the moment it needs to meet the departed client first.
-    std::thread::sleep(Duration::from_millis(50));
+    // Let the server meet the departed client before the next one comes: until it is seen at
+    // rest, or (unobserved) for a moment.
+    if paused.is_some() {
+        drop(paused);
+        ctx.settings.watch.settle(SETTLE_LIMIT);
+    } else {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     match ctx.alive() {
         Ok(()) => Verdict::pass(),
         Err(v) => Verdict {

@@ -312,7 +312,7 @@ impl Supervised {
                     output: self.output.since(mark),
                 });
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 
