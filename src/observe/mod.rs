@@ -236,7 +236,7 @@ impl Watch {
                         return true;
                     }
                 }
-                _ => last = at_rest.then(|| (threads, now)),
+                _ => last = at_rest.then_some((threads, now)),
             }
             std::thread::sleep(Duration::from_millis(1));
         }
