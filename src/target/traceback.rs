@@ -30,7 +30,15 @@ const CHAINED: &str = "During handling of the above exception, another exception
 impl Traceback {
     /// Finds the last traceback in `output`, if there is one.
     pub fn parse(output: &str) -> Option<Traceback> {
-        let start = output.rfind(HEAD)?;
+        // Threads that die together print their tracebacks into each other, and a process
+        // that ends at once can cut the last one short: the last one that is whole counts.
+        output
+            .rmatch_indices(HEAD)
+            .find_map(|(start, _)| Self::parse_at(output, start))
+    }
+
+    /// The traceback that starts at `start`, if it is whole: frames, then the exception line.
+    fn parse_at(output: &str, start: usize) -> Option<Traceback> {
         let during_handling = output[..start].trim_end().ends_with(CHAINED);
         let mut frames = Vec::new();
         let mut last_line = None;
@@ -47,6 +55,8 @@ impl Traceback {
                 frames.push(frame);
             } else if trimmed.starts_with(' ') || trimmed.is_empty() {
                 // Source lines, carets, and the like.
+            } else if trimmed.starts_with(HEAD) {
+                return None; // another traceback began inside this one
             } else {
                 last_line = Some(trimmed.to_owned());
                 end = offset;
@@ -54,6 +64,9 @@ impl Traceback {
             }
         }
         let last_line = last_line?;
+        if frames.is_empty() {
+            return None;
+        }
         let (exception, message) = match last_line.split_once(": ") {
             Some((e, m)) if !e.contains(' ') => (e.to_owned(), m.to_owned()),
             _ => (last_line.trim_end_matches(':').to_owned(), String::new()),
@@ -206,6 +219,17 @@ BrokenPipeError: [Errno 32] Broken pipe
         assert!(why.contains("client that had already left"), "{why}");
         assert!(why.contains("inside an except block"), "{why}");
         assert!(tb.text.ends_with("Broken pipe"));
+    }
+
+    #[test]
+    fn threads_that_die_together_leave_the_last_whole_traceback() {
+        // Two threads print at once, and the process ends before the second has finished.
+        let out = "Traceback (most recent call last):\n  File \"/s/server.py\", line 136, in call\nTraceback (most recent call last):\n    raise ValueError(\"unknown function \" + func)\nValueError: unknown function ECHO-1\n  File \"/s/server.py\", line 136, in call\nTraceback (most recent call last):\n  File \"/s/server.py\", line 130, in call\n    raise ValueError(\"unknown function \" + func)\nValueError: unknown function ECHO-2\nTraceback (most recent call last):\n  File \"/s/ser";
+        let tb = Traceback::parse(out).unwrap();
+        assert_eq!(tb.exception, "ValueError");
+        assert_eq!(tb.message, "unknown function ECHO-2");
+        assert_eq!(tb.location(), "server.py line 130 (in call)");
+        assert!(Traceback::parse("Traceback (most recent call last):\n  File \"/s/x.py\", line 1, in f\n").is_none());
     }
 
     #[test]
