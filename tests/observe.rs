@@ -138,19 +138,23 @@ fn blocked_servers_are_judged_by_what_they_wait_in_idle_and_loaded_alike() {
     assert_eq!(remote["observed"], false);
 }
 
-/// The clients that leave early: a server that dies sending to a departed client (two sends,
-/// the second one uncaught, as the lab's send_message does) dies every time, and one that
-/// catches the error never does. Repeated, since a race would show as a difference.
+/// The clients that leave early: a server that dies sending to a departed client dies every
+/// time, and one that catches the error never does. One sends a reply in two send() calls, the
+/// second uncaught, as the lab's send_message does; the other in one sendall(), which a client
+/// that merely closed would never make fail: the client leaves with a reset while the server is
+/// held still, so the first send fails. Repeated, since a race would show as a difference.
 fn leaving_clients_meet_the_same_server_every_time() {
     const LEAVING: &str = "robust/empty-connection,robust/client-gone";
     for _ in 0..3 {
-        let dies = exec("python3 lab_server.py --bug broken-pipe", LEAVING);
-        for id in ["robust/empty-connection", "robust/client-gone"] {
-            let t = test_by_id(&dies, id);
-            assert_eq!(t["status"], "fail", "{id}: {dies:#}");
-            assert_eq!(t["server"]["event"], "exited", "{id}: {dies:#}");
+        for bug in ["broken-pipe", "sendall-uncaught"] {
+            let dies = exec(&format!("python3 lab_server.py --bug {bug}"), LEAVING);
+            for id in ["robust/empty-connection", "robust/client-gone"] {
+                let t = test_by_id(&dies, id);
+                assert_eq!(t["status"], "fail", "{bug} {id}: {dies:#}");
+                assert_eq!(t["server"]["event"], "exited", "{bug} {id}: {dies:#}");
+            }
+            assert_eq!(dies["restarts"], 2, "{bug}: {dies:#}");
         }
-        assert_eq!(dies["restarts"], 2, "{dies:#}");
         let survives = exec("python3 lab_server.py", LEAVING);
         assert_eq!(survives["summary"]["passed"], 2, "{survives:#}");
     }

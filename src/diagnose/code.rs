@@ -463,7 +463,7 @@ catalogue! {
         area: "crashes",
         severity: Error,
         title: "the server crashes when a client leaves early",
-        explanation: "Sending to a client that has already gone raises BrokenPipeError or ConnectionResetError. Your server does not catch it (often it is raised inside an except block, while sending ERROR), so any client that leaves early stops the server.",
+        explanation: "Sending to a client that has already gone raises BrokenPipeError or ConnectionResetError. Your server does not catch it (often it is raised inside an except block, while sending ERROR), so any client that leaves early stops the server. srpc-check's client leaves before your server gets to it and resets the connection, so your first send fails every time; with a client that only closes, it is the second send that fails, when the timing is against you.",
         fix: "catch OSError around every send, the ERROR reply included, and go on to the next client",
         wrong: "except Exception:\n    send_message(conn, {\"status\": \"ERROR\"})",
         right: "except Exception:\n    try:\n        send_message(conn, {\"status\": \"ERROR\"})\n    except OSError:\n        pass",

@@ -193,8 +193,10 @@ impl Watch {
                 .filter(|p| !paused.pids.contains(p))
                 .collect();
             for &pid in &new {
-                if kill(Pid::from_raw(pid as i32), Signal::SIGSTOP).is_ok() {
-                    paused.pids.push(pid);
+                match kill(Pid::from_raw(pid as i32), Signal::SIGSTOP) {
+                    Ok(()) => paused.pids.push(pid),
+                    Err(nix::errno::Errno::ESRCH) => {} // ended meanwhile
+                    Err(_) => return None, // not ours to stop: let go of the rest
                 }
             }
             if new.is_empty() && proc::all_stopped(&paused.pids) {
