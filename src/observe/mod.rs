@@ -196,7 +196,7 @@ impl Watch {
                 match kill(Pid::from_raw(pid as i32), Signal::SIGSTOP) {
                     Ok(()) => paused.pids.push(pid),
                     Err(nix::errno::Errno::ESRCH) => {} // ended meanwhile
-                    Err(_) => return None, // not ours to stop: let go of the rest
+                    Err(_) => return None,              // not ours to stop: let go of the rest
                 }
             }
             if new.is_empty() && proc::all_stopped(&paused.pids) {

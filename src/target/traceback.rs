@@ -229,7 +229,10 @@ BrokenPipeError: [Errno 32] Broken pipe
         assert_eq!(tb.exception, "ValueError");
         assert_eq!(tb.message, "unknown function ECHO-2");
         assert_eq!(tb.location(), "server.py line 130 (in call)");
-        assert!(Traceback::parse("Traceback (most recent call last):\n  File \"/s/x.py\", line 1, in f\n").is_none());
+        assert!(Traceback::parse(
+            "Traceback (most recent call last):\n  File \"/s/x.py\", line 1, in f\n"
+        )
+        .is_none());
     }
 
     #[test]
