@@ -246,6 +246,8 @@ fn reach(host: &str, port: u16, timeout: Duration, seed: u64) -> Result<SocketAd
                 let _ = reply::read(&mut conn);
                 return Ok(*addr);
             }
+            // The address is said once: by the error line, or here when there are several.
+            Err(e) if addrs.len() == 1 => reasons.push(e.to_string()),
             Err(e) => reasons.push(format!("{addr}: {e}")),
         }
     }
@@ -263,7 +265,7 @@ fn reach(host: &str, port: u16, timeout: Duration, seed: u64) -> Result<SocketAd
             }
             reason.push_str("\n(a server that binds socket.gethostname() listens on this host's own address, often 127.0.1.1, not on localhost)");
         } else {
-            reason.push_str("\nis the server running? Start it, or pass --target HOST:PORT (or --target builtin to try the reference server)");
+            reason.push_str("\nis the server running? To let srpc-check start it, use --exec 'python3 your_server.py' (run from your server's folder); or pass --target HOST:PORT, or --target builtin to try the reference server");
         }
     }
     Err(Error::Unreachable { target, reason })

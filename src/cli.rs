@@ -7,12 +7,90 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::target::Target;
 
+const CHECK_HELP: &str = "\
+Examples:
+  Check your server: run this from its folder; srpc-check starts it, restarts it when it
+  crashes or hangs, and stops it (and everything it started) at the end:
+    srpc-check --exec 'python3 srpc_lab.py SERVER'
+  Check a server that is already running:
+    srpc-check --target 127.0.0.1:4444
+  Try srpc-check on its built-in reference server:
+    srpc-check --target builtin
+  The fragment cases only, with a JUnit report for CI:
+    srpc-check --exec 'python3 server.py' --only 'fragment/*' --junit junit.xml
+  What a finding means and how to fix it:
+    srpc-check explain header-single-recv
+
+Exit codes:
+  0  no case failed (warnings allowed)
+  1  at least one case failed
+  2  no verdict: a usage error, or the target cannot be reached at all";
+
+const GRADE_HELP: &str = "\
+Examples:
+  Grade every subfolder of submissions/, two at a time:
+    srpc-check grade submissions/ --exec 'python3 srpc_lab.py SERVER' --out results/ --jobs 2
+  Tighter limits, and points of your own:
+    srpc-check grade submissions/ --exec 'python3 server.py' --out results/ \\
+        --memory 256M --wall-time 2m --rubric rubric.toml
+  Start a rubric from the default:
+    srpc-check grade --print-rubric > rubric.toml
+
+Exit codes:
+  0  every submission was graded, whatever its score
+  1  some submissions could not be graded (see OUT/summary.csv)
+  2  a usage error";
+
+const BENCH_HELP: &str = "\
+Examples:
+  The built-in reference server, 16 connections for 10 s:
+    srpc-check bench --target builtin
+  Your server, started by srpc-check, at 1, 4 and 16 connections:
+    srpc-check bench --exec 'python3 server.py' --connections 1,4,16 --duration 5s
+  A fixed request rate, with 1,000 slow clients held open:
+    srpc-check bench --target 127.0.0.1:4444 --rate 5000 --hold 1000
+
+Exit codes:
+  0  the benchmark ran
+  2  a usage error, or the target cannot be reached";
+
+const FUZZ_HELP: &str = "\
+Examples:
+  500 random sessions against your server, started by srpc-check:
+    srpc-check fuzz --exec 'python3 server.py'
+  For a minute, saving the smallest failing session, then replaying it:
+    srpc-check fuzz --target 127.0.0.1:4444 --duration 1m --save failing.json
+    srpc-check fuzz --target 127.0.0.1:4444 --replay failing.json
+
+Exit codes:
+  0  no session failed
+  1  a session failed (it is shown shrunk, with a reproducer)
+  2  a usage error, or the target cannot be reached";
+
+const LIST_HELP: &str = "\
+Examples:
+  srpc-check list
+  srpc-check list --findings
+
+Exit codes:
+  0  listed";
+
+const EXPLAIN_HELP: &str = "\
+Examples:
+  srpc-check explain header-single-recv
+  srpc-check list --findings     (every code)
+
+Exit codes:
+  0  explained
+  2  no such code";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "srpc-check",
     version,
-    about = "Conformance tester, load generator and fuzzer for srpc servers",
-    long_about = "Checks an srpc server against the protocol and says what is wrong and why.\n\nWithout a subcommand it runs the conformance suite against --target.",
+    about = "Checks an srpc server against the protocol and says what is wrong and why.",
+    long_about = "Checks an srpc server against the protocol and says what is wrong and why.\n\nWithout a subcommand it runs the conformance suite against --target or the server --exec starts. The subcommands grade a class, benchmark and fuzz a server.",
+    after_help = CHECK_HELP,
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -26,23 +104,31 @@ pub struct Cli {
 pub enum Command {
     /// List every conformance case: id, group, description and the requirement it checks
     /// (with --findings: every finding code srpc-check can report).
+    #[command(after_help = LIST_HELP)]
     List {
         /// List the catalogue of finding codes instead of the cases.
         #[arg(long)]
         findings: bool,
     },
     /// Explain a finding code: what goes wrong, the fix, and a wrong and a right example.
+    #[command(after_help = EXPLAIN_HELP)]
     Explain {
         /// A finding code, as reports print it (e.g. header-single-recv).
         code: String,
     },
     /// Measure requests/s and latency, one request per connection: closed or open loop (--rate),
     /// sweeps over --connections, two servers compared (--compare), slow clients held (--hold).
+    #[command(after_help = BENCH_HELP)]
     Bench(BenchArgs),
     /// Random sessions checked against a model of the store; failures are shrunk and replayable.
+    #[command(after_help = FUZZ_HELP)]
     Fuzz(FuzzArgs),
     /// Grade a class: every subfolder of DIR is a submission, run with --exec in its own
     /// sandbox, --jobs at a time, with results per submission and for the class in --out.
+    #[command(
+        after_help = GRADE_HELP,
+        override_usage = "srpc-check grade <DIR> --exec <COMMAND> --out <OUT> [OPTIONS]\n       srpc-check grade --print-rubric"
+    )]
     Grade(GradeArgs),
     /// (internal) Grade one submission inside its sandbox.
     #[command(name = "__grade-worker", hide = true)]
@@ -115,9 +201,9 @@ pub struct GradeArgs {
 /// Running the server under test (shared by check, fuzz and bench).
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
-    /// Start the server with this shell command (run by `sh -c` in the current directory), check
-    /// it, restart it when it crashes or hangs, and stop it and everything it started at the
-    /// end. Without --target, the address is read from the sockets the server listens on.
+    /// Start the server with this shell command (run by `sh -c` in the current directory), and
+    /// stop it and everything it started at the end. Without --target, the address is read
+    /// from the sockets the server listens on.
     #[arg(long, value_name = "COMMAND")]
     pub exec: Option<String>,
     /// With --exec: how long the server may take to start listening.
@@ -167,6 +253,8 @@ pub enum Format {
 
 /// Flags of the conformance run (the default command).
 #[derive(Debug, Args)]
+#[group(id = "check")]
+#[command(group(clap::ArgGroup::new("scored").args(["gradescope", "classroom"]).multiple(true)))]
 pub struct CheckArgs {
     /// Server to check: HOST:PORT, or "builtin" for the embedded reference server
     /// [default: localhost:4444, or where --exec's server listens].
@@ -200,7 +288,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub classroom: bool,
     /// Points per case for --gradescope and --classroom [default: `srpc-check grade --print-rubric`].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "scored")]
     pub rubric: Option<PathBuf>,
     /// Accept {"status": "ERROR"} as the reply to a GET of a missing name.
     #[arg(long)]
