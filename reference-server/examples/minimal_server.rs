@@ -2,7 +2,7 @@
 //! close. It bounds what any srpc server can reach on a machine, so the reference server's
 //! throughput can be stated as a fraction of it (see the README's performance section).
 //!
-//! Usage: cargo run --release -p reference-server --example minimal_server [PORT]
+//! Usage: cargo run --release -p srpc-reference-server --example minimal_server [PORT]
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
