@@ -55,10 +55,25 @@ fn grade_command(args: GradeArgs) -> Result<u8> {
         write_stdout(rubric::DEFAULT)?;
         return Ok(EXIT_OK);
     }
+    if !args.merge.is_empty() {
+        let out = args
+            .out
+            .ok_or_else(|| Error::Usage("grade --merge needs --out".into()))?;
+        return crate::grade::shard::merge(&args.merge, &out);
+    }
     let cases = suite::all();
     let rubric = load_rubric(args.rubric.as_deref(), &cases)?;
+    let rubric_text = match &args.rubric {
+        // Read again only to record it; load_rubric has already read and checked it.
+        Some(path) => std::fs::read_to_string(path).unwrap_or_default(),
+        None => rubric::DEFAULT.to_owned(),
+    };
     let (Some(dir), Some(command), Some(out)) = (args.dir, args.exec, args.out) else {
         return Err(Error::Usage("grade needs DIR, --exec and --out".into()));
+    };
+    let shard = match &args.partition {
+        Some(p) => Some((p.shard(&|name| std::env::var(name).ok())?, p.count)),
+        None => None,
     };
     supervisor_panic_hook();
     crate::grade::run(crate::grade::GradeOptions {
@@ -81,6 +96,8 @@ fn grade_command(args: GradeArgs) -> Result<u8> {
         timeout: args.timeout,
         split_pause: Duration::from_millis(40),
         seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
+        rubric_text,
+        shard,
     })
 }
 

@@ -35,6 +35,9 @@ Examples:
         --memory 256M --wall-time 2m --rubric rubric.toml
   Start a rubric from the default:
     srpc-check grade --print-rubric > rubric.toml
+  Three machines, one shard each (the same --seed everywhere), then one merge:
+    srpc-check grade submissions/ --exec 'python3 server.py' --out shard-2 --partition hash:2/3 --seed 7
+    srpc-check grade --merge shard-1 shard-2 shard-3 --out results/
 
 Exit codes:
   0  every submission was graded, whatever its score
@@ -127,7 +130,7 @@ pub enum Command {
     /// sandbox, --jobs at a time, with results per submission and for the class in --out.
     #[command(
         after_help = GRADE_HELP,
-        override_usage = "srpc-check grade <DIR> --exec <COMMAND> --out <OUT> [OPTIONS]\n       srpc-check grade --print-rubric"
+        override_usage = "srpc-check grade <DIR> --exec <COMMAND> --out <OUT> [OPTIONS]\n       srpc-check grade --merge <SHARD>... --out <OUT>\n       srpc-check grade --print-rubric"
     )]
     Grade(GradeArgs),
     /// (internal) Grade one submission inside its sandbox.
@@ -151,15 +154,25 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct GradeArgs {
     /// The class folder: one subfolder per submission.
-    #[arg(required_unless_present = "print_rubric")]
+    #[arg(required_unless_present_any = ["print_rubric", "merge"])]
     pub dir: Option<PathBuf>,
     /// The server command, run by `sh -c` in (a copy of) each submission's folder, e.g.
     /// 'python3 srpc_lab.py SERVER'.
-    #[arg(long, value_name = "COMMAND", required_unless_present = "print_rubric")]
+    #[arg(long, value_name = "COMMAND", required_unless_present_any = ["print_rubric", "merge"])]
     pub exec: Option<String>,
-    /// Where results go: OUT/NAME/ per submission, OUT/summary.csv and OUT/report.html.
+    /// Where results go: OUT/NAME/ per submission, OUT/summary.csv, OUT/report.html and
+    /// OUT/grade.json (how the class was graded).
     #[arg(long, value_name = "OUT", required_unless_present = "print_rubric")]
     pub out: Option<PathBuf>,
+    /// Grade only the submissions whose name hashes to shard K of N (K from 1 to N; `k8s` reads
+    /// it from JOB_COMPLETION_INDEX, `slurm` from SLURM_ARRAY_TASK_ID). Give every shard the
+    /// same --seed, then merge their OUT folders with --merge.
+    #[arg(long, value_name = "hash:K/N", value_parser = crate::grade::shard::Partition::parse, conflicts_with = "merge")]
+    pub partition: Option<crate::grade::shard::Partition>,
+    /// Merge the OUT folders of every shard of a class into --out: the submissions' folders,
+    /// and the class's summary.csv and report.html as one run would write them.
+    #[arg(long, value_name = "SHARD", num_args = 1.., conflicts_with_all = ["dir", "exec", "rubric", "force"])]
+    pub merge: Vec<PathBuf>,
     /// Submissions graded at the same time [default: the number of cores].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,

@@ -35,6 +35,10 @@ pub struct GradeOptions {
     pub timeout: Duration,
     pub split_pause: Duration,
     pub seed: u64,
+    /// The rubric's TOML text, recorded in OUT/grade.json.
+    pub rubric_text: String,
+    /// Grade only shard K of N: `(K, N)`.
+    pub shard: Option<(u32, u32)>,
 }
 
 enum Done {
@@ -49,12 +53,10 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
             opts.dir.display()
         ))
     })?;
-    std::fs::create_dir_all(&opts.out)
-        .map_err(|e| Error::io(format!("cannot create {}", opts.out.display()), e))?;
-    let out = opts
-        .out
-        .canonicalize()
+    // OUT is made only once the command is known to be usable.
+    let out = std::path::absolute(&opts.out)
         .map_err(|e| Error::io(format!("cannot open {}", opts.out.display()), e))?;
+    let out = out.canonicalize().unwrap_or(out);
     if dir.starts_with(&out) {
         return Err(Error::Usage(format!(
             "the class folder {} is inside the output folder {}",
@@ -62,7 +64,16 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
             out.display()
         )));
     }
-    let subs = submissions(&dir, &out)?;
+    let mut subs = submissions(&dir, &out)?;
+    if let Some((k, n)) = opts.shard {
+        subs.retain(|name| super::shard::shard_of(name, n) == k);
+        eprintln!(
+            "srpc-check: shard {k} of {n}: {} submissions of the class",
+            subs.len()
+        );
+    }
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Error::io(format!("cannot create {}", out.display()), e))?;
     let mode = namespaces::probe();
     let mut jobs = opts.jobs.max(1);
     if let Mode::Unavailable(why) = &mode {
@@ -183,15 +194,16 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
             },
         })
         .collect();
-    let write = crate::app::write_file;
-    write(
-        &out.join("summary.csv"),
-        &crate::report::csv::summary_csv(&rows),
-    )?;
-    write(
-        &out.join("report.html"),
-        &crate::report::html::render(&rows, &opts.rubric, &opts.command),
-    )?;
+    let info = super::shard::GradeInfo {
+        tool: "srpc-check".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: opts.command.clone(),
+        seed: opts.seed,
+        rubric: opts.rubric_text.clone(),
+        shard: opts.shard.map(|(k, n)| [k, n]),
+        submissions: subs.clone(),
+    };
+    super::shard::write_class_files(&out, &rows, &opts.rubric, &info)?;
     let bad = rows
         .iter()
         .filter(|r| matches!(r, Row::Ungraded { .. }))

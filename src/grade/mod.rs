@@ -7,10 +7,12 @@
 //! - `score`: points for one report.
 //! - `worker`: what runs inside the box.
 //! - `results`: the files of one submission, and of the class (summary.csv, report.html).
+//! - `shard`: a class split over machines (`--partition hash:K/N`) and merged (`--merge`).
 
 pub mod results;
 pub mod rubric;
 pub mod score;
+pub mod shard;
 #[cfg(target_os = "linux")]
 pub mod worker;
 
