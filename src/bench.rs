@@ -28,7 +28,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::{model, wire};
+use crate::model;
+use crate::net::wire;
 use serde_json::Value;
 
 /// Keys each worker cycles through.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::target::Target;
+use crate::server::Target;
 
 const CHECK_HELP: &str = "\
 Examples:

@@ -22,7 +22,7 @@ pub enum Error {
     #[error("{why}")]
     NotStarted {
         why: String,
-        failure: crate::target::StartFailure,
+        failure: crate::server::StartFailure,
     },
     /// The harness itself could not do its job (runtime, file or thread failure).
     #[error("{context}: {source}")]

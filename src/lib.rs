@@ -1,6 +1,7 @@
 //! srpc-check: conformance tests, load and fuzzing for servers that speak srpc.
 //!
-//! `wire` is the harness's own codec (independent of the reference server's), `target` says
+//! `net` holds the bytes on sockets (the harness's own codec `wire`, independent of the
+//! reference server's, connections, reply reading, the kernel's socket tables), `server` says
 //! what is being tested (the builtin reference server, a HOST:PORT, or a process srpc-check runs
 //! and supervises itself with `--exec`), `bench` generates load, and `cli`/`app` turn a command
 //! line into work and an exit code.
@@ -8,21 +9,19 @@
 pub mod app;
 pub mod bench;
 pub mod cli;
-pub mod conn;
+pub mod commands;
 pub mod diagnose;
 pub mod error;
 pub mod fuzz;
 pub mod grade;
-pub mod listeners;
 pub mod model;
+pub mod net;
 pub mod observe;
-pub mod reply;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod server;
 pub mod suite;
-pub mod target;
-pub mod wire;
 pub mod words;
 
 /// A fresh, empty folder under the system's temporary directory, for unit tests.

@@ -15,13 +15,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::conn::{Conn, Transcript};
 use crate::diagnose::Code;
-use crate::reply::{self, NoReply};
+use crate::net::conn::{Conn, Transcript};
+use crate::net::reply::{self, NoReply};
+use crate::net::wire;
+pub use crate::server::StartFailure;
+use crate::server::{Control, EventKind, ServerEvent, EXIT_WAIT};
 use crate::suite::{Case, Ctx, Group, Liveness, Settings, Status, Verdict};
-pub use crate::target::StartFailure;
-use crate::target::{Control, EventKind, ServerEvent, EXIT_WAIT};
-use crate::wire;
 
 /// A case's result, as reporters see it.
 #[derive(Debug, Clone)]
@@ -133,7 +133,7 @@ enum Stop {
 fn clean_exit(event: &ServerEvent) -> bool {
     event.event == EventKind::Exited
         && event.status.as_deref() == Some("exit status 0")
-        && crate::target::traceback::Traceback::parse(&event.stderr_tail).is_none()
+        && crate::server::traceback::Traceback::parse(&event.stderr_tail).is_none()
 }
 
 /// Runs the plan. `control` is the server's process when srpc-check runs it (`--exec`).

@@ -12,7 +12,7 @@ use reference_server::frame::{decode, Decoded, HEADER_LEN};
 use reference_server::json;
 use serde_json::Value;
 use srpc_check::model;
-use srpc_check::wire;
+use srpc_check::net::wire;
 use srpc_check_fuzz::{holds, json_value};
 
 srpc_check_fuzz::asan_defaults!();

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use srpc_check::conn::ReadStatus;
-use srpc_check::reply::{read, Scripted};
+use srpc_check::net::conn::ReadStatus;
+use srpc_check::net::reply::{read, Scripted};
 
 srpc_check_fuzz::asan_defaults!();
 

@@ -18,7 +18,7 @@ use reference_server::command::ERROR_REPLY;
 use reference_server::frame::{decode, Decoded, HEADER_LEN};
 use reference_server::json::{self, Value};
 use reference_server::{serve_connection, Config, Db};
-use srpc_check::wire::{self, Header};
+use srpc_check::net::wire::{self, Header};
 use srpc_check_fuzz::{py_value, utf16, MemStream};
 
 srpc_check_fuzz::asan_defaults!();

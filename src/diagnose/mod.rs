@@ -20,9 +20,9 @@ pub use code::{Code, Info, Severity};
 pub use source::Source;
 
 use crate::runner::{Outcome, RunReport};
+use crate::server::traceback::Traceback;
+use crate::server::EventKind;
 use crate::suite::Status;
-use crate::target::traceback::Traceback;
-use crate::target::EventKind;
 
 /// Where in the student's code a finding lives.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -372,8 +372,8 @@ fn locate(code: Code, cases: &[&Outcome], source: &Source) -> Option<Location> {
 mod tests {
     use super::*;
     use crate::runner::StartFailure;
+    use crate::server::ServerEvent;
     use crate::suite::Group;
-    use crate::target::ServerEvent;
     use std::time::Duration;
 
     fn outcome(id: &'static str, status: Status, finding: Option<Code>) -> Outcome {

@@ -16,11 +16,11 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::conn::{Conn, ConnectError, Transcript};
 use crate::model::{self, Compare};
-use crate::reply::{self, NoReply};
-use crate::target::Control;
-use crate::wire;
+use crate::net::conn::{Conn, ConnectError, Transcript};
+use crate::net::reply::{self, NoReply};
+use crate::net::wire;
+use crate::server::Control;
 use session::{Op, Session};
 
 /// Most shrinking steps tried after a failure.
@@ -67,7 +67,7 @@ pub struct Failure {
     pub target_down: bool,
     /// With --exec: how the server exited or hung (then it was restarted).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub server: Option<crate::target::ServerEvent>,
+    pub server: Option<crate::server::ServerEvent>,
 }
 
 /// The result of executing a session once.
@@ -148,7 +148,7 @@ impl<'c> Executor<'c> {
                 f.target_down = true;
             }
             if let (true, Some(c)) = (f.target_down, self.control.as_deref_mut()) {
-                let mut event = c.exited_or_kill(crate::target::EXIT_WAIT);
+                let mut event = c.exited_or_kill(crate::server::EXIT_WAIT);
                 if let Ok(addr) = c.restart() {
                     self.client.addr = addr;
                     event.restarted = true;

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::wire;
+use crate::net::wire;
 
 /// Keys per session.
 pub const KEYS: u8 = 3;

@@ -16,7 +16,7 @@ use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
 use crate::sandbox::cgroup::{CgroupLimits, Cgroups};
 use crate::sandbox::namespaces::{self, Mode};
 use crate::sandbox::Limits;
-use crate::target::supervisor;
+use crate::server::supervisor;
 
 /// The first unprivileged user ID the servers run as (one per job slot, when root).
 const FIRST_UID: u32 = 61_000;
@@ -208,7 +208,7 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
         .iter()
         .filter(|r| matches!(r, Row::Ungraded { .. }))
         .count();
-    crate::app::write_stdout(&format!(
+    crate::report::write_stdout(&format!(
         "{} submissions: {} graded, {} could not be graded. Results in {} (summary.csv, report.html)\n",
         rows.len(),
         rows.len() - bad,

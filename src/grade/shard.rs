@@ -274,7 +274,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<u8> {
         .iter()
         .filter(|r| matches!(r, Row::Ungraded { .. }))
         .count();
-    crate::app::write_stdout(&format!(
+    crate::report::write_stdout(&format!(
         "{} shards merged: {} submissions, {} graded, {} could not be graded. Results in {} (summary.csv, report.html)\n",
         shards.len(),
         rows.len(),
@@ -292,7 +292,7 @@ pub fn write_class_files(
     rubric: &Rubric,
     info: &GradeInfo,
 ) -> Result<()> {
-    let write = crate::app::write_file;
+    let write = crate::report::write_file;
     write(
         &out.join("summary.csv"),
         &crate::report::csv::summary_csv(rows),

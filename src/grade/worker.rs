@@ -14,9 +14,9 @@ use crate::report::json::Doc;
 use crate::runner::{self, Plan};
 use crate::sandbox::cgroup::CgroupSpec;
 use crate::sandbox::{self, JailSpec, Limits};
+use crate::server::supervisor::{ExecSpec, StartError, Supervised};
+use crate::server::{Control, EventKind, ServerEvent};
 use crate::suite::{self, Settings};
-use crate::target::supervisor::{ExecSpec, StartError, Supervised};
-use crate::target::{Control, EventKind, ServerEvent};
 
 /// Most bytes of a submission copied into its box.
 const COPY_LIMIT: u64 = 256 << 20;
@@ -265,7 +265,7 @@ fn never_started(
     let limit = sandbox::limit_hit(&spec.limits, status, output, oom, "at start-up");
     let why = err.to_string();
     let hint = limit.clone().or_else(|| {
-        Some(crate::target::traceback::explain_exit(output, status)).filter(|_| !status.is_empty())
+        Some(crate::server::traceback::explain_exit(output, status)).filter(|_| !status.is_empty())
     });
     let report = runner::not_started(
         plan,

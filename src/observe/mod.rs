@@ -146,7 +146,7 @@ impl Watch {
     pub fn set_root(&self, pid: Option<u32>) {
         self.0.root.store(pid.unwrap_or(0), Ordering::Relaxed);
         if let Some(pid) = pid {
-            match proc::threads(&crate::target::supervisor::alive_tree(pid)) {
+            match proc::threads(&crate::server::supervisor::alive_tree(pid)) {
                 Some(_) => self.0.observed.store(true, Ordering::Relaxed),
                 None => self.0.refused.store(true, Ordering::Relaxed),
             }
@@ -188,7 +188,7 @@ impl Watch {
         let mut paused = Paused { pids: Vec::new() };
         loop {
             // A process forked while the others were being stopped is stopped on the next round.
-            let new: Vec<u32> = crate::target::supervisor::alive_tree(root)
+            let new: Vec<u32> = crate::server::supervisor::alive_tree(root)
                 .into_iter()
                 .filter(|p| !paused.pids.contains(p))
                 .collect();
@@ -218,16 +218,16 @@ impl Watch {
         let mut last: Option<(Vec<Thread>, std::time::Instant)> = None;
         while self.active() && std::time::Instant::now() < deadline {
             let root = self.0.root.load(Ordering::Relaxed);
-            let pids = crate::target::supervisor::alive_tree(root);
+            let pids = crate::server::supervisor::alive_tree(root);
             let Some(mut threads) = proc::threads(&pids) else {
                 return false;
             };
             threads.sort_by_key(|t| (t.pid, t.tid));
             let ours: Vec<u64> = pids
                 .iter()
-                .flat_map(|&p| crate::listeners::socket_inodes(p))
+                .flat_map(|&p| crate::net::listeners::socket_inodes(p))
                 .collect();
-            let waiting = crate::listeners::listening(Some(root))
+            let waiting = crate::net::listeners::listening(Some(root))
                 .iter()
                 .any(|r| r.rx_queue > 0 && ours.contains(&r.inode));
             let at_rest = !waiting && threads.iter().all(|t| t.doing != Doing::Running);
@@ -252,8 +252,8 @@ impl Watch {
         if root == 0 || self.0.refused.load(Ordering::Relaxed) {
             return None;
         }
-        let side = crate::listeners::server_side(client, server)?;
-        let pids = crate::target::supervisor::alive_tree(root);
+        let side = crate::net::listeners::server_side(client, server)?;
+        let pids = crate::server::supervisor::alive_tree(root);
         let Some(mut threads) = proc::threads(&pids) else {
             self.0.refused.store(true, Ordering::Relaxed);
             return None;
@@ -263,7 +263,7 @@ impl Watch {
         // The listeners matter only while the connection waits to be accepted: the socket
         // tables are read then, not on every look.
         let listeners: Vec<u64> = if side.inode == 0 {
-            crate::listeners::listening(Some(root))
+            crate::net::listeners::listening(Some(root))
                 .into_iter()
                 .map(|r| r.inode)
                 .collect()

@@ -9,9 +9,9 @@ use std::fmt::Write;
 use super::{count, json, Details};
 use crate::diagnose::{Code, Location};
 use crate::runner::{Outcome, RunReport};
+use crate::server::traceback::Traceback;
+use crate::server::{EventKind, ServerEvent};
 use crate::suite::Status;
-use crate::target::traceback::Traceback;
-use crate::target::{EventKind, ServerEvent};
 
 /// Lines of a server's output shown when it printed no traceback.
 const OUTPUT_LINES: usize = 15;

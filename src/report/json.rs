@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::hex;
 use crate::diagnose::{Diagnosis, Location};
 use crate::runner::{RunReport, Summary};
-use crate::target::ServerEvent;
+use crate::server::ServerEvent;
 
 /// Bytes of each direction included in `sent_hex` / `received_hex` (totals are given separately).
 const HEX_LIMIT: usize = 64 * 1024;

@@ -13,7 +13,7 @@ pub mod junit;
 use std::fmt::Write;
 use std::net::SocketAddr;
 
-use crate::conn::Transcript;
+use crate::net::conn::Transcript;
 pub use crate::words::count;
 
 /// Bytes shown in a human hex dump before it is cut short.
@@ -281,10 +281,28 @@ pub fn session_reproducer(transcripts: &[Transcript], addr: SocketAddr) -> Strin
     py
 }
 
+/// Writes a whole file, naming it in the error.
+pub fn write_file(path: &std::path::Path, text: &str) -> crate::error::Result<()> {
+    std::fs::write(path, text)
+        .map_err(|e| crate::error::Error::io(format!("cannot write {}", path.display()), e))
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+pub fn write_stdout(text: &str) -> crate::error::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(crate::error::Error::io("cannot write to stdout", e))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conn::Piece;
+    use crate::net::conn::Piece;
     use std::time::Duration;
 
     #[test]

@@ -277,7 +277,7 @@ fn remove_stale_leaves(own: &Path) {
 /// Makes the cgroup at `path` (if it is not there yet) and remembers it for removal; none is
 /// made once an interrupted run has begun removing them.
 fn mkdir(path: &Path) -> Result<(), String> {
-    crate::target::supervisor::at_interrupt(remove_all);
+    crate::server::supervisor::at_interrupt(remove_all);
     let mut made = MADE
         .lock()
         .map_err(|_| "srpc-check is stopping".to_string())?;

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{Case, Ctx, Group, Verdict};
-use crate::conn::Conn;
 use crate::diagnose::Code;
 use crate::model::{self, Compare};
-use crate::reply::{self, NoReply};
-use crate::wire;
+use crate::net::conn::Conn;
+use crate::net::reply::{self, NoReply};
+use crate::net::wire;
 
 pub fn cases() -> Vec<Case> {
     let c = |id, description, requirement, run| Case {
@@ -50,63 +50,66 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
         .map(|_| (0..ROUNDS).map(|_| ctx.key()).collect())
         .collect();
     let (addr, timeout, deadline) = (ctx.settings.addr, ctx.settings.timeout, ctx.case_deadline());
-    let results: Vec<Result<(), (String, crate::conn::Transcript)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = names
-            .iter()
-            .enumerate()
-            .map(|(client, names)| {
-                s.spawn(move || {
-                    for (round, name) in names.iter().enumerate() {
-                        // Both replies echo something of this client's, and neither depends on
-                        // the store keeping anything (that is the state group's matter).
-                        let val = Value::from(client * 100 + round);
-                        let func = Value::String(format!("ECHO-{client}-{round}"));
-                        let echo = format!(r#"{{"func": {func}, "params": {{}}}}"#).into_bytes();
-                        for (request, expected) in [
-                            (model::put_request(name, &val), model::put_reply(name)),
-                            (echo, model::unknown_func_reply(&func)),
-                        ] {
-                            if Instant::now() > deadline {
-                                return Err((
-                                    super::over_budget(timeout).message,
-                                    Default::default(),
-                                ));
-                            }
-                            let mut conn = Conn::connect(addr, timeout)
-                                .map_err(|e| (e.to_string(), Default::default()))?;
-                            let _ = conn.send(&wire::request(&request));
-                            match reply::read(&mut conn) {
-                                Ok(r) => {
-                                    if let Compare::Different(why) =
-                                        model::compare(&expected, &r.json)
-                                    {
-                                        return Err((
-                                            format!("client {client}: {why}"),
-                                            conn.transcript,
-                                        ));
-                                    }
-                                }
-                                Err(e) => {
+    let results: Vec<Result<(), (String, crate::net::conn::Transcript)>> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = names
+                .iter()
+                .enumerate()
+                .map(|(client, names)| {
+                    s.spawn(move || {
+                        for (round, name) in names.iter().enumerate() {
+                            // Both replies echo something of this client's, and neither depends on
+                            // the store keeping anything (that is the state group's matter).
+                            let val = Value::from(client * 100 + round);
+                            let func = Value::String(format!("ECHO-{client}-{round}"));
+                            let echo =
+                                format!(r#"{{"func": {func}, "params": {{}}}}"#).into_bytes();
+                            for (request, expected) in [
+                                (model::put_request(name, &val), model::put_reply(name)),
+                                (echo, model::unknown_func_reply(&func)),
+                            ] {
+                                if Instant::now() > deadline {
                                     return Err((
-                                        format!("client {client}: {}", e.describe(timeout)),
-                                        conn.transcript,
-                                    ))
+                                        super::over_budget(timeout).message,
+                                        Default::default(),
+                                    ));
+                                }
+                                let mut conn = Conn::connect(addr, timeout)
+                                    .map_err(|e| (e.to_string(), Default::default()))?;
+                                let _ = conn.send(&wire::request(&request));
+                                match reply::read(&mut conn) {
+                                    Ok(r) => {
+                                        if let Compare::Different(why) =
+                                            model::compare(&expected, &r.json)
+                                        {
+                                            return Err((
+                                                format!("client {client}: {why}"),
+                                                conn.transcript,
+                                            ));
+                                        }
+                                    }
+                                    Err(e) => {
+                                        return Err((
+                                            format!("client {client}: {}", e.describe(timeout)),
+                                            conn.transcript,
+                                        ))
+                                    }
                                 }
                             }
                         }
-                    }
-                    Ok(())
+                        Ok(())
+                    })
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(("client thread panicked".into(), Default::default())))
-            })
-            .collect()
-    });
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(("client thread panicked".into(), Default::default()))
+                    })
+                })
+                .collect()
+        });
     let failures: Vec<_> = results.into_iter().filter_map(Result::err).collect();
     match failures.into_iter().next() {
         None => Verdict::pass(),
@@ -141,7 +144,7 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
     // Finish the idle client properly, then let it go.
     let _ = idle.send(&idle_frame[prefix_len..]);
     let _ = reply::read(&mut idle);
-    let held = crate::conn::Transcript {
+    let held = crate::net::conn::Transcript {
         sent: idle
             .transcript
             .sent

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{Case, Ctx, Group, Status, Verdict};
 use crate::diagnose::Code;
 use crate::model;
-use crate::wire::HEADER_LEN;
+use crate::net::wire::HEADER_LEN;
 
 /// Pause between the bytes of the dribble case (it sends one byte per write).
 const DRIBBLE_PAUSE: Duration = Duration::from_millis(4);

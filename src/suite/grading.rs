@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{judge, stored_hint, Case, Ctx, Group, Status, Verdict};
 use crate::diagnose::Code;
 use crate::model::{self, json};
-use crate::wire::{Header, HEADER_LEN, MAX_REPLY};
+use crate::net::wire::{Header, HEADER_LEN, MAX_REPLY};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -197,7 +197,7 @@ fn get_existing(ctx: &mut Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::frame;
+    use crate::net::wire::frame;
 
     const REPLY: &str = r#"{"status": "OK", "response": {"func": "PUT", "response": {"obj": "k", "response": "ok"}}}"#;
 
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_big_endian_header_fails_and_is_named() {
-        let err = verdict_of(&crate::wire::request_big_endian(REPLY.as_bytes())).unwrap_err();
+        let err = verdict_of(&crate::net::wire::request_big_endian(REPLY.as_bytes())).unwrap_err();
         assert!(err.contains("big-endian"), "{err}");
     }
 

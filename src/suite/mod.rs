@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::conn::{Conn, ConnectError, Transcript};
 use crate::diagnose::Code;
 use crate::model::{self, Compare};
-use crate::reply::{self, Anomaly, NoReply, Reply};
+use crate::net::conn::{Conn, ConnectError, Transcript};
+use crate::net::reply::{self, Anomaly, NoReply, Reply};
 
 mod concurrency;
 mod fragment;
@@ -314,7 +314,7 @@ impl Ctx {
         let mut conn = self.connect()?;
         let result = reply::exchange(
             &mut conn,
-            &crate::wire::request(payload),
+            &crate::net::wire::request(payload),
             cuts,
             pause,
             false,
@@ -424,7 +424,7 @@ impl Ctx {
         let name = self.key();
         let mut conn =
             Conn::connect(self.settings.addr, self.settings.timeout)?.watched(&self.settings.watch);
-        let request = crate::wire::request(&model::put_request(&name, &Value::from(1)));
+        let request = crate::net::wire::request(&model::put_request(&name, &Value::from(1)));
         let result = reply::exchange(&mut conn, &request, &[], Duration::ZERO, false);
         self.keep(conn);
         Ok(result)
@@ -500,8 +500,8 @@ pub fn no_reply_verdict(e: &NoReply, timeout: Duration) -> Verdict {
 
 /// What a server that reads the request header as big-endian makes of the one just sent.
 pub fn big_endian_reading(payload: &[u8]) -> String {
-    let frame = crate::wire::request(payload);
-    let header = crate::wire::Header::parse_be(frame[..8].try_into().expect("8 bytes"));
+    let frame = crate::net::wire::request(payload);
+    let header = crate::net::wire::Header::parse_be(frame[..8].try_into().expect("8 bytes"));
     let be = header.length;
     format!(
         "read as big-endian ('>ii' or '!II'), our header declares {be} bytes, and a server that reads it that way waits for them; the header is struct.pack(\"ii\", ...): little-endian"

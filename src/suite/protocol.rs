@@ -6,10 +6,10 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{no_anomaly, Case, Ctx, Group, Verdict};
-use crate::conn::ReadStatus;
 use crate::diagnose::Code;
 use crate::model::{self, json};
-use crate::reply::{self, Anomaly};
+use crate::net::conn::ReadStatus;
+use crate::net::reply::{self, Anomaly};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -126,7 +126,7 @@ fn close_after_reply(ctx: &mut Ctx) -> Verdict {
         Ok(c) => c,
         Err(v) => return v,
     };
-    let _ = conn.send(&crate::wire::request(&model::put_request(
+    let _ = conn.send(&crate::net::wire::request(&model::put_request(
         &name,
         &Value::from(1),
     )));

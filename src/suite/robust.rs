@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::{Case, Ctx, Group, Status, Verdict};
 use crate::diagnose::Code;
 use crate::model;
-use crate::reply::{self, NoReply};
-use crate::wire;
+use crate::net::reply::{self, NoReply};
+use crate::net::wire;
 
 const SURVIVE: &str =
     "The server answers {\"status\": \"ERROR\"} (or closes that one connection) and keeps serving.";

@@ -7,14 +7,14 @@
 //! leaves the state, fragment and robust groups free to test what they test.
 //!
 //! Nothing is allocated by a length the server declared: bytes are kept only as they arrive, up
-//! to [`MAX_REPLY`](crate::wire::MAX_REPLY).
+//! to [`MAX_REPLY`](crate::net::wire::MAX_REPLY).
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::conn::{Conn, ReadStatus};
-use crate::wire::{Header, HEADER_LEN, MAX_REPLY};
+use crate::net::conn::{Conn, ReadStatus};
+use crate::net::wire::{Header, HEADER_LEN, MAX_REPLY};
 use std::collections::VecDeque;
 
 /// Once a payload parses as complete JSON but the declared length says more is coming, how long
@@ -412,7 +412,7 @@ fn finish(payload: Vec<u8>, mut anomalies: Vec<Anomaly>) -> Result<Reply, NoRepl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::frame;
+    use crate::net::wire::frame;
 
     fn read_chunks(chunks: Vec<Vec<u8>>, end: ReadStatus) -> Result<Reply, NoReply> {
         read(&mut Scripted::new(chunks, end))

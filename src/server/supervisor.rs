@@ -24,7 +24,7 @@ use std::sync::{mpsc, Arc, LazyLock, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use super::{Control, EventKind, ServerEvent};
-use crate::listeners;
+use crate::net::listeners;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;

@@ -176,7 +176,7 @@ impl Conn {
         };
         let deadline = Instant::now() + READ_WAIT;
         let mut spins = 0u32;
-        while let Some(side) = crate::listeners::server_side(client, server) {
+        while let Some(side) = crate::net::listeners::server_side(client, server) {
             if side.has_read(self.sent) {
                 return true;
             }
@@ -215,8 +215,8 @@ impl Conn {
         let deadline = Instant::now() + self.timeout;
         let ends = (self.stream.local_addr(), self.stream.peer_addr());
         let arrived = || match ends {
-            (Ok(client), Ok(server)) => crate::listeners::server_side(client, server)
-                .is_some_and(|s| s.state == crate::listeners::CLOSE_WAIT),
+            (Ok(client), Ok(server)) => crate::net::listeners::server_side(client, server)
+                .is_some_and(|s| s.state == crate::net::listeners::CLOSE_WAIT),
             _ => false,
         };
         while !self.end_acknowledged() && !arrived() && Instant::now() < deadline {

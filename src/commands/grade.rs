@@ -1,0 +1,78 @@
+//! `srpc-check grade`: a class at a time (see `crate::grade`), or shards merged.
+
+use std::time::Duration;
+
+use crate::cli::GradeArgs;
+use crate::error::{Error, Result, EXIT_OK};
+use crate::grade::rubric;
+use crate::report::write_stdout;
+use crate::server;
+use crate::suite;
+
+use super::load_rubric;
+
+#[cfg(target_os = "linux")]
+pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
+    if args.print_rubric {
+        write_stdout(rubric::DEFAULT)?;
+        return Ok(EXIT_OK);
+    }
+    if !args.merge.is_empty() {
+        let out = args
+            .out
+            .ok_or_else(|| Error::Usage("grade --merge needs --out".into()))?;
+        return crate::grade::shard::merge(&args.merge, &out);
+    }
+    let cases = suite::all();
+    let rubric = load_rubric(args.rubric.as_deref(), &cases)?;
+    let rubric_text = match &args.rubric {
+        // Read again only to record it; load_rubric has already read and checked it.
+        Some(path) => std::fs::read_to_string(path).unwrap_or_default(),
+        None => rubric::DEFAULT.to_owned(),
+    };
+    let (Some(dir), Some(command), Some(out)) = (args.dir, args.exec, args.out) else {
+        return Err(Error::Usage("grade needs DIR, --exec and --out".into()));
+    };
+    let shard = match &args.partition {
+        Some(p) => Some((p.shard(&|name| std::env::var(name).ok())?, p.count)),
+        None => None,
+    };
+    supervisor_panic_hook();
+    crate::grade::run(crate::grade::GradeOptions {
+        dir,
+        command,
+        out,
+        jobs: args.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |j| j as usize,
+        ),
+        rubric,
+        force: args.force,
+        limits: crate::sandbox::Limits {
+            memory: args.memory,
+            pids: args.pids,
+            cpu: args.cpu_time,
+            wall: args.wall_time,
+        },
+        start_timeout: args.start_timeout,
+        timeout: args.timeout,
+        split_pause: Duration::from_millis(40),
+        seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
+        rubric_text,
+        shard,
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
+    if args.print_rubric {
+        write_stdout(rubric::DEFAULT)?;
+        return Ok(EXIT_OK);
+    }
+    Err(Error::Usage("grade needs Linux (namespaces, /proc)".into()))
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) fn supervisor_panic_hook() {
+    server::supervisor::stop_servers_on_panic();
+}

@@ -1,0 +1,186 @@
+//! The commands, one file each: `check` (the default: the conformance suite), `grade`, `bench`,
+//! `fuzz`, `list`, `explain`, and the `internal` ones srpc-check runs inside its own sandboxes.
+//! Here: what several of them share (reaching a target, starting the server under test, the
+//! rubric, the tokio runtime).
+
+pub mod bench;
+pub mod check;
+pub mod explain;
+pub mod fuzz;
+pub mod grade;
+pub mod internal;
+pub mod list;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::cli::ExecArgs;
+use crate::error::{Error, Result};
+use crate::grade::rubric::Rubric;
+use crate::model;
+use crate::net::conn::Conn;
+use crate::net::{listeners, reply, wire};
+use crate::server::builtin::BuiltinServer;
+use crate::server::{self, Control, Target};
+use crate::suite::Case;
+
+/// The rubric from --rubric, or the default one.
+pub(crate) fn load_rubric(path: Option<&std::path::Path>, cases: &[Case]) -> Result<Rubric> {
+    match path {
+        None => Ok(Rubric::default_for(cases)),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Error::Usage(format!("cannot read the rubric {}: {e}", p.display()))
+            })?;
+            Rubric::parse(&text, &p.display().to_string(), cases).map_err(Error::Usage)
+        }
+    }
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start a runtime", e))
+}
+
+/// Finds the address of a remote target that accepts connections. The first connection to it
+/// is a real, harmless request (a GET of a fresh name), never a bare connect-and-close, which
+/// would itself be the "empty connection" test case.
+pub(crate) fn reach(host: &str, port: u16, timeout: Duration, seed: u64) -> Result<SocketAddr> {
+    let addrs = runtime()?.block_on(server::resolve(host, port))?;
+    let mut reasons = Vec::new();
+    for addr in &addrs {
+        match Conn::connect(*addr, timeout) {
+            Ok(mut conn) => {
+                let name = serde_json::Value::String(format!("srpc-check-{seed:x}-preflight"));
+                let _ = conn.send(&wire::request(&model::get_request(&name)));
+                let _ = reply::read(&mut conn);
+                return Ok(*addr);
+            }
+            // The address is said once: by the error line, or here when there are several.
+            Err(e) if addrs.len() == 1 => reasons.push(e.to_string()),
+            Err(e) => reasons.push(format!("{addr}: {e}")),
+        }
+    }
+    let target = format!("{host}:{port}");
+    let mut reason = reasons.join("; ");
+    let refused = reasons.iter().all(|r| r.contains("refused"));
+    if refused {
+        let others = listeners::suggestions(port, &addrs);
+        if let Some(best) = others.first() {
+            reason.push_str(&format!(
+                "\nbut something is listening on port {port} at another local address; try:\n  srpc-check --target {best}"
+            ));
+            for other in &others[1..] {
+                reason.push_str(&format!("\n  srpc-check --target {other}"));
+            }
+            reason.push_str("\n(a server that binds socket.gethostname() listens on this host's own address, often 127.0.1.1, not on localhost)");
+        } else {
+            reason.push_str("\nis the server running? To let srpc-check start it, use --exec 'python3 your_server.py' (run from your server's folder); or pass --target HOST:PORT, or --target builtin to try the reference server");
+        }
+    }
+    Err(Error::Unreachable { target, reason })
+}
+
+/// What keeps the server under test running for as long as it is held.
+pub enum Server {
+    /// The embedded reference server.
+    Builtin(BuiltinServer),
+    /// A process srpc-check started with --exec.
+    #[cfg(target_os = "linux")]
+    Exec(server::supervisor::Supervised),
+    /// A server someone else runs.
+    Remote,
+}
+
+impl Server {
+    /// The process to restart, when srpc-check runs it.
+    pub fn control(&mut self) -> Option<&mut dyn Control> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Server::Exec(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The address to test, and what keeps that server running: the embedded reference server,
+/// the process --exec starts, or what `remote` finds for HOST:PORT.
+pub(crate) fn locate(
+    target: Option<&Target>,
+    exec: &ExecArgs,
+    remote: impl FnOnce(&str, u16) -> Result<SocketAddr>,
+) -> Result<(SocketAddr, Server)> {
+    if let Some(command) = &exec.exec {
+        return start_exec(command, target, exec.start_timeout);
+    }
+    let default = Target::Remote {
+        host: "localhost".into(),
+        port: 4444,
+    };
+    match target.unwrap_or(&default) {
+        Target::Builtin => {
+            let server = BuiltinServer::start(2)
+                .map_err(|e| Error::io("cannot start the builtin server", e))?;
+            Ok((server.addr(), Server::Builtin(server)))
+        }
+        Target::Remote { host, port } => Ok((remote(host, *port)?, Server::Remote)),
+    }
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) fn start_exec(
+    command: &str,
+    target: Option<&Target>,
+    start_timeout: Duration,
+) -> Result<(SocketAddr, Server)> {
+    use server::supervisor::{self, ExecSpec, Supervised};
+    let expect = match target {
+        None => Vec::new(),
+        Some(Target::Builtin) => {
+            return Err(Error::Usage(
+                "--exec runs your server; --target builtin would test the reference server instead. Leave out --target, or give the HOST:PORT your server listens on".into(),
+            ))
+        }
+        Some(Target::Remote { host, port }) => runtime()?.block_on(server::resolve(host, *port))?,
+    };
+    supervisor::stop_servers_on_panic();
+    let server = Supervised::start(ExecSpec {
+        command: command.to_owned(),
+        dir: None,
+        start_timeout,
+        expect,
+        wrapper: Vec::new(),
+    })
+    .map_err(|e| match e.failure() {
+        Some(failure) => Error::NotStarted {
+            why: e.to_string(),
+            failure,
+        },
+        None => Error::Server(e.to_string()),
+    })?;
+    let addr = server.addr().expect("a started server has an address");
+    Ok((addr, Server::Exec(server)))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn start_exec(_: &str, _: Option<&Target>, _: Duration) -> Result<(SocketAddr, Server)> {
+    Err(Error::Usage(
+        "--exec needs Linux (it reads the server's sockets from /proc)".into(),
+    ))
+}
+
+/// How a target is named in reports: the command for --exec.
+pub(crate) fn target_name(target: Option<&Target>, exec: &ExecArgs) -> String {
+    match (&exec.exec, target) {
+        (Some(command), _) => format!("exec '{command}'"),
+        (None, Some(t)) => t.to_string(),
+        (None, None) => "localhost:4444".into(),
+    }
+}
+
+/// `text` as one word for `sh`.
+pub(crate) fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
