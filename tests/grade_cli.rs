@@ -420,8 +420,10 @@ fn an_interrupted_grade_stops_every_box_and_resumes() {
     use std::time::{Duration, Instant};
     let class = Class::new("sigint");
     let tok = format!("srpc-grade-test-{}-sigint", std::process::id());
+    // Servers that wait 1.9 s on an idle client, so each takes seconds to grade and the class
+    // is surely still running when it is interrupted.
     for name in ["a", "b", "c", "d"] {
-        class.add(name, json!({"bug": "daemon"}));
+        class.add(name, json!({"bug": "daemon", "timeout": 1.9}));
     }
     let command = format!("python3 lab_server.py --port 4444 --token {tok}");
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("srpc-check"))
