@@ -17,6 +17,7 @@ pub mod grade;
 pub mod model;
 pub mod net;
 pub mod observe;
+pub mod outcome;
 pub mod report;
 pub mod runner;
 pub mod sandbox;

@@ -1,13 +1,18 @@
 //! Small helpers for text that every layer writes for people.
 
-/// "1 byte", "3 bytes": a count and its noun, grammatical.
 /// A duration rounded down to whole milliseconds, for messages.
 pub fn round_ms(d: std::time::Duration) -> std::time::Duration {
     std::time::Duration::from_millis(d.as_millis() as u64)
 }
 
+/// "1 byte", "3 bytes": a count and its noun, grammatical.
 pub fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The bytes as one lowercase hex string.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -17,5 +22,10 @@ mod tests {
         assert_eq!(super::count(1, "byte"), "1 byte");
         assert_eq!(super::count(0, "case"), "0 cases");
         assert_eq!(super::count(2, "more byte"), "2 more bytes");
+    }
+
+    #[test]
+    fn hex_is_lowercase_and_unbroken() {
+        assert_eq!(super::hex(&[0x01, 0xab, 0xff]), "01abff");
     }
 }

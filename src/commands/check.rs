@@ -9,7 +9,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use crate::cli::{CheckArgs, Format};
 use crate::diagnose::{self, Code, Source};
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::grade::rubric::Rubric;
+use crate::outcome::rubric::Rubric;
 use crate::report::{human, json, junit};
 use crate::report::{write_file, write_stdout};
 use crate::runner::{self, Plan};
@@ -214,14 +214,14 @@ pub(crate) fn platform_results(
     if args.gradescope.is_none() && !args.classroom {
         return Ok(());
     }
-    let score = crate::grade::score::score(doc, rubric);
+    let score = crate::outcome::score::score(doc, rubric);
     if let Some(path) = &args.gradescope {
-        let graded = crate::grade::results::Graded::new(
+        let graded = crate::outcome::class::Graded::new(
             &doc.target,
             doc,
             &score,
             doc.duration_ms as u64,
-            crate::grade::results::Notes {
+            crate::outcome::class::Notes {
                 start_error,
                 ..Default::default()
             },

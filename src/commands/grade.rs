@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::cli::GradeArgs;
 use crate::error::{Error, Result, EXIT_OK};
-use crate::grade::rubric;
+use crate::outcome::rubric;
 use crate::report::write_stdout;
 use crate::server;
 use crate::suite;

@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use crate::cli::ExecArgs;
 use crate::error::{Error, Result};
-use crate::grade::rubric::Rubric;
 use crate::model;
 use crate::net::conn::Conn;
 use crate::net::{listeners, reply, wire};
+use crate::outcome::rubric::Rubric;
 use crate::server::builtin::BuiltinServer;
 use crate::server::{self, Control, Target};
 use crate::suite::Case;

@@ -34,6 +34,13 @@ pub struct Location {
     pub text: Option<String>,
 }
 
+impl Location {
+    /// `file:line`.
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
 /// One distinct bug.
 #[derive(Debug, Clone)]
 pub struct Finding {

@@ -173,17 +173,22 @@ fn python_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn run_scanner(python: &str, dir: &Path, files: &[PathBuf]) -> Result<ScanOutput, String> {
-    let mut child = Command::new(python)
-        .arg("-I")
+    let mut cmd = Command::new(python);
+    cmd.arg("-I")
         .arg("-c")
         .arg(SCANNER)
         .args(files)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run {python} to read the source: {e}"))?;
+        .stderr(Stdio::null());
+    // Registered with the supervisor: it runs beside the server under test, and must not be
+    // taken for a process the server left behind (stopped, or reaped before it is waited for).
+    #[cfg(target_os = "linux")]
+    let spawned = crate::server::supervisor::spawn_tracked(&mut cmd);
+    #[cfg(not(target_os = "linux"))]
+    let spawned = cmd.spawn();
+    let mut child = spawned.map_err(|e| format!("cannot run {python} to read the source: {e}"))?;
     let stdout = child.stdout.take().expect("piped");
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();
@@ -202,6 +207,8 @@ fn run_scanner(python: &str, dir: &Path, files: &[PathBuf]) -> Result<ScanOutput
             }
         }
     };
+    #[cfg(target_os = "linux")]
+    crate::server::supervisor::untrack(child.id());
     let out = reader.join().unwrap_or_default();
     match status {
         None => Err(format!(

@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::results::{self, Row};
-use super::rubric::Rubric;
+use super::results;
 use super::worker::{WorkerResult, WorkerSpec};
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
+use crate::outcome::class::Row;
+use crate::outcome::rubric::Rubric;
 use crate::sandbox::cgroup::{CgroupLimits, Cgroups};
 use crate::sandbox::namespaces::{self, Mode};
 use crate::sandbox::Limits;
@@ -268,7 +269,7 @@ impl Ctx<'_> {
                     &r.doc,
                     &self.opts.rubric,
                     &r.server_log,
-                    results::Notes {
+                    crate::outcome::class::Notes {
                         limit: r.limit,
                         start_error: r.start_error,
                         peak_memory,

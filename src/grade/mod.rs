@@ -3,15 +3,11 @@
 //! `--jobs` at a time, and its results are written to `OUT/NAME/` as soon as it finishes. A
 //! second run with the same OUT skips what is already there, so an interrupted run resumes.
 //!
-//! - `rubric`: which cases are worth how many points (TOML).
-//! - `score`: points for one report.
 //! - `worker`: what runs inside the box.
 //! - `results`: the files of one submission, and of the class (summary.csv, report.html).
 //! - `shard`: a class split over machines (`--partition hash:K/N`) and merged (`--merge`).
 
 pub mod results;
-pub mod rubric;
-pub mod score;
 pub mod shard;
 #[cfg(target_os = "linux")]
 pub mod worker;

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::results::{self, Row};
-use super::rubric::Rubric;
+use super::results;
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
+use crate::outcome::class::Row;
+use crate::outcome::rubric::Rubric;
 
 /// Where a shard's number K comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::diagnose::{self, Source};
-use crate::report::json::Doc;
+use crate::outcome::doc::Doc;
 use crate::runner::{self, Plan};
 use crate::sandbox::cgroup::CgroupSpec;
 use crate::sandbox::{self, JailSpec, Limits};

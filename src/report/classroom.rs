@@ -6,7 +6,7 @@ use base64::Engine;
 use serde::Serialize;
 
 use super::json::{self, Doc};
-use crate::grade::score::Score;
+use crate::outcome::score::Score;
 
 #[derive(Serialize)]
 struct Result<'a> {

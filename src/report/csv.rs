@@ -4,7 +4,7 @@
 //! that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a
 //! carriage return) is prefixed with `'`, as OWASP advises against CSV injection.
 
-use crate::grade::results::Row;
+use crate::outcome::class::Row;
 use crate::suite::Group;
 
 /// `summary.csv`: one row per submission.

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::json::Doc;
-use crate::grade::score::Score;
+use crate::outcome::score::Score;
 
 #[derive(Serialize)]
 struct Results<'a> {

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::Details;
-use crate::grade::results::Row;
-use crate::grade::rubric::Rubric;
-use crate::report::json::Test;
+use crate::outcome::class::Row;
+use crate::outcome::doc::Test;
+use crate::outcome::rubric::Rubric;
 
 const STYLE: &str = r#"
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -72,7 +72,7 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
         rows.len(),
         graded.len(),
         esc(command),
-        crate::grade::score::round(rubric.max_score())
+        crate::outcome::score::round(rubric.max_score())
     );
 
     // The bugs of the class: one row per finding code, however many cases show it.

@@ -7,19 +7,16 @@ pub mod fuzz_text;
 pub mod gradescope;
 pub mod html;
 pub mod human;
-pub mod json;
+/// `--format json`: the run's document, as it is.
+pub use crate::outcome::doc as json;
 pub mod junit;
 
 use std::fmt::Write;
-use std::net::SocketAddr;
 
-use crate::net::conn::Transcript;
 pub use crate::words::count;
 
 /// Bytes shown in a human hex dump before it is cut short.
 const DUMP_LIMIT: usize = 256;
-/// Bytes of a request a reproducer will spell out.
-const REPRO_LIMIT: usize = 4096;
 
 /// Bytes of each direction a finding's evidence shows in the default human output.
 pub const BRIEF_DUMP_LIMIT: usize = 32;
@@ -141,7 +138,7 @@ pub fn inline_code(text: &str) -> String {
 
 /// A finding's location as `file:line`.
 pub fn location_label(l: &crate::diagnose::Location) -> String {
-    format!("{}:{}", l.file, l.line)
+    l.label()
 }
 
 /// [`Details`] of one test that did not pass, as Markdown: the finding it shows, the fields,
@@ -198,88 +195,9 @@ pub fn findings_markdown(doc: &json::Doc) -> String {
     out
 }
 
-/// The bytes as one lowercase hex string.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::words::hex;
 
-/// Python statements that open one connection and replay a transcript's writes, pauses and
-/// half-close, then print what the server answers.
-fn replay_statements(t: &Transcript, addr: SocketAddr) -> String {
-    let mut py = String::new();
-    let _ = writeln!(
-        py,
-        "s = socket.create_connection(({:?}, {}), timeout=5)",
-        addr.ip().to_string(),
-        addr.port()
-    );
-    py.push_str("s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\n");
-    for piece in &t.sent {
-        if !piece.pause_before.is_zero() {
-            let _ = writeln!(
-                py,
-                "time.sleep({})",
-                piece.pause_before.as_millis().max(1) as f64 / 1000.0
-            );
-        }
-        let _ = writeln!(py, "s.sendall(bytes.fromhex(\"{}\"))", hex(&piece.bytes));
-    }
-    if t.half_closed {
-        py.push_str("s.shutdown(socket.SHUT_WR)\n");
-    }
-    if t.reset {
-        // srpc-check holds the server still meanwhile; a replay cannot, so a server that
-        // reads at once may answer before the reset, where a busy one never does.
-        py.push_str("time.sleep(0.05)\ns.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack(\"ii\", 1, 0))\ns.close()  # leaves with a reset, without reading\n");
-        return py;
-    }
-
-    py.push_str("reply = b\"\"\ntry:\n    while chunk := s.recv(65536): reply += chunk\nexcept OSError as e: print(\"error:\", e)\nprint(reply)\n");
-    py
-}
-
-/// A Python snippet that replays one transcript and prints what the server answers. With
-/// `held`, a first connection is opened, sent `held`'s bytes and kept open (an idle or
-/// half-sent client) while the transcript is replayed.
-pub fn reproducer(t: &Transcript, held: Option<&Transcript>, addr: SocketAddr) -> Option<String> {
-    let total: usize = t.sent.iter().map(|p| p.bytes.len()).sum();
-    if total > REPRO_LIMIT {
-        return None;
-    }
-    let mut first = String::new();
-    if let Some(h) = held {
-        let _ = writeln!(
-            first,
-            "first = socket.create_connection(({:?}, {}), timeout=5)",
-            addr.ip().to_string(),
-            addr.port()
-        );
-        for piece in &h.sent {
-            let _ = writeln!(
-                first,
-                "first.sendall(bytes.fromhex(\"{}\"))",
-                hex(&piece.bytes)
-            );
-        }
-        first.push_str(
-            "# the first client stays connected and sends nothing more; now a second one:\n",
-        );
-    }
-    Some(format!(
-        "python3 - <<'EOF'\nimport socket, struct, time\n{first}{}EOF\n",
-        replay_statements(t, addr)
-    ))
-}
-
-/// A standalone Python script that replays a whole session, one connection per transcript.
-pub fn session_reproducer(transcripts: &[Transcript], addr: SocketAddr) -> String {
-    let mut py = String::from("#!/usr/bin/env python3\n# Replays an srpc-check fuzz finding: one connection per step.\nimport socket, struct, time\n");
-    for (n, t) in transcripts.iter().enumerate() {
-        let _ = writeln!(py, "\nprint(\"--- connection {}\")", n + 1);
-        py.push_str(&replay_statements(t, addr));
-    }
-    py
-}
+pub use crate::outcome::reproducer::{reproducer, session_reproducer};
 
 /// Writes a whole file, naming it in the error.
 pub fn write_file(path: &std::path::Path, text: &str) -> crate::error::Result<()> {
@@ -302,8 +220,6 @@ pub fn write_stdout(text: &str) -> crate::error::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::conn::Piece;
-    use std::time::Duration;
 
     #[test]
     fn hex_dump_shows_offsets_hex_and_ascii() {
@@ -313,44 +229,5 @@ mod tests {
             "0000  01 00 00 00 7b 22 61 22 3a 20 31 7d              ....{\"a\": 1}\n"
         );
         assert!(hex_dump(&[0u8; 300], "").ends_with("... 44 more bytes\n"));
-    }
-
-    #[test]
-    fn reproducer_replays_pieces_pauses_and_half_close() {
-        let t = Transcript {
-            sent: vec![
-                Piece {
-                    pause_before: Duration::ZERO,
-                    bytes: vec![1, 0],
-                },
-                Piece {
-                    pause_before: Duration::from_millis(40),
-                    bytes: vec![0, 0],
-                },
-            ],
-            half_closed: true,
-            reset: false,
-            received: vec![],
-        };
-        let py = reproducer(&t, None, "127.0.0.1:4444".parse().unwrap()).unwrap();
-        assert!(py.contains("create_connection((\"127.0.0.1\", 4444)"));
-        assert!(py.contains("bytes.fromhex(\"0100\"))\ntime.sleep(0.04)\ns.sendall(bytes.fromhex(\"0000\"))\ns.shutdown"));
-    }
-
-    #[test]
-    fn reproducer_of_a_client_that_left_resets_instead_of_reading() {
-        let t = Transcript {
-            sent: vec![Piece {
-                pause_before: Duration::ZERO,
-                bytes: vec![1, 0, 0, 0],
-            }],
-            half_closed: true,
-            reset: true,
-            received: vec![],
-        };
-        let py = reproducer(&t, None, "127.0.0.1:4444".parse().unwrap()).unwrap();
-        assert!(py.contains("import socket, struct, time"));
-        assert!(py.contains("s.shutdown(socket.SHUT_WR)\ntime.sleep(0.05)\ns.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack(\"ii\", 1, 0))\ns.close()"));
-        assert!(!py.contains("recv"), "{py}");
     }
 }

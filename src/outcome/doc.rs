@@ -6,10 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::hex;
 use crate::diagnose::{Diagnosis, Location};
 use crate::runner::{RunReport, Summary};
 use crate::server::ServerEvent;
+use crate::words::hex;
 
 /// Bytes of each direction included in `sent_hex` / `received_hex` (totals are given separately).
 const HEX_LIMIT: usize = 64 * 1024;
@@ -129,11 +129,9 @@ impl Doc {
                     received_hex: hex(&received[..received.len().min(HEX_LIMIT)]),
                     sent_bytes: sent.len(),
                     received_bytes: received.len(),
-                    reproducer: o
-                        .transcript
-                        .as_ref()
-                        .filter(|_| failed)
-                        .and_then(|t| super::reproducer(t, o.held.as_ref(), report.addr)),
+                    reproducer: o.transcript.as_ref().filter(|_| failed).and_then(|t| {
+                        super::reproducer::reproducer(t, o.held.as_ref(), report.addr)
+                    }),
                     server: o.server.clone(),
                     finding: diagnosis.finding_of(i).map(|f| f.code.as_str().to_owned()),
                 }

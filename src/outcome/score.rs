@@ -1,7 +1,7 @@
 //! Points for one run: each test of a report against the rubric.
 
 use super::rubric::{Rubric, Visibility};
-use crate::report::json::{Doc, Test};
+use crate::outcome::doc::{Doc, Test};
 
 /// One test with what it was worth and what it earned.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub fn round(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::json::Test;
+    use crate::outcome::doc::Test;
     use crate::suite;
 
     pub fn test(id: &str, status: &str) -> Test {
