@@ -267,4 +267,36 @@ fn the_classroom_workflow_feeds_the_reporter_the_step_it_runs() {
     assert!(text.contains("runners: srpc"));
     assert!(text.contains("--classroom"));
     assert!(text.contains("autograding-grading-reporter@v1"));
+    // It installs the wheel (seconds), never compiles srpc-check on a push.
+    assert!(text.contains("pipx install \"$SRPC_CHECK_SPEC\""), "{text}");
+    assert!(!text.contains("cargo"), "{text}");
+}
+
+#[test]
+fn the_gradescope_setup_installs_a_wheel_and_compiles_nothing() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/gradescope/setup.sh"
+    ))
+    .unwrap();
+    assert!(
+        text.contains("srpc_check-*.whl"),
+        "a wheel placed beside it"
+    );
+    assert!(text.contains("pip\" install"), "{text}");
+    assert!(text.contains("srpc-check${SRPC_CHECK_VERSION:+==$SRPC_CHECK_VERSION}"));
+    for never in ["cargo", "rustup", "build-essential"] {
+        assert!(!text.contains(never), "{never}");
+    }
+    // It runs: `bash -n` finds no syntax error. (scripts/check-wheel.sh, in CI, runs it with
+    // a real wheel.)
+    let ok = std::process::Command::new("bash")
+        .args([
+            "-n",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gradescope/setup.sh"),
+        ])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
 }
