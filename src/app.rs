@@ -1,7 +1,7 @@
 //! Runs a parsed command line: each command lives in its own file under `commands/`.
 
 use crate::cli::{Cli, Command};
-use crate::commands::{bench, check, explain, fuzz, grade, internal, list};
+use crate::commands::{bench, call, check, explain, fuzz, grade, internal, list};
 use crate::error::Result;
 
 /// Runs the command and returns the process exit code.
@@ -12,6 +12,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Some(Command::List { findings: true }) => list::list_findings_command(),
         Some(Command::Explain { code }) => explain::explain_command(&code),
         Some(Command::Bench(args)) => bench::bench_command(args),
+        Some(Command::Call(args)) => call::call_command(args),
         Some(Command::Fuzz(args)) => fuzz::fuzz_command(args),
         Some(Command::Grade(args)) => grade::grade_command(args),
         Some(Command::GradeWorker { spec }) => internal::grade_worker_command(&spec),

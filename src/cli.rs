@@ -70,6 +70,20 @@ Exit codes:
   1  a session failed (it is shown shrunk, with a reproducer)
   2  a usage error, or the target cannot be reached";
 
+const CALL_HELP: &str = "\
+Examples:
+  srpc-check call PUT HELLO WORLD                 (VALUE is a string unless it parses as JSON)
+  srpc-check call PUT ABC '{\"val1\": 111, \"val2\": 222}'
+  srpc-check call GET ABC
+  srpc-check call PUT N 42 --string               (the string \"42\", not the number)
+  srpc-check call --json '{\"func\": \"ECHO\", \"params\": {}}' --hex
+  srpc-check call GET ABC --target 127.0.1.1:4444
+
+Exit codes:
+  0  the reply is well-formed and its status is OK
+  1  the reply says ERROR, is malformed (said in words), or never came
+  2  a usage error, or the server cannot be reached";
+
 const LIST_HELP: &str = "\
 Examples:
   srpc-check list
@@ -123,6 +137,9 @@ pub enum Command {
     /// sweeps over --connections, two servers compared (--compare), slow clients held (--hold).
     #[command(after_help = BENCH_HELP)]
     Bench(BenchArgs),
+    /// Send one request to a server and print its reply: GET NAME, PUT NAME VALUE, or --json.
+    #[command(after_help = CALL_HELP)]
+    Call(CallArgs),
     /// Random sessions checked against a model of the store; failures are shrunk and replayable.
     #[command(after_help = FUZZ_HELP)]
     Fuzz(FuzzArgs),
@@ -313,6 +330,34 @@ pub struct CheckArgs {
     /// server as its own read.
     #[arg(long, default_value = "40ms", value_parser = parse_duration)]
     pub split_pause: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CallArgs {
+    /// GET or PUT.
+    #[arg(required_unless_present = "json", value_parser = ["GET", "PUT", "get", "put"])]
+    pub func: Option<String>,
+    /// The name (the request's obj), as a string.
+    pub name: Option<String>,
+    /// PUT's value: JSON when it parses as JSON (42, [1, 2], {"a": 1}, "text"), a string
+    /// otherwise.
+    pub value: Option<String>,
+    /// Send this text as the request's JSON payload, as it is, instead of GET or PUT.
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["func", "name", "value"])]
+    pub json: Option<String>,
+    /// VALUE is a string, even when it parses as JSON.
+    #[arg(long)]
+    pub string: bool,
+    /// Also show the bytes sent and received, as hex dumps.
+    #[arg(long)]
+    pub hex: bool,
+    /// Server: HOST:PORT, or "builtin" for the embedded reference server [default:
+    /// localhost:4444].
+    #[arg(long)]
+    pub target: Option<Target>,
+    /// Limit for each network operation.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -6,8 +6,9 @@ mod common;
 use common::*;
 use predicates::prelude::*;
 
-const COMMANDS: [&[&str]; 6] = [
+const COMMANDS: [&[&str]; 7] = [
     &[],
+    &["call"],
     &["grade"],
     &["bench"],
     &["fuzz"],

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use clap::Parser;
 use common::*;
 
-const SUBCOMMANDS: [&str; 5] = ["grade", "bench", "fuzz", "list", "explain"];
+const SUBCOMMANDS: [&str; 6] = ["grade", "bench", "fuzz", "list", "explain", "call"];
 
 /// Splits a command line as `sh` would, for the quoting the README uses.
 fn words(line: &str) -> Vec<String> {

@@ -4,6 +4,7 @@
 //! rubric, the tokio runtime).
 
 pub mod bench;
+pub mod call;
 pub mod check;
 pub mod explain;
 pub mod fuzz;
@@ -48,16 +49,31 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 /// is a real, harmless request (a GET of a fresh name), never a bare connect-and-close, which
 /// would itself be the "empty connection" test case.
 pub(crate) fn reach(host: &str, port: u16, timeout: Duration, seed: u64) -> Result<SocketAddr> {
+    let (addr, mut conn) = connect_any(host, port, timeout, "srpc-check", NOT_RUNNING)?;
+    let name = serde_json::Value::String(format!("srpc-check-{seed:x}-preflight"));
+    let _ = conn.send(&wire::request(&model::get_request(&name)));
+    let _ = reply::read(&mut conn);
+    Ok(addr)
+}
+
+/// What to do when nothing listens, for the conformance run.
+const NOT_RUNNING: &str = "is the server running? To let srpc-check start it, use --exec 'python3 your_server.py' (run from your server's folder); or pass --target HOST:PORT, or --target builtin to try the reference server";
+
+/// A connection to the first address of HOST:PORT that accepts one. When every address
+/// refuses, the error says what to try next: `command` with another --target when something
+/// listens on the port elsewhere, else `not_running`.
+pub(crate) fn connect_any(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+    command: &str,
+    not_running: &str,
+) -> Result<(SocketAddr, Conn)> {
     let addrs = runtime()?.block_on(server::resolve(host, port))?;
     let mut reasons = Vec::new();
     for addr in &addrs {
         match Conn::connect(*addr, timeout) {
-            Ok(mut conn) => {
-                let name = serde_json::Value::String(format!("srpc-check-{seed:x}-preflight"));
-                let _ = conn.send(&wire::request(&model::get_request(&name)));
-                let _ = reply::read(&mut conn);
-                return Ok(*addr);
-            }
+            Ok(conn) => return Ok((*addr, conn)),
             // The address is said once: by the error line, or here when there are several.
             Err(e) if addrs.len() == 1 => reasons.push(e.to_string()),
             Err(e) => reasons.push(format!("{addr}: {e}")),
@@ -70,14 +86,15 @@ pub(crate) fn reach(host: &str, port: u16, timeout: Duration, seed: u64) -> Resu
         let others = listeners::suggestions(port, &addrs);
         if let Some(best) = others.first() {
             reason.push_str(&format!(
-                "\nbut something is listening on port {port} at another local address; try:\n  srpc-check --target {best}"
+                "\nbut something is listening on port {port} at another local address; try:\n  {command} --target {best}"
             ));
             for other in &others[1..] {
-                reason.push_str(&format!("\n  srpc-check --target {other}"));
+                reason.push_str(&format!("\n  {command} --target {other}"));
             }
             reason.push_str("\n(a server that binds socket.gethostname() listens on this host's own address, often 127.0.1.1, not on localhost)");
         } else {
-            reason.push_str("\nis the server running? To let srpc-check start it, use --exec 'python3 your_server.py' (run from your server's folder); or pass --target HOST:PORT, or --target builtin to try the reference server");
+            reason.push('\n');
+            reason.push_str(not_running);
         }
     }
     Err(Error::Unreachable { target, reason })
