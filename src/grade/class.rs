@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::results;
 use super::worker::{WorkerResult, WorkerSpec};
-use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::outcome::class::Row;
+use crate::error::{Error, Result};
 use crate::outcome::rubric::Rubric;
 use crate::sandbox::cgroup::{CgroupLimits, Cgroups};
 use crate::sandbox::namespaces::{self, Mode};
@@ -179,22 +178,7 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
     });
     bar.finish_and_clear();
     let _ = std::fs::remove_dir_all(&scratch_root);
-    let rows: Vec<Row> = subs
-        .iter()
-        .map(|name| match ungraded.iter().find(|(n, _)| n == name) {
-            Some((_, why)) => Row::Ungraded {
-                submission: name.clone(),
-                reason: why.clone(),
-            },
-            None => match results::read_submission(&out.join(name)) {
-                Some((g, doc)) => Row::Graded(Box::new(g), Box::new(doc)),
-                None => Row::Ungraded {
-                    submission: name.clone(),
-                    reason: "its results are missing".into(),
-                },
-            },
-        })
-        .collect();
+    let rows = super::shard::rows_of(&out, &subs, &ungraded);
     let info = super::shard::GradeInfo {
         tool: "srpc-check".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -204,19 +188,7 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
         shard: opts.shard.map(|(k, n)| [k, n]),
         submissions: subs.clone(),
     };
-    super::shard::write_class_files(&out, &rows, &opts.rubric, &info)?;
-    let bad = rows
-        .iter()
-        .filter(|r| matches!(r, Row::Ungraded { .. }))
-        .count();
-    crate::report::write_stdout(&format!(
-        "{} submissions: {} graded, {} could not be graded. Results in {} (summary.csv, report.html)\n",
-        rows.len(),
-        rows.len() - bad,
-        bad,
-        out.display()
-    ))?;
-    Ok(if bad == 0 { EXIT_OK } else { EXIT_FAILED })
+    super::shard::finish_class(&out, &rows, &opts.rubric, &info, None)
 }
 
 /// The subfolders of the class folder, by name; hidden ones and the output folder are not

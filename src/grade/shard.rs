@@ -142,21 +142,22 @@ impl GradeInfo {
     }
 }
 
-/// The rows of an OUT folder, one per submission it lists, as the class files show them.
-pub fn rows_of(out: &Path, names: &[String]) -> Vec<Row> {
-    let reasons = ungraded_reasons(out);
+/// The class files' rows for `names` in OUT: a submission in `ungraded` (name, why) is shown as
+/// not graded, else by its results in OUT, else as not graded for want of them.
+pub fn rows_of(out: &Path, names: &[String], ungraded: &[(String, String)]) -> Vec<Row> {
     names
         .iter()
-        .map(|name| match results::read_submission(&out.join(name)) {
-            Some((g, doc)) => Row::Graded(Box::new(g), Box::new(doc)),
-            None => Row::Ungraded {
-                submission: name.clone(),
-                reason: reasons
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, r)| r.clone())
-                    .unwrap_or_else(|| "its results are missing".into()),
-            },
+        .map(|name| {
+            let why = ungraded.iter().find(|(n, _)| n == name).map(|(_, r)| r);
+            match (why, results::read_submission(&out.join(name))) {
+                (None, Some((g, doc))) => Row::Graded(Box::new(g), Box::new(doc)),
+                (why, _) => Row::Ungraded {
+                    submission: name.clone(),
+                    reason: why
+                        .cloned()
+                        .unwrap_or_else(|| "its results are missing".into()),
+                },
+            }
         })
         .collect()
 }
@@ -260,7 +261,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<u8> {
                 copy_dir(&from, &out.join(name))?;
             }
         }
-        rows.extend(rows_of(dir, &info.submissions));
+        rows.extend(rows_of(dir, &info.submissions, &ungraded_reasons(dir)));
         names.extend(info.submissions.iter().cloned());
     }
     rows.sort_by(|a, b| a.name().cmp(b.name()));
@@ -270,29 +271,19 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<u8> {
         submissions: names,
         ..first.clone()
     };
-    write_class_files(out, &rows, &rubric, &info)?;
-    let bad = rows
-        .iter()
-        .filter(|r| matches!(r, Row::Ungraded { .. }))
-        .count();
-    crate::report::write_stdout(&format!(
-        "{} shards merged: {} submissions, {} graded, {} could not be graded. Results in {} (summary.csv, report.html)\n",
-        shards.len(),
-        rows.len(),
-        rows.len() - bad,
-        bad,
-        out.display()
-    ))?;
-    Ok(if bad == 0 { EXIT_OK } else { EXIT_FAILED })
+    finish_class(out, &rows, &rubric, &info, Some(shards.len()))
 }
 
-/// summary.csv, report.html and grade.json of a class (or of a shard of one).
-pub fn write_class_files(
+/// Writes the class files (summary.csv, report.html, grade.json) of a class, a shard of one,
+/// or (`merged` from that many shards) a merge, says so on stdout, and returns the exit code:
+/// 0 when every submission was graded, 1 when some could not be.
+pub fn finish_class(
     out: &Path,
     rows: &[Row],
     rubric: &Rubric,
     info: &GradeInfo,
-) -> Result<()> {
+    merged: Option<usize>,
+) -> Result<u8> {
     let write = crate::report::write_file;
     write(
         &out.join("summary.csv"),
@@ -305,7 +296,22 @@ pub fn write_class_files(
     write(
         &out.join(INFO_FILE),
         &(serde_json::to_string_pretty(info).expect("serialises") + "\n"),
-    )
+    )?;
+    let bad = rows
+        .iter()
+        .filter(|r| matches!(r, Row::Ungraded { .. }))
+        .count();
+    let what = match merged {
+        None => format!("{} submissions:", rows.len()),
+        Some(shards) => format!("{shards} shards merged: {} submissions,", rows.len()),
+    };
+    crate::report::write_stdout(&format!(
+        "{what} {} graded, {} could not be graded. Results in {} (summary.csv, report.html)\n",
+        rows.len() - bad,
+        bad,
+        out.display()
+    ))?;
+    Ok(if bad == 0 { EXIT_OK } else { EXIT_FAILED })
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
