@@ -122,17 +122,11 @@ impl ServerSide {
 /// reading the whole /proc table instead took 30 ms with a few thousand TIME_WAIT sockets about.
 #[cfg(target_os = "linux")]
 pub fn server_side(client: SocketAddr, server: SocketAddr) -> Option<ServerSide> {
-    use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
+    use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
     use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
     use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
     use netlink_packet_sock_diag::SockDiagMessage;
-    use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket};
 
-    let mut socket = Socket::new(NETLINK_SOCK_DIAG).ok()?;
-    socket.bind_auto().ok()?;
-    socket.connect(&netlink_sys::SocketAddr::new(0, 0)).ok()?;
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST;
     // The server's socket: its own address is the source.
     let request = InetRequest {
         family: if server.is_ipv4() { AF_INET } else { AF_INET6 },
@@ -148,11 +142,8 @@ pub fn server_side(client: SocketAddr, server: SocketAddr) -> Option<ServerSide>
             cookie: [0xff; 8],
         },
     };
-    let mut packet = NetlinkMessage::new(header, SockDiagMessage::InetRequest(request).into());
-    packet.finalize();
-    let mut out = vec![0; packet.buffer_len()];
-    packet.serialize(&mut out);
-    socket.send(&out, 0).ok()?;
+    let socket = diag_socket()?;
+    diag_send(&socket, request, NLM_F_REQUEST)?;
     // The kernel answers while handling the send, so the reply is already queued.
     socket.set_non_blocking(true).ok()?;
     let mut reply = vec![0; 8192];
@@ -188,24 +179,17 @@ pub fn server_side(client: SocketAddr, server: SocketAddr) -> Option<ServerSide>
 /// and IPv6); `rx_queue` is then the accept queue's length. None where netlink cannot be used.
 #[cfg(target_os = "linux")]
 fn listening_diag() -> Option<Vec<SocketRow>> {
-    use netlink_packet_core::{
-        NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
-    };
+    use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
     use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
     use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
     use netlink_packet_sock_diag::SockDiagMessage;
-    use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket};
 
     /// The most rows read, whatever the kernel sends.
     const MOST: usize = 65_536;
-    let mut socket = Socket::new(NETLINK_SOCK_DIAG).ok()?;
-    socket.bind_auto().ok()?;
-    socket.connect(&netlink_sys::SocketAddr::new(0, 0)).ok()?;
+    let socket = diag_socket()?;
     let _ = socket.set_rx_buf_sz(1 << 20);
     let mut found = Vec::new();
     for family in [AF_INET, AF_INET6] {
-        let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
         let request = InetRequest {
             family,
             protocol: IPPROTO_TCP,
@@ -217,11 +201,7 @@ fn listening_diag() -> Option<Vec<SocketRow>> {
                 SocketId::new_v6()
             },
         };
-        let mut packet = NetlinkMessage::new(header, SockDiagMessage::InetRequest(request).into());
-        packet.finalize();
-        let mut out = vec![0; packet.buffer_len()];
-        packet.serialize(&mut out);
-        socket.send(&out, 0).ok()?;
+        diag_send(&socket, request, NLM_F_REQUEST | NLM_F_DUMP)?;
         let mut buf = vec![0; 64 * 1024];
         'dump: loop {
             let n = socket.recv(&mut &mut buf[..], 0).ok()?;
@@ -256,6 +236,49 @@ fn listening_diag() -> Option<Vec<SocketRow>> {
         }
     }
     Some(found)
+}
+
+/// A sock_diag socket whose reads wait at most a second (the kernel answers at once; a read
+/// that found nothing must not hang the run).
+#[cfg(target_os = "linux")]
+fn diag_socket() -> Option<netlink_sys::Socket> {
+    use std::os::fd::AsRawFd;
+    let mut socket = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_SOCK_DIAG).ok()?;
+    socket.bind_auto().ok()?;
+    socket.connect(&netlink_sys::SocketAddr::new(0, 0)).ok()?;
+    let limit = nix::libc::timeval {
+        tv_sec: 1,
+        tv_usec: 0,
+    };
+    // SAFETY: the descriptor is open for the call, and `limit` is a valid timeval of the size given.
+    let rc = unsafe {
+        nix::libc::setsockopt(
+            socket.as_raw_fd(),
+            nix::libc::SOL_SOCKET,
+            nix::libc::SO_RCVTIMEO,
+            (&limit as *const nix::libc::timeval).cast(),
+            std::mem::size_of::<nix::libc::timeval>() as nix::libc::socklen_t,
+        )
+    };
+    (rc == 0).then_some(socket)
+}
+
+/// Sends one sock_diag request with netlink `flags`.
+#[cfg(target_os = "linux")]
+fn diag_send(
+    socket: &netlink_sys::Socket,
+    request: netlink_packet_sock_diag::inet::InetRequest,
+    flags: u16,
+) -> Option<()> {
+    use netlink_packet_core::{NetlinkHeader, NetlinkMessage};
+    use netlink_packet_sock_diag::SockDiagMessage;
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    let mut packet = NetlinkMessage::new(header, SockDiagMessage::InetRequest(request).into());
+    packet.finalize();
+    let mut out = vec![0; packet.buffer_len()];
+    packet.serialize(&mut out);
+    socket.send(&out, 0).ok().map(|_| ())
 }
 
 #[cfg(not(target_os = "linux"))]
