@@ -57,7 +57,7 @@ pub(crate) fn plan<'a>(cases: &'a [Case], args: &CheckArgs) -> Result<Plan<'a>> 
 pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
     let cases = suite::all();
     let plan = plan(&cases, &args)?;
-    let rubric = load_rubric(args.rubric.as_deref(), &cases)?;
+    let (rubric, _) = load_rubric(args.rubric.as_deref(), &cases)?;
     let github_output = std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty());
     // --classroom without $GITHUB_OUTPUT owns stdout; the report goes to stderr.
     let report_to_stderr = args.classroom && github_output.is_none();

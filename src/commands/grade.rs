@@ -24,12 +24,7 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
         return crate::grade::shard::merge(&args.merge, &out);
     }
     let cases = suite::all();
-    let rubric = load_rubric(args.rubric.as_deref(), &cases)?;
-    let rubric_text = match &args.rubric {
-        // Read again only to record it; load_rubric has already read and checked it.
-        Some(path) => std::fs::read_to_string(path).unwrap_or_default(),
-        None => rubric::DEFAULT.to_owned(),
-    };
+    let (rubric, rubric_text) = load_rubric(args.rubric.as_deref(), &cases)?;
     let (Some(dir), Some(command), Some(out)) = (args.dir, args.exec, args.out) else {
         return Err(Error::Usage("grade needs DIR, --exec and --out".into()));
     };

@@ -26,14 +26,23 @@ use crate::server::{self, Control, Target};
 use crate::suite::Case;
 
 /// The rubric from --rubric, or the default one.
-pub(crate) fn load_rubric(path: Option<&std::path::Path>, cases: &[Case]) -> Result<Rubric> {
+/// The rubric at `path` (the default without one), and its TOML text, for the record.
+pub(crate) fn load_rubric(
+    path: Option<&std::path::Path>,
+    cases: &[Case],
+) -> Result<(Rubric, String)> {
     match path {
-        None => Ok(Rubric::default_for(cases)),
+        None => Ok((
+            Rubric::default_for(cases),
+            crate::outcome::rubric::DEFAULT.to_owned(),
+        )),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
                 Error::Usage(format!("cannot read the rubric {}: {e}", p.display()))
             })?;
-            Rubric::parse(&text, &p.display().to_string(), cases).map_err(Error::Usage)
+            let rubric =
+                Rubric::parse(&text, &p.display().to_string(), cases).map_err(Error::Usage)?;
+            Ok((rubric, text))
         }
     }
 }
