@@ -13,6 +13,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Some(Command::Explain { code }) => explain::explain_command(&code),
         Some(Command::Bench(args)) => bench::bench_command(args),
         Some(Command::Call(args)) => call::call_command(args),
+        #[cfg(target_os = "linux")]
+        Some(Command::Client(args)) => crate::commands::client::client_command(args),
+        #[cfg(not(target_os = "linux"))]
+        Some(Command::Client(_)) => Err(crate::error::Error::Usage(
+            "client needs Linux (network namespaces, the kernel's socket tables)".into(),
+        )),
         Some(Command::Fuzz(args)) => fuzz::fuzz_command(args),
         Some(Command::Grade(args)) => grade::grade_command(args),
         Some(Command::GradeWorker { spec }) => internal::grade_worker_command(&spec),

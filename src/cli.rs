@@ -84,6 +84,21 @@ Exit codes:
   1  the reply says ERROR, is malformed (said in words), or never came
   2  a usage error, or the server cannot be reached";
 
+const CLIENT_HELP: &str = "\
+Examples:
+  Check your client: srpc-check plays the server, and runs your program once per case
+  (in a private network, where it listens on port 4444 on every address):
+    srpc-check client --exec 'python3 srpc_lab.py CLIENT'
+  The header cases only, with a JUnit report:
+    srpc-check client --exec 'python3 srpc_lab.py CLIENT' --only 'client/header-*' --junit junit.xml
+  Where namespaces are unavailable (or your client dials another address):
+    srpc-check client --exec 'python3 client.py 127.0.0.1 5000' --listen 127.0.0.1:5000
+
+Exit codes:
+  0  no case failed (warnings allowed)
+  1  at least one case failed
+  2  no verdict: a usage error, or the client cannot be run at all";
+
 const LIST_HELP: &str = "\
 Examples:
   srpc-check list
@@ -137,6 +152,10 @@ pub enum Command {
     /// sweeps over --connections, two servers compared (--compare), slow clients held (--hold).
     #[command(after_help = BENCH_HELP)]
     Bench(BenchArgs),
+    /// Check a client: srpc-check plays a correct server, runs the client once per case and
+    /// varies how each reply is delivered (split headers, pieces, large, non-ASCII, slow, none).
+    #[command(after_help = CLIENT_HELP)]
+    Client(ClientArgs),
     /// Send one request to a server and print its reply: GET NAME, PUT NAME VALUE, or --json.
     #[command(after_help = CALL_HELP)]
     Call(CallArgs),
@@ -226,6 +245,59 @@ pub struct GradeArgs {
     /// Seed for the random splits and key names (the same for every submission).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Also test each submission's client: this command runs (in its copy of the folder, in its
+    /// box) once per client case, with srpc-check as the server, e.g. 'python3 srpc_lab.py CLIENT'.
+    #[arg(long, value_name = "COMMAND", conflicts_with = "merge")]
+    pub client_exec: Option<String>,
+}
+
+/// Flags of `srpc-check client`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("scored").args(["gradescope", "classroom"]).multiple(true)))]
+pub struct ClientArgs {
+    /// The client program, run by `sh -c` in the current directory once per case, e.g.
+    /// 'python3 srpc_lab.py CLIENT'.
+    #[arg(long, value_name = "COMMAND", required_unless_present = "print_rubric")]
+    pub exec: Option<String>,
+    /// Listen on ADDR in this machine's network instead of on port 4444 in a private one
+    /// (where network namespaces are unavailable, srpc-check uses 0.0.0.0:4444 and says so).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// How long the client may take to make its first connection in each run.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub start_timeout: Duration,
+    /// Limit for each wait on the client (a request, reading a piece, finishing).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Run only cases whose id matches one of these globs (e.g. 'client/header-*').
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Skip cases whose id matches one of these globs.
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Human output: every case's line and full details, not one block per finding.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Also write a JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write Gradescope's results.json to this file (scored with --rubric).
+    #[arg(long, value_name = "FILE")]
+    pub gradescope: Option<PathBuf>,
+    /// Also write GitHub Classroom's autograding result (base64 JSON) as `result=` to
+    /// $GITHUB_OUTPUT, or to stdout when that is not set (the report then goes to stderr).
+    #[arg(long)]
+    pub classroom: bool,
+    /// Points per case for --gradescope and --classroom [default: `srpc-check client
+    /// --print-rubric`].
+    #[arg(long, value_name = "FILE", requires = "scored")]
+    pub rubric: Option<PathBuf>,
+    /// Print the default rubric of the client cases and exit.
+    #[arg(long)]
+    pub print_rubric: bool,
 }
 
 /// Running the server under test (shared by check, fuzz and bench).

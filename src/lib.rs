@@ -4,11 +4,14 @@
 //! reference server's, connections, reply reading, the kernel's socket tables), `server` says
 //! what is being tested (the builtin reference server, a HOST:PORT, or a process srpc-check runs
 //! and supervises itself with `--exec`), `bench` generates load, and `cli`/`app` turn a command
-//! line into work and an exit code.
+//! line into work and an exit code. `client` turns it around: srpc-check plays the server and the
+//! student's client program is under test.
 
 pub mod app;
 pub mod bench;
 pub mod cli;
+#[cfg(target_os = "linux")]
+pub mod client;
 pub mod commands;
 pub mod diagnose;
 pub mod error;

@@ -482,7 +482,7 @@ fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> Probe {
         Ok(r) => {
             let mut found = format!(
                 "confirmed: the same request with a big-endian header was answered ({}), so the server reads the header as big-endian",
-                clip(&r.json.to_string(), 160)
+                crate::words::clip(&r.json.to_string(), 160)
             );
             let mut behind: Vec<String> = r.anomalies.iter().map(|a| a.explain().0).collect();
             if r.status().as_deref() == Some("ERROR") {
@@ -504,13 +504,5 @@ fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> Probe {
         text,
         answered,
         confirmed,
-    }
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() > n {
-        format!("{}...", s.chars().take(n).collect::<String>())
-    } else {
-        s.to_owned()
     }
 }

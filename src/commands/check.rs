@@ -13,11 +13,11 @@ use crate::outcome::rubric::Rubric;
 use crate::report::{human, json, junit};
 use crate::report::{write_file, write_stdout};
 use crate::runner::{self, Plan};
-use crate::suite::{self, Case, Settings};
+use crate::suite::{self, Case, CaseKey, Settings};
 
 use super::{load_rubric, locate, reach, target_name, Server};
 
-pub(crate) fn globs(flag: &str, patterns: &[String], cases: &[Case]) -> Result<Option<GlobSet>> {
+pub(crate) fn globs(flag: &str, patterns: &[String], cases: &[CaseKey]) -> Result<Option<GlobSet>> {
     if patterns.is_empty() {
         return Ok(None);
     }
@@ -40,8 +40,9 @@ pub(crate) fn globs(flag: &str, patterns: &[String], cases: &[Case]) -> Result<O
 
 /// Which cases run; the others are only counted.
 pub(crate) fn plan<'a>(cases: &'a [Case], args: &CheckArgs) -> Result<Plan<'a>> {
-    let only = globs("--only", &args.only, cases)?;
-    let skip = globs("--skip", &args.skip, cases)?;
+    let keys = suite::keys(cases);
+    let only = globs("--only", &args.only, &keys)?;
+    let skip = globs("--skip", &args.skip, &keys)?;
     let selected: Vec<&Case> = cases
         .iter()
         .filter(|c| only.as_ref().is_none_or(|g| g.is_match(c.id)))
@@ -57,7 +58,7 @@ pub(crate) fn plan<'a>(cases: &'a [Case], args: &CheckArgs) -> Result<Plan<'a>> 
 pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
     let cases = suite::all();
     let plan = plan(&cases, &args)?;
-    let (rubric, _) = load_rubric(args.rubric.as_deref(), &cases)?;
+    let (rubric, _) = load_rubric(args.rubric.as_deref(), &suite::keys(&cases))?;
     let github_output = std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty());
     // --classroom without $GITHUB_OUTPUT owns stdout; the report goes to stderr.
     let report_to_stderr = args.classroom && github_output.is_none();
@@ -128,7 +129,13 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
             let report =
                 runner::not_started(&plan, &target, seed, &why, None, None, Duration::ZERO);
             let doc = json::Doc::from_run(&report, &diagnose::diagnose(&report, None));
-            platform_results(&args, &doc, &rubric, github_output.as_deref(), Some(why))?;
+            platform_results(
+                (args.gradescope.as_deref(), args.classroom),
+                &doc,
+                &rubric,
+                github_output.as_deref(),
+                Some(why),
+            )?;
             return Ok(EXIT_FAILED);
         }
         Err(e) => return Err(e),
@@ -149,7 +156,13 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
         ))?,
         Format::Json => emit(&doc.to_pretty())?,
     }
-    platform_results(&args, &doc, &rubric, github_output.as_deref(), start_error)?;
+    platform_results(
+        (args.gradescope.as_deref(), args.classroom),
+        &doc,
+        &rubric,
+        github_output.as_deref(),
+        start_error,
+    )?;
     Ok(if report.summary().failed > 0 {
         EXIT_FAILED
     } else {
@@ -205,17 +218,17 @@ pub(crate) fn run_with_progress(
 
 /// --gradescope and --classroom: the run scored with the rubric, in each platform's format.
 pub(crate) fn platform_results(
-    args: &CheckArgs,
+    (gradescope, classroom): (Option<&std::path::Path>, bool),
     doc: &json::Doc,
     rubric: &Rubric,
     github_output: Option<&std::ffi::OsStr>,
     start_error: Option<String>,
 ) -> Result<()> {
-    if args.gradescope.is_none() && !args.classroom {
+    if gradescope.is_none() && !classroom {
         return Ok(());
     }
     let score = crate::outcome::score::score(doc, rubric);
-    if let Some(path) = &args.gradescope {
+    if let Some(path) = gradescope {
         let graded = crate::outcome::class::Graded::new(
             &doc.target,
             doc,
@@ -232,7 +245,7 @@ pub(crate) fn platform_results(
             &crate::report::gradescope::render(doc, &score, &overview),
         )?;
     }
-    if args.classroom {
+    if classroom {
         let line = format!(
             "result={}\n",
             crate::report::classroom::encoded(&score, doc)

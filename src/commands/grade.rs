@@ -7,14 +7,14 @@ use crate::error::{Error, Result, EXIT_OK};
 use crate::outcome::rubric;
 use crate::report::write_stdout;
 use crate::server;
-use crate::suite;
 
 use super::load_rubric;
 
 #[cfg(target_os = "linux")]
 pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
     if args.print_rubric {
-        write_stdout(rubric::DEFAULT)?;
+        let cases = crate::grade::case_keys(args.client_exec.is_some());
+        write_stdout(rubric::default_text(&cases))?;
         return Ok(EXIT_OK);
     }
     if !args.merge.is_empty() {
@@ -23,7 +23,7 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
             .ok_or_else(|| Error::Usage("grade --merge needs --out".into()))?;
         return crate::grade::shard::merge(&args.merge, &out);
     }
-    let cases = suite::all();
+    let cases = crate::grade::case_keys(args.client_exec.is_some());
     let (rubric, rubric_text) = load_rubric(args.rubric.as_deref(), &cases)?;
     let (Some(dir), Some(command), Some(out)) = (args.dir, args.exec, args.out) else {
         return Err(Error::Usage("grade needs DIR, --exec and --out".into()));
@@ -36,6 +36,7 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
     crate::grade::run(crate::grade::GradeOptions {
         dir,
         command,
+        client_command: args.client_exec,
         out,
         jobs: args.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -6,6 +6,8 @@
 pub mod bench;
 pub mod call;
 pub mod check;
+#[cfg(target_os = "linux")]
+pub mod client;
 pub mod explain;
 pub mod fuzz;
 pub mod grade;
@@ -23,18 +25,18 @@ use crate::net::{listeners, reply, wire};
 use crate::outcome::rubric::Rubric;
 use crate::server::builtin::BuiltinServer;
 use crate::server::{self, Control, Target};
-use crate::suite::Case;
+use crate::suite::CaseKey;
 
 /// The rubric from --rubric, or the default one.
 /// The rubric at `path` (the default without one), and its TOML text, for the record.
 pub(crate) fn load_rubric(
     path: Option<&std::path::Path>,
-    cases: &[Case],
+    cases: &[CaseKey],
 ) -> Result<(Rubric, String)> {
     match path {
         None => Ok((
             Rubric::default_for(cases),
-            crate::outcome::rubric::DEFAULT.to_owned(),
+            crate::outcome::rubric::default_text(cases).to_owned(),
         )),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
@@ -177,7 +179,7 @@ pub(crate) fn start_exec(
         dir: None,
         start_timeout,
         expect,
-        wrapper: Vec::new(),
+        ..ExecSpec::default()
     })
     .map_err(|e| match e.failure() {
         Some(failure) => Error::NotStarted {

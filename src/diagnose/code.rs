@@ -478,6 +478,126 @@ catalogue! {
         wrong: "handle(conn)",
         right: "try:\n    handle(conn)\nexcept Exception as e:\n    print(\"error:\", e)\nfinally:\n    conn.close()",
     }
+    ClientHeaderSingleRecv {
+        code: "client-header-single-recv",
+        area: "the client",
+        severity: Error,
+        title: "the client reads the reply header with a single recv()",
+        explanation: "recv(8) returns whatever has arrived, which may be fewer than 8 bytes: the server's reply can arrive in pieces (a slow network, a server that writes the header in two steps). Your client takes what one recv() returns as the whole header, so a header that arrives in two pieces is misread: struct.unpack fails, or recv_message gives up and returns None.",
+        fix: "your client reads the reply header with one recv(); loop until all 8 bytes have arrived (recv_message serves the client too)",
+        wrong: "header = conn.recv(8)\nversion, length = struct.unpack(\"ii\", header)",
+        right: "header = b\"\"\nwhile len(header) < 8:\n    chunk = conn.recv(8 - len(header))\n    if not chunk:\n        return None  # the server closed the connection\n    header += chunk\nversion, length = struct.unpack(\"ii\", header)",
+    }
+    ClientPayloadSingleRecv {
+        code: "client-payload-single-recv",
+        area: "the client",
+        severity: Error,
+        title: "the client reads the reply payload with a single recv()",
+        explanation: "recv(length) returns at most length bytes, and often fewer: a large reply, or one that arrives in pieces, is cut short, and json.loads then fails on half a payload.",
+        fix: "your client reads the reply payload with one recv(length); loop until all `length` bytes have arrived (recv_message serves the client too)",
+        wrong: "payload = conn.recv(length)\nreply = json.loads(payload.decode())",
+        right: "payload = b\"\"\nwhile len(payload) < length:\n    chunk = conn.recv(length - len(payload))\n    if not chunk:\n        return None  # the server closed the connection\n    payload += chunk\nreply = json.loads(payload.decode())",
+    }
+    ClientMessageSingleRecv {
+        code: "client-message-single-recv",
+        area: "the client",
+        severity: Error,
+        title: "the client reads the whole reply with one recv(4096)",
+        explanation: "One recv(4096) returns what has arrived so far, not one whole message: when the header and the payload arrive separately, or the reply is larger than 4096 bytes, your client sees only part of it.",
+        fix: "your client reads the whole reply with one recv(); read the 8-byte header in a loop, then loop until all `length` payload bytes have arrived",
+        wrong: "data = conn.recv(4096)\nreply = json.loads(data[8:].decode())",
+        right: "header = recv_exactly(conn, 8)\nversion, length = struct.unpack(\"ii\", header)\nreply = json.loads(recv_exactly(conn, length).decode())",
+    }
+    ClientRequestMalformed {
+        code: "client-request-malformed",
+        area: "the client",
+        severity: Error,
+        title: "the client's request is not a well-formed srpc message",
+        explanation: "A request is an 8-byte header (version 1 and the payload's length, two little-endian ints: struct.pack(\"ii\", 1, len(payload))) followed by exactly that many bytes of JSON: an object with \"func\" and \"params\". A server reads exactly what the header declares, so any other shape is misread.",
+        fix: "send struct.pack(\"ii\", 1, len(payload)) and then exactly that payload, where payload = json.dumps({\"func\": ..., \"params\": {...}}).encode(); count bytes, not characters",
+        wrong: "blob = json.dumps(call)\nconn.send(struct.pack(\"!ii\", 1, len(blob)) + blob.encode())",
+        right: "blob = json.dumps(call).encode()\nconn.sendall(struct.pack(\"ii\", 1, len(blob)) + blob)",
+    }
+    ClientNonAscii {
+        code: "client-non-ascii",
+        area: "the client",
+        severity: Error,
+        title: "the client fails on a reply with non-ASCII text",
+        explanation: "Values may hold any text. On the wire it is escaped (\\u00eb for ë), so the bytes are ASCII, but json.loads gives back the real characters, and code that then encodes or prints them as ASCII fails.",
+        fix: "your client fails on non-ASCII text in a reply; decode the payload with .decode() (UTF-8) and keep what json.loads returns as str, without encoding it to ASCII",
+        wrong: "print((\"Ret:\" + str(reply)).encode(\"ascii\"))",
+        right: "print(\"Ret:\" + str(reply))",
+    }
+    ClientGivesUpEarly {
+        code: "client-gives-up-early",
+        area: "the client",
+        severity: Error,
+        title: "the client gives up on a reply that takes a second",
+        explanation: "A busy server may take a while to answer. Your client stopped waiting (a short socket timeout, or a loop that stops when nothing has arrived yet) before a reply that came after a second.",
+        fix: "your client gives up on a slow reply; wait for it in a blocking recv() loop, with a timeout of several seconds at least, if any",
+        wrong: "client_socket.settimeout(0.5)",
+        right: "client_socket.settimeout(10)",
+    }
+    ClientHangsOnClose {
+        code: "client-hangs-on-close",
+        area: "the client",
+        severity: Error,
+        title: "the client hangs when the server closes without replying",
+        explanation: "When the server closes the connection, recv() returns b\"\" at once, every time it is called. A loop that waits for more bytes without checking for b\"\" never ends: your client spins (or waits) forever instead of reporting that no reply came.",
+        fix: "your client loops forever when the server closes early; stop reading when recv() returns b\"\" (and return None, or raise an error)",
+        wrong: "while len(header) < 8:\n    header += conn.recv(8 - len(header))",
+        right: "while len(header) < 8:\n    chunk = conn.recv(8 - len(header))\n    if not chunk:\n        return None  # the server closed the connection\n    header += chunk",
+    }
+    ClientHangs {
+        code: "client-hangs",
+        area: "the client",
+        severity: Error,
+        title: "the client never finishes",
+        explanation: "Your client kept running after its last reply had been delivered whole, without connecting again or exiting, until srpc-check stopped it. It may wait for bytes that never come (more than the header declared), or loop forever.",
+        fix: "your client does not finish; read exactly the header's length of payload, close the socket, and return",
+        wrong: "while True:\n    chunk = conn.recv(4096)\n    data += chunk",
+        right: "payload = recv_exactly(conn, length)\nconn.close()",
+    }
+    ClientCrash {
+        code: "client-crash",
+        area: "the client",
+        severity: Error,
+        title: "the client crashes",
+        explanation: "Your client ended with an exception (its traceback is shown) on a reply that a correct client handles.",
+        fix: "read the traceback: the last line of your own code in it is where the client fails",
+        wrong: "",
+        right: "",
+    }
+    ClientNeverConnects {
+        code: "client-never-connects",
+        area: "the client",
+        severity: Error,
+        title: "the client never connects",
+        explanation: "srpc-check listened where the lab's client connects ((socket.gethostname(), 4444)), but your program ended, or kept running, without ever connecting.",
+        fix: "your client never connected; connect to (socket.gethostname(), 4444) as the lab's client_do_single_call does, and check the command runs the CLIENT mode",
+        wrong: "client_socket.connect((\"localhost\", 5555))",
+        right: "client_socket.connect((socket.gethostname(), 4444))",
+    }
+    ClientWrongOutput {
+        code: "client-wrong-output",
+        area: "the client",
+        severity: Error,
+        title: "the client prints something other than the reply it received",
+        explanation: "The lab's test program prints \"Ret:\" and the reply as a Python dict, the value recv_message returned. What your client printed differs from the reply srpc-check sent, although it read the reply whole.",
+        fix: "your client prints a different value from the reply it received; return json.loads(payload) from recv_message unchanged",
+        wrong: "return json.loads(payload)[\"response\"]",
+        right: "return json.loads(payload)",
+    }
+    ClientNeverCloses {
+        code: "client-never-closes",
+        area: "the client",
+        severity: Warning,
+        title: "the client leaves its connections open",
+        explanation: "Your client opened its next connection while the one before was still open: it never closes its sockets, so each call keeps a connection (and a file descriptor, and the server's resources) until the program exits.",
+        fix: "your client never closes its connections; call client_socket.close() once the reply is read (or use `with socket.socket() as s:`)",
+        wrong: "json_dict = recv_message(client_socket)\nreturn json_dict",
+        right: "json_dict = recv_message(client_socket)\nclient_socket.close()\nreturn json_dict",
+    }
     Unexplained {
         code: "unexplained",
         area: "other",

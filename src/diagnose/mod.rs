@@ -86,6 +86,13 @@ const READ_CODES: [Code; 3] = [
     Code::MessageSingleRecv,
 ];
 
+/// The same three, on the client's side.
+const CLIENT_READ_CODES: [Code; 3] = [
+    Code::ClientHeaderSingleRecv,
+    Code::ClientPayloadSingleRecv,
+    Code::ClientMessageSingleRecv,
+];
+
 /// Diagnoses a run. `source` is the student's code when srpc-check has it (`--exec`, grade).
 pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
     let outcomes = &report.outcomes;
@@ -110,6 +117,12 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
     let mut by_signature: BTreeMap<String, Code> = BTreeMap::new();
     for (i, o) in outcomes.iter().enumerate() {
         if !needs_finding(o) || o.same_as.is_some() {
+            continue;
+        }
+        // A client case names its own cause: the client's crash or hang is the evidence, not
+        // a server's.
+        if o.group == crate::suite::Group::Client {
+            codes[i] = Some(o.finding.unwrap_or(Code::Unexplained));
             continue;
         }
         let keep = o.finding.filter(|c| READ_CODES.contains(c));
@@ -179,6 +192,13 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
         for c in codes.iter_mut().flatten() {
             if READ_CODES.contains(c) {
                 *c = Code::MessageSingleRecv;
+            }
+        }
+    }
+    if codes.contains(&Some(Code::ClientMessageSingleRecv)) {
+        for c in codes.iter_mut().flatten() {
+            if CLIENT_READ_CODES.contains(c) {
+                *c = Code::ClientMessageSingleRecv;
             }
         }
     }
@@ -350,16 +370,21 @@ fn locate(code: Code, cases: &[&Outcome], source: &Source) -> Option<Location> {
     };
     let kind = |k: &'static str| move |f: &source::Fact| f.kind == k;
     match code {
-        Code::HeaderSingleRecv => fact(&|f| once(f) && f.size == Some(8))
-            .or_else(|| fact(&|f| once(f) && f.size.is_some_and(|n| n < 64)))
-            .or_else(|| fact(&once)),
-        Code::PayloadSingleRecv => fact(&|f| once(f) && f.size.is_none())
-            .or_else(|| fact(&|f| once(f) && f.size != Some(8))),
-        Code::MessageSingleRecv => {
+        Code::HeaderSingleRecv | Code::ClientHeaderSingleRecv => {
+            fact(&|f| once(f) && f.size == Some(8))
+                .or_else(|| fact(&|f| once(f) && f.size.is_some_and(|n| n < 64)))
+                .or_else(|| fact(&once))
+        }
+        Code::PayloadSingleRecv | Code::ClientPayloadSingleRecv => {
+            fact(&|f| once(f) && f.size.is_none())
+                .or_else(|| fact(&|f| once(f) && f.size != Some(8)))
+        }
+        Code::MessageSingleRecv | Code::ClientMessageSingleRecv => {
             fact(&|f| once(f) && f.size.is_some_and(|n| n >= 64)).or_else(|| fact(&once))
         }
         Code::RequestReadBigEndian => fact(&|f| byte_order("unpack", f)),
         Code::ReplyBigEndian => fact(&|f| byte_order("pack", f)),
+        Code::ClientRequestMalformed => fact(&|f| byte_order("pack", f)).or_else(crash),
         Code::ReplyDoubleEncoded => fact(&kind("dumps_twice")),
         Code::ReplyLengthCountsChars => fact(&kind("ensure_ascii_false")),
         Code::StatusSpelling => fact(&kind("status_literal")),

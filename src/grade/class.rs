@@ -26,6 +26,8 @@ const BACKSTOP: Duration = Duration::from_secs(60);
 pub struct GradeOptions {
     pub dir: PathBuf,
     pub command: String,
+    /// `--client-exec`: the client command, whose cases run after the server's.
+    pub client_command: Option<String>,
     pub out: PathBuf,
     pub jobs: usize,
     pub rubric: Rubric,
@@ -183,6 +185,7 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
         tool: "srpc-check".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         command: opts.command.clone(),
+        client_command: opts.client_command.clone(),
         seed: opts.seed,
         rubric: opts.rubric_text.clone(),
         shard: opts.shard.map(|(k, n)| [k, n]),
@@ -283,6 +286,7 @@ impl Ctx<'_> {
             name: name.into(),
             submission: self.dir.join(name),
             command: opts.command.clone(),
+            client_command: opts.client_command.clone(),
             boxed,
             hide: vec![self.dir.to_path_buf(), self.out.to_path_buf()],
             scratch: if boxed {

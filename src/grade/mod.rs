@@ -16,3 +16,15 @@ pub mod worker;
 mod class;
 #[cfg(target_os = "linux")]
 pub use class::{run, GradeOptions};
+
+/// The cases a grade runs: the server's, and the client's with `--client-exec`.
+pub fn case_keys(client: bool) -> Vec<crate::suite::CaseKey> {
+    let mut keys = crate::suite::keys(&crate::suite::all());
+    #[cfg(target_os = "linux")]
+    if client {
+        keys.extend(crate::client::keys());
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = client;
+    keys
+}

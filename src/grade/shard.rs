@@ -116,6 +116,9 @@ pub struct GradeInfo {
     pub tool: String,
     pub version: String,
     pub command: String,
+    /// `--client-exec`: the client command, when the client cases were run too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_command: Option<String>,
     pub seed: u64,
     /// The rubric's TOML text.
     pub rubric: String,
@@ -203,6 +206,9 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<u8> {
         if info.command != first.command {
             return Err(differs("--exec"));
         }
+        if info.client_command != first.client_command {
+            return Err(differs("--client-exec"));
+        }
         if info.seed != first.seed {
             return Err(differs("--seed"));
         }
@@ -248,7 +254,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<u8> {
             missing + 1
         )));
     }
-    let cases = crate::suite::all();
+    let cases = crate::grade::case_keys(first.client_command.is_some());
     let rubric = Rubric::parse(&first.rubric, INFO_FILE, &cases).map_err(Error::Usage)?;
     std::fs::create_dir_all(out)
         .map_err(|e| Error::io(format!("cannot create {}", out.display()), e))?;

@@ -27,6 +27,9 @@ pub struct WorkerSpec {
     /// The submission's folder.
     pub submission: PathBuf,
     pub command: String,
+    /// The client command (`grade --client-exec`), run once per client case.
+    #[serde(default)]
+    pub client_command: Option<String>,
     /// Started inside fresh namespaces (see `sandbox::namespaces`).
     pub boxed: bool,
     /// Folders the server must not read: the class folder and the output folder.
@@ -118,6 +121,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         start_timeout: spec.start_timeout,
         expect: Vec::new(),
         wrapper,
+        ..ExecSpec::default()
     });
     let mut server = match server {
         Ok(s) => s,

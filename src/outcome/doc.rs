@@ -130,7 +130,11 @@ impl Doc {
                     sent_bytes: sent.len(),
                     received_bytes: received.len(),
                     reproducer: o.transcript.as_ref().filter(|_| failed).and_then(|t| {
-                        super::reproducer::reproducer(t, o.held.as_ref(), report.addr)
+                        if o.group == crate::suite::Group::Client {
+                            super::reproducer::client_reproducer(t, report.addr.port())
+                        } else {
+                            super::reproducer::reproducer(t, o.held.as_ref(), report.addr)
+                        }
                     }),
                     server: o.server.clone(),
                     finding: diagnosis.finding_of(i).map(|f| f.code.as_str().to_owned()),

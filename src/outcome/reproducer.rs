@@ -78,6 +78,49 @@ pub fn reproducer(t: &Transcript, held: Option<&Transcript>, addr: SocketAddr) -
     ))
 }
 
+/// For a client case: a Python server on `port` that answers every connection as srpc-check
+/// answered the one shown (the same bytes, in the same pieces, a pause between them), so the
+/// student can run their client against it, in a debugger if they like. None for a reply too
+/// large to spell out.
+pub fn client_reproducer(t: &Transcript, port: u16) -> Option<String> {
+    let total: usize = t.sent.iter().map(|p| p.bytes.len()).sum();
+    if total > REPRO_LIMIT {
+        return None;
+    }
+    let mut py = format!(
+        "python3 - <<'EOF'\n# Answers like srpc-check did; run your client meanwhile (Ctrl-C stops this).\nimport socket, struct, time\n\ndef read(conn, n):\n    data = b\"\"\n    while len(data) < n and (chunk := conn.recv(n - len(data))): data += chunk\n    return data\n\nsrv = socket.create_server((\"\", {port}))\nwhile True:\n    conn, _ = srv.accept()\n    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\n    header = read(conn, 8)\n    print(\"request:\", header + read(conn, struct.unpack(\"ii\", header)[1]) if len(header) == 8 else header)\n"
+    );
+    let dribble = t.sent.len() > 8 && t.sent.iter().all(|p| p.bytes.len() == 1);
+    if dribble {
+        let _ = writeln!(
+            py,
+            "    for byte in bytes.fromhex(\"{}\"):  # one byte at a time\n        conn.sendall(bytes([byte]))\n        time.sleep(0.01)",
+            hex(&t.sent_bytes())
+        );
+    } else {
+        for (i, piece) in t.sent.iter().enumerate() {
+            let pause = if i > 0 {
+                0.2
+            } else {
+                piece.pause_before.as_secs_f64()
+            };
+            if pause > 0.0 {
+                let _ = writeln!(py, "    time.sleep({pause})");
+            }
+            let _ = writeln!(
+                py,
+                "    conn.sendall(bytes.fromhex(\"{}\"))",
+                hex(&piece.bytes)
+            );
+        }
+    }
+    if t.sent.is_empty() {
+        py.push_str("    # no reply: the connection is closed at once\n");
+    }
+    py.push_str("    conn.close()\nEOF\n");
+    Some(py)
+}
+
 /// A standalone Python script that replays a whole session, one connection per transcript.
 pub fn session_reproducer(transcripts: &[Transcript], addr: SocketAddr) -> String {
     let mut py = String::from("#!/usr/bin/env python3\n# Replays an srpc-check fuzz finding: one connection per step.\nimport socket, struct, time\n");

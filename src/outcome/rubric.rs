@@ -9,7 +9,7 @@ use globset::{Glob, GlobSetBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::suite::{Case, Group};
+use crate::suite::{CaseKey, Group};
 
 /// What `--print-rubric` shows and what `grade` uses without `--rubric`.
 pub const DEFAULT: &str = r#"# srpc-check rubric. Each [[item]] shares its `points` equally among the cases it matches
@@ -48,6 +48,80 @@ name = "robust"
 group = "robust"
 points = 5
 "#;
+
+/// The default when `grade --client-exec` adds the client cases: the server keeps most of the
+/// points, the client gets its share.
+pub const DEFAULT_WITH_CLIENT: &str = r#"# srpc-check rubric for servers and clients (grade --client-exec). Each [[item]] shares its
+# `points` equally among the cases it matches (`cases`: id globs as `srpc-check list` prints
+# them; or `group`: a whole group). A case belongs to the first item that matches it; a case no
+# item matches is worth nothing.
+# visibility (Gradescope): visible, after_due_date, after_published or hidden.
+
+# The lab's own autograder checks exactly these three replies.
+[[item]]
+name = "grading"
+cases = ["grading/*"]
+points = 50
+
+[[item]]
+name = "protocol"
+group = "protocol"
+points = 10
+
+[[item]]
+name = "state"
+group = "state"
+points = 10
+
+[[item]]
+name = "fragment"
+group = "fragment"
+points = 5
+
+[[item]]
+name = "concurrency"
+group = "concurrency"
+points = 5
+
+[[item]]
+name = "robust"
+group = "robust"
+points = 5
+
+# The student's client (recv_message serves it too), with srpc-check as the server.
+[[item]]
+name = "client"
+group = "client"
+points = 15
+"#;
+
+/// The default of `srpc-check client --gradescope/--classroom`: the client cases alone.
+pub const DEFAULT_CLIENT: &str = r#"# srpc-check rubric for a client (srpc-check client). Each [[item]] shares its `points`
+# equally among the cases it matches (`cases`: id globs as `srpc-check list --client` prints
+# them; or `group`). A case belongs to the first item that matches it.
+
+# The replies as the lab's own client sees them on loopback.
+[[item]]
+name = "client basics"
+cases = ["client/one-piece"]
+points = 40
+
+[[item]]
+name = "client"
+group = "client"
+points = 60
+"#;
+
+/// The default rubric for these cases: server cases, client cases, or both.
+pub fn default_text(cases: &[CaseKey]) -> &'static str {
+    let client = cases.iter().any(|c| c.group == Group::Client);
+    let server = cases.iter().any(|c| c.group != Group::Client);
+    match (server, client) {
+        (true, true) => DEFAULT_WITH_CLIENT,
+        (false, true) => DEFAULT_CLIENT,
+        _ => DEFAULT,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -134,7 +208,7 @@ impl Rubric {
     }
 
     /// Parses and checks a rubric. `origin` names it in errors ("rubric.toml").
-    pub fn parse(text: &str, origin: &str, cases: &[Case]) -> Result<Rubric, String> {
+    pub fn parse(text: &str, origin: &str, cases: &[CaseKey]) -> Result<Rubric, String> {
         let file: File = toml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
         if file.item.is_empty() {
             return Err(format!(
@@ -203,8 +277,9 @@ impl Rubric {
         Ok(Rubric { weights })
     }
 
-    pub fn default_for(cases: &[Case]) -> Rubric {
-        Rubric::parse(DEFAULT, "default rubric", cases).expect("the default rubric is valid")
+    pub fn default_for(cases: &[CaseKey]) -> Rubric {
+        Rubric::parse(default_text(cases), "default rubric", cases)
+            .expect("the default rubric is valid")
     }
 }
 
@@ -233,7 +308,7 @@ mod tests {
 
     #[test]
     fn default_rubric_gives_most_weight_to_grading_and_sums_to_100() {
-        let cases = suite::all();
+        let cases = suite::keys(&suite::all());
         let r = Rubric::default_for(&cases);
         assert!((r.max_score() - 100.0).abs() < 1e-9);
         let grading: f64 = r
@@ -248,7 +323,7 @@ mod tests {
 
     #[test]
     fn first_item_owns_a_case_and_points_are_shared() {
-        let cases = suite::all();
+        let cases = suite::keys(&suite::all());
         let text = "[[item]]\ncases = \"grading/put\"\npoints = 7\nvisibility = \"hidden\"\n\n[[item]]\ngroup = \"grading\"\npoints = 4\n";
         let r = Rubric::parse(text, "r.toml", &cases).unwrap();
         let put = r.weight("grading/put").unwrap();
@@ -260,7 +335,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let cases = suite::all();
+        let cases = suite::keys(&suite::all());
         let no_match = "[[item]]\ncases = \"grading/*\"\npoints = 1\n\n[[item]]\ncases = \"nope/*\"\npoints = 1\n";
         let e = Rubric::parse(no_match, "r.toml", &cases).unwrap_err();
         assert!(

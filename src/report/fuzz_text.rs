@@ -85,7 +85,7 @@ pub fn render(report: &FuzzReport, saved: Option<&Path>) -> String {
             );
             match (&f.failure.server, f.failure.target_down) {
                 (Some(event), _) => {
-                    out.push_str(&super::human::server_event(event, "  "));
+                    out.push_str(&super::human::server_event(event, "  ", "server"));
                     if let Some(cause) = &event.cause {
                         let _ = writeln!(out, "  likely cause: {cause}");
                     }

@@ -16,12 +16,23 @@ use crate::suite::Status;
 /// Lines of a server's output shown when it printed no traceback.
 const OUTPUT_LINES: usize = 15;
 
-/// What happened to the server, and the end of what it printed (its traceback, if any).
-pub fn server_event(e: &ServerEvent, indent: &str) -> String {
+/// The program a test's event is about: the student's client in a client case, else the server.
+pub fn subject(group: &str) -> &'static str {
+    if group == "client" {
+        "client"
+    } else {
+        "server"
+    }
+}
+
+/// What happened to the server (or, in a client case, the client), and the end of what it
+/// printed (its traceback, if any).
+pub fn server_event(e: &ServerEvent, indent: &str, subject: &str) -> String {
     let mut out = String::new();
     let what = match (e.event, &e.status) {
         (EventKind::Exited, Some(s)) => format!("exited ({s})"),
         (EventKind::Exited, None) => "exited".into(),
+        (EventKind::Hung, _) if subject == "client" => "hung and was stopped".into(),
         (EventKind::Hung, _) => "stopped answering and was stopped".into(),
     };
     let again = if e.restarted {
@@ -29,7 +40,7 @@ pub fn server_event(e: &ServerEvent, indent: &str) -> String {
     } else {
         ""
     };
-    let _ = writeln!(out, "{indent}server:       {what}{again}");
+    let _ = writeln!(out, "{indent}{:<14}{what}{again}", format!("{subject}:"));
     let shown = match Traceback::parse(&e.stderr_tail) {
         Some(tb) => {
             let _ = writeln!(out, "{indent}its traceback:");
@@ -100,9 +111,11 @@ pub fn case_line(o: &Outcome, finding: Option<&str>, style: Style) -> String {
         o.duration.as_millis()
     );
     if let Some(e) = &o.server {
-        let what = match e.event {
-            EventKind::Exited => "server exited",
-            EventKind::Hung => "server hung",
+        let what = match (e.event, o.group == crate::suite::Group::Client) {
+            (EventKind::Exited, false) => "server exited",
+            (EventKind::Hung, false) => "server hung",
+            (EventKind::Exited, true) => "client crashed",
+            (EventKind::Hung, true) => "client hung",
         };
         line.push_str(&format!("  [{}]", style.paint("1;31", what)));
     }
@@ -126,7 +139,7 @@ fn evidence(t: &json::Test, indent: &str, limit: usize) -> String {
         let _ = writeln!(out, "{indent}{:<14}{}", format!("{label}:"), clip(v));
     }
     if let Some(e) = &t.server {
-        out.push_str(&server_event(e, indent));
+        out.push_str(&server_event(e, indent, subject(&t.group)));
     }
     for (label, total, dump) in &d.dumps {
         let _ = writeln!(out, "{indent}{label} ({}):", count(*total, "byte"));

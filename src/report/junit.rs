@@ -54,7 +54,11 @@ pub fn render(doc: &Doc) -> String {
             case.set_system_out(format!("warning: {code}{}", t.message));
         }
         if let Some(e) = &t.server {
-            case.set_system_err(super::human::server_event(e, ""));
+            case.set_system_err(super::human::server_event(
+                e,
+                "",
+                super::human::subject(&t.group),
+            ));
         }
         suites
             .last_mut()

@@ -94,9 +94,14 @@ impl<'a> Details<'a> {
         .into_iter()
         .filter_map(|(label, v)| Some((label, v.as_deref()?)))
         .collect();
+        let (sent, received) = if t.group == "client" {
+            ("reply sent", "request received")
+        } else {
+            ("sent", "received")
+        };
         let dumps = [
-            ("sent", &t.sent_hex, t.sent_bytes),
-            ("received", &t.received_hex, t.received_bytes),
+            (sent, &t.sent_hex, t.sent_bytes),
+            (received, &t.received_hex, t.received_bytes),
         ]
         .into_iter()
         .filter_map(|(label, text, total)| {
@@ -107,7 +112,10 @@ impl<'a> Details<'a> {
         Details {
             fields,
             dumps,
-            server: t.server.as_ref().map(|e| human::server_event(e, "")),
+            server: t
+                .server
+                .as_ref()
+                .map(|e| human::server_event(e, "", human::subject(&t.group))),
             reproducer: t.reproducer.as_deref(),
         }
     }

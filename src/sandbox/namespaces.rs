@@ -38,8 +38,8 @@ const BOX: CloneFlags = CloneFlags::CLONE_NEWNET
 
 /// Tries to make a box (in a short-lived child) and says which way works.
 pub fn probe() -> Mode {
-    if std::env::var_os("SRPC_CHECK_NO_NAMESPACES").is_some_and(|v| !v.is_empty()) {
-        return Mode::Unavailable("SRPC_CHECK_NO_NAMESPACES is set".into());
+    if let Some(why) = disabled() {
+        return Mode::Unavailable(why);
     }
     let root = Uid::effective().is_root();
     let attempt = |mode: Mode| {
@@ -63,6 +63,13 @@ pub fn probe() -> Mode {
             Err(as_user) => Mode::Unavailable(format!("{as_root}; user namespaces: {as_user}")),
         },
     }
+}
+
+/// Why namespaces must not be used, when SRPC_CHECK_NO_NAMESPACES says so.
+pub fn disabled() -> Option<String> {
+    std::env::var_os("SRPC_CHECK_NO_NAMESPACES")
+        .is_some_and(|v| !v.is_empty())
+        .then(|| "SRPC_CHECK_NO_NAMESPACES is set".into())
 }
 
 /// The maps that make this process root of a new user namespace (its own user and group
@@ -231,6 +238,22 @@ pub fn set_up(layout: &Layout<'_>) -> Result<(), String> {
 /// tests and scripts that need port 4444 itself (a single run, as on a grading platform).
 /// Returns only on failure.
 pub fn exec_in_net_box(command: &[std::ffi::OsString]) -> String {
+    if let Err(e) = enter_net_box() {
+        return e;
+    }
+    let Some((program, args)) = command.split_first() else {
+        return "no command".into();
+    };
+    let err = Command::new(program).args(args).exec();
+    format!("cannot run {}: {err}", program.to_string_lossy())
+}
+
+/// Moves this process into its own network, mount and UTS namespaces (through a user
+/// namespace when it is not root), with the loopback up and an /etc/hosts that names this host
+/// on 127.0.1.1: a private network where port 4444 is free and `socket.gethostname()`,
+/// `localhost` and 127.0.1.1 all reach this machine's own loopback. The process must have only
+/// one thread.
+pub fn enter_net_box() -> Result<(), String> {
     let flags = CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS;
     let entered = if Uid::effective().is_root() {
         unshare(flags)
@@ -238,7 +261,7 @@ pub fn exec_in_net_box(command: &[std::ffi::OsString]) -> String {
         UserMaps::for_me().enter().and_then(|()| unshare(flags))
     };
     if let Err(e) = entered {
-        return format!("cannot make namespaces: {e}");
+        return Err(format!("cannot make namespaces: {e}"));
     }
     let none: Option<&str> = None;
     // The hosts file is written to the shared temporary folder only long enough to be
@@ -249,14 +272,7 @@ pub fn exec_in_net_box(command: &[std::ffi::OsString]) -> String {
         .and_then(|()| hosts(&staging))
         .and_then(|()| loopback_up().map_err(|e| format!("loopback: {e}")));
     let _ = std::fs::remove_dir_all(&staging);
-    if let Err(e) = mounted {
-        return e;
-    }
-    let Some((program, args)) = command.split_first() else {
-        return "no command".into();
-    };
-    let err = Command::new(program).args(args).exec();
-    format!("cannot run {}: {err}", program.to_string_lossy())
+    mounted
 }
 
 /// /etc/hosts for the box: localhost, and this host's name on 127.0.1.1 (as Debian writes it),

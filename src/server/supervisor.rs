@@ -40,8 +40,8 @@ const SWEEP_LIMIT: Duration = Duration::from_secs(5);
 /// How often /proc is read while waiting.
 const POLL: Duration = Duration::from_millis(5);
 
-/// How to run the server.
-#[derive(Debug, Clone)]
+/// How to run the server (or, for `srpc-check client`, the client program).
+#[derive(Debug, Clone, Default)]
 pub struct ExecSpec {
     /// Run through `sh -c`.
     pub command: String,
@@ -55,25 +55,48 @@ pub struct ExecSpec {
     /// A program and its arguments that run `/bin/sh -c COMMAND` for us (the grader's jail);
     /// empty to run the shell directly.
     pub wrapper: Vec<std::ffi::OsString>,
+    /// Environment variables set besides PYTHONUNBUFFERED=1.
+    pub env: Vec<(String, String)>,
+    /// Bytes of output kept [default: OUTPUT_LIMIT].
+    pub output_limit: Option<usize>,
 }
 
 /// The server's output: one ring buffer for the whole session, across restarts.
 #[derive(Clone, Default)]
 pub struct Output(Arc<Mutex<Ring>>);
 
-#[derive(Default)]
 struct Ring {
     bytes: VecDeque<u8>,
     /// Bytes ever written.
     total: u64,
+    /// Bytes kept.
+    limit: usize,
+}
+
+impl Default for Ring {
+    fn default() -> Ring {
+        Ring {
+            bytes: VecDeque::new(),
+            total: 0,
+            limit: OUTPUT_LIMIT,
+        }
+    }
 }
 
 impl Output {
+    /// A ring that keeps the last `limit` bytes.
+    pub fn with_limit(limit: usize) -> Output {
+        Output(Arc::new(Mutex::new(Ring {
+            limit,
+            ..Ring::default()
+        })))
+    }
+
     fn push(&self, data: &[u8]) {
         let mut ring = self.0.lock().unwrap_or_else(|e| e.into_inner());
         ring.total += data.len() as u64;
         ring.bytes.extend(data);
-        let excess = ring.bytes.len().saturating_sub(OUTPUT_LIMIT);
+        let excess = ring.bytes.len().saturating_sub(ring.limit);
         ring.bytes.drain(..excess);
     }
 
@@ -199,15 +222,36 @@ struct Running {
 impl Supervised {
     /// Starts the server and waits until it listens.
     pub fn start(spec: ExecSpec) -> Result<Supervised, StartError> {
-        install_cleanup();
-        let mut s = Supervised {
-            spec,
-            output: Output::default(),
-            running: None,
-            restarts: 0,
-        };
+        let mut s = Supervised::new(spec);
         s.launch()?;
         Ok(s)
+    }
+
+    /// Starts a program that is not a server (the client `srpc-check client` tests): under the
+    /// same supervision, without waiting for it to listen. [`Supervised::exited`] and
+    /// [`Supervised::kill_hung`] say how it ended, with its output.
+    pub fn run_program(spec: ExecSpec) -> Result<Supervised, StartError> {
+        let mut s = Supervised::new(spec);
+        s.spawn()?;
+        Ok(s)
+    }
+
+    fn new(spec: ExecSpec) -> Supervised {
+        install_cleanup();
+        Supervised {
+            output: spec
+                .output_limit
+                .map_or_else(Output::default, Output::with_limit),
+            spec,
+            running: None,
+            restarts: 0,
+        }
+    }
+
+    /// Everything it printed since it was last started.
+    pub fn output_since_start(&self) -> String {
+        self.output
+            .since(self.running.as_ref().map_or(0, |r| r.mark))
     }
 
     /// Where it listens (the loopback address for a wildcard listener).
@@ -231,6 +275,38 @@ impl Supervised {
     }
 
     fn launch(&mut self) -> Result<SocketAddr, StartError> {
+        self.spawn()?;
+        let started = Instant::now();
+        loop {
+            let run = self.running.as_mut().expect("just started");
+            if let Some(addr) = find_listener(run.pid, &self.spec.expect) {
+                run.addr = addr;
+                return Ok(addr);
+            }
+            if let Ok(Some(status)) = run.child.try_wait() {
+                run.status = Some(status);
+                let status = describe(status);
+                let mark = run.mark;
+                self.stop();
+                return Err(StartError::Exited {
+                    status,
+                    output: self.output.since(mark),
+                });
+            }
+            if started.elapsed() >= self.spec.start_timeout {
+                let mark = run.mark;
+                self.stop();
+                return Err(StartError::NotListening {
+                    waited: self.spec.start_timeout,
+                    output: self.output.since(mark),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Runs the command in its own session, its output read into the ring.
+    fn spawn(&mut self) -> Result<(), StartError> {
         let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| StartError::Spawn(e.into()))?;
         let write_err = write_end.try_clone().map_err(StartError::Spawn)?;
@@ -245,6 +321,7 @@ impl Supervised {
         cmd.arg("-c")
             .arg(&self.spec.command)
             .env("PYTHONUNBUFFERED", "1")
+            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::from(write_end))
             .stderr(Stdio::from(write_err));
@@ -287,33 +364,7 @@ impl Supervised {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             status: None,
         });
-        let started = Instant::now();
-        loop {
-            let run = self.running.as_mut().expect("just started");
-            if let Some(addr) = find_listener(run.pid, &self.spec.expect) {
-                run.addr = addr;
-                return Ok(addr);
-            }
-            if let Ok(Some(status)) = run.child.try_wait() {
-                run.status = Some(status);
-                let status = describe(status);
-                let mark = run.mark;
-                self.stop();
-                return Err(StartError::Exited {
-                    status,
-                    output: self.output.since(mark),
-                });
-            }
-            if started.elapsed() >= self.spec.start_timeout {
-                let mark = run.mark;
-                self.stop();
-                return Err(StartError::NotListening {
-                    waited: self.spec.start_timeout,
-                    output: self.output.since(mark),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        Ok(())
     }
 
     /// Starts it again after an event.
@@ -341,6 +392,25 @@ impl Supervised {
             std::thread::sleep(POLL);
         };
         Some(self.event(EventKind::Exited, Some(describe(status))))
+    }
+
+    /// Sends SIGINT to the program's process group (Ctrl-C: Python prints where it was, as a
+    /// KeyboardInterrupt traceback) and waits up to `wait` for its first process to exit.
+    pub fn interrupt(&mut self, wait: Duration) {
+        let Some(run) = self.running.as_mut() else {
+            return;
+        };
+        let _ = killpg(Pid::from_raw(run.pid as i32), Signal::SIGINT);
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = run.child.try_wait() {
+                run.status = Some(status);
+                // Its output may still be on its way through the pipe.
+                let _ = run.reader_done.recv_timeout(Duration::from_millis(100));
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
     }
 
     /// Stops a server that no longer answers.
@@ -737,7 +807,7 @@ mod tests {
             dir: None,
             start_timeout: Duration::from_secs(10),
             expect: vec![],
-            wrapper: vec![],
+            ..ExecSpec::default()
         };
         let mut server = Supervised::start(spec).expect("starts");
         let addr = server.addr().unwrap();
@@ -758,7 +828,7 @@ mod tests {
             dir: None,
             start_timeout: Duration::from_secs(10),
             expect: vec![],
-            wrapper: vec![],
+            ..ExecSpec::default()
         };
         let err = Supervised::start(spec).err().expect("fails");
         let text = err.to_string();

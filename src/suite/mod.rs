@@ -31,17 +31,20 @@ pub enum Group {
     Fragment,
     Concurrency,
     Robust,
+    /// The student's client, with srpc-check as the server (`srpc-check client`).
+    Client,
 }
 
 impl Group {
     /// Every group, in run order.
-    pub const ALL: [Group; 6] = [
+    pub const ALL: [Group; 7] = [
         Group::Grading,
         Group::Protocol,
         Group::State,
         Group::Fragment,
         Group::Concurrency,
         Group::Robust,
+        Group::Client,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +55,7 @@ impl Group {
             Group::Fragment => "fragment",
             Group::Concurrency => "concurrency",
             Group::Robust => "robust",
+            Group::Client => "client",
         }
     }
 }
@@ -66,6 +70,24 @@ pub struct Case {
     /// The requirement it checks, in the protocol's words.
     pub requirement: &'static str,
     pub run: fn(&mut Ctx) -> Verdict,
+}
+
+/// What rubrics and `--only`/`--skip` know of a case, a server case or a client one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseKey {
+    pub id: &'static str,
+    pub group: Group,
+}
+
+/// The keys of `cases`.
+pub fn keys(cases: &[Case]) -> Vec<CaseKey> {
+    cases
+        .iter()
+        .map(|c| CaseKey {
+            id: c.id,
+            group: c.group,
+        })
+        .collect()
 }
 
 /// Every case, in run order.

@@ -1,0 +1,310 @@
+//! A client case's verdict, from what one run showed: how the program ended, what each
+//! connection carried, and what the program printed.
+//!
+//! The first problem found names the finding, in this order: it never connected; it hung; it
+//! stopped reading a reply before its end (which part it had read tells a header read from a
+//! payload read); it crashed; its requests were malformed; it printed something other than
+//! the replies it read whole. Leaving connections open is a warning.
+
+use crate::diagnose::Code;
+use crate::net::conn::Transcript;
+use crate::server::traceback::Traceback;
+use crate::server::ServerEvent;
+use crate::suite::{Status, Verdict};
+use crate::words::{clip, count};
+
+use super::serve::{ConnLog, End, Ended, RunLog};
+use super::{ClientCase, Delivery, Settings};
+
+/// Characters of a printed or expected reply shown in a report.
+const SHOWN: usize = 300;
+
+/// A verdict, and the program's ending when it matters (a crash or a hang).
+pub struct Judged {
+    pub verdict: Verdict,
+    pub event: Option<ServerEvent>,
+}
+
+impl Judged {
+    pub fn not_run(why: String) -> Judged {
+        Judged {
+            verdict: Verdict::new(Status::NotRun, why),
+            event: None,
+        }
+    }
+}
+
+/// The bytes of one connection, for the report: what srpc-check sent (the reply, in its
+/// pieces) and what it received (the request).
+fn transcript(c: &ConnLog) -> Box<Transcript> {
+    Box::new(Transcript {
+        sent: c.pieces.clone(),
+        half_closed: false,
+        reset: false,
+        received: c.request.clone(),
+    })
+}
+
+/// "connection 2 of 6".
+fn nth(i: usize, total: usize) -> String {
+    format!("connection {} of {total}", i + 1)
+}
+
+pub fn judge(case: &ClientCase, log: &RunLog, settings: &Settings) -> Judged {
+    let (event, hung) = match &log.ended {
+        Ended::Exited(e) => (e, false),
+        Ended::Stopped(e) => (e, true),
+    };
+    let traceback = Traceback::parse(&log.output);
+    let crashed =
+        !hung && (event.status.as_deref() != Some("exit status 0") || traceback.is_some());
+    // The program's ending is evidence when it crashed or hung.
+    let shown_event = (hung || crashed).then(|| event.clone());
+    let verdict = verdict(case, log, settings, hung, crashed, traceback.as_ref());
+    Judged {
+        verdict,
+        event: shown_event,
+    }
+}
+
+fn verdict(
+    case: &ClientCase,
+    log: &RunLog,
+    settings: &Settings,
+    hung: bool,
+    crashed: bool,
+    traceback: Option<&Traceback>,
+) -> Verdict {
+    let conns = &log.conns;
+    let total = conns.len();
+    let status = match &log.ended {
+        Ended::Exited(e) => e.status.clone().unwrap_or_else(|| "ended".into()),
+        Ended::Stopped(_) => "stopped".into(),
+    };
+    let wait = humantime::format_duration(settings.timeout).to_string();
+    if conns.is_empty() {
+        let what = if hung {
+            format!(
+                "the client did not connect within {}; srpc-check stopped it",
+                humantime::format_duration(settings.start_timeout)
+            )
+        } else {
+            format!("the client exited ({status}) without connecting")
+        };
+        return Verdict::fail(what).because(
+            Code::ClientNeverConnects,
+            format!(
+                "srpc-check listened on {}; the lab's client connects to (socket.gethostname(), 4444)",
+                settings.listening
+            ),
+        );
+    }
+    let last = total - 1;
+    if hung {
+        let c = &conns[last];
+        let code = if case.delivery == Delivery::CloseWithoutReply {
+            Code::ClientHangsOnClose
+        } else if c.read_short() {
+            read_code(case, c)
+        } else {
+            Code::ClientHangs
+        };
+        let after = match (c.end, c.reply.is_some()) {
+            (End::ClosedByUs, _) => "srpc-check closed it without a reply".to_owned(),
+            (_, true) if c.read_short() => format!(
+                "the client read {} of the {}-byte reply, and stopped reading",
+                count(c.read, "byte"),
+                c.frame_len
+            ),
+            (_, true) => "the whole reply was delivered".to_owned(),
+            (_, false) => c.problems.first().cloned().unwrap_or_default(),
+        };
+        let mut v = Verdict::fail(format!(
+            "the client hung: on {} ({after}) it neither finished nor connected again for {wait}; srpc-check stopped it",
+            nth(last, total)
+        ))
+        .finding(code);
+        v.transcript = Some(transcript(c));
+        return v;
+    }
+    if case.delivery == Delivery::CloseWithoutReply {
+        return match request_problem(conns) {
+            Some(v) => v,
+            None if crashed => Verdict::pass().hint(
+                "the client ended with an exception when the server closed without replying; it did not hang, which is what this case checks",
+            ),
+            None => Verdict::pass(),
+        };
+    }
+    if let Some((i, c)) = conns.iter().enumerate().find(|(_, c)| c.read_short()) {
+        let gave_up = case.delivery == Delivery::Slow && i == 0 && c.read == 0;
+        let how = match (c.end, crashed) {
+            (_, true) if i == last => "then crashed",
+            (End::Reset, _) => "then closed the connection with the rest unread",
+            (End::Closed, _) => "then closed the connection",
+            _ if c.stalled => "then stopped reading",
+            _ => "then exited",
+        };
+        let message = if gave_up {
+            format!(
+                "{}: the client stopped waiting before the reply came (it came after {}), {how}",
+                nth(i, total),
+                humantime::format_duration(super::serve::SLOW)
+            )
+        } else {
+            format!(
+                "{}: the client read {} of the {}-byte reply ({}), {how}",
+                nth(i, total),
+                count(c.read, "byte"),
+                c.frame_len,
+                if c.read < 8 {
+                    "part of the header"
+                } else {
+                    "the header and part of the payload"
+                }
+            )
+        };
+        let code = if gave_up {
+            Code::ClientGivesUpEarly
+        } else {
+            read_code(case, c)
+        };
+        let mut v = Verdict::fail(message).finding(code);
+        v.transcript = Some(transcript(c));
+        return v;
+    }
+    if crashed {
+        let code = match case.delivery {
+            Delivery::NonAscii if conns.iter().any(|c| c.preloaded) => Code::ClientNonAscii,
+            Delivery::Slow if total == 1 => Code::ClientGivesUpEarly,
+            _ => Code::ClientCrash,
+        };
+        let what = traceback
+            .map(|t| format!(": {}", t.exception))
+            .unwrap_or_default();
+        let mut v = Verdict::fail(format!(
+            "the client crashed ({status}) after {}{what}",
+            count(total, "connection")
+        ))
+        .finding(code);
+        v.transcript = Some(transcript(&conns[last]));
+        return v;
+    }
+    if let Some(v) = request_problem(conns) {
+        return v;
+    }
+    if let Some(v) = output_problem(case, log) {
+        return v;
+    }
+    if let Some((i, c)) = conns.iter().enumerate().find(|(_, c)| c.left_open) {
+        let mut v = Verdict::new(
+            Status::Warn,
+            format!(
+                "{} was still open when the client opened the next one",
+                nth(i, total)
+            ),
+        )
+        .finding(Code::ClientNeverCloses);
+        v.transcript = Some(transcript(c));
+        return v;
+    }
+    if matches!(case.delivery, Delivery::Large | Delivery::NonAscii)
+        && !conns.iter().any(|c| c.preloaded)
+    {
+        return Verdict::new(
+            Status::Skip,
+            "the client never GETs a name it has not PUT first, so no reply carried the case's value",
+        );
+    }
+    Verdict::pass()
+}
+
+/// The read bug a short read shows in this case.
+fn read_code(case: &ClientCase, c: &ConnLog) -> Code {
+    match case.delivery {
+        Delivery::HeaderThenPayload => Code::ClientMessageSingleRecv,
+        _ if c.read < 8 => Code::ClientHeaderSingleRecv,
+        _ => Code::ClientPayloadSingleRecv,
+    }
+}
+
+/// The first request that is not a well-formed srpc message.
+fn request_problem(conns: &[ConnLog]) -> Option<Verdict> {
+    let total = conns.len();
+    conns.iter().enumerate().find_map(|(i, c)| {
+        let mut problems = c.problems.clone();
+        if !c.extra.is_empty() {
+            problems.push(format!(
+                "the client sent {} more after the payload its header declared",
+                count(c.extra.len(), "byte")
+            ));
+        }
+        let first = problems.first()?;
+        let mut v = Verdict::fail(format!("{}: {first}", nth(i, total)))
+            .finding(Code::ClientRequestMalformed);
+        if problems.len() > 1 {
+            v.hint = Some(format!("also: {}", problems[1..].join("; ")));
+        }
+        v.transcript = Some(transcript(c));
+        Some(v)
+    })
+}
+
+/// What a correct client prints for each connection: `repr` of the reply, or None.
+fn expected_lines(conns: &[ConnLog]) -> Vec<String> {
+    conns
+        .iter()
+        .map(|c| match &c.reply {
+            Some(payload) => super::repr::of_json(payload).unwrap_or_else(|| "None".into()),
+            None => "None".into(),
+        })
+        .collect()
+}
+
+/// Where the program prints `Ret:` lines (as the lab's test program does), the first that is
+/// not the repr of the reply its connection carried.
+fn output_problem(case: &ClientCase, log: &RunLog) -> Option<Verdict> {
+    let printed: Vec<&str> = log
+        .output
+        .lines()
+        .filter_map(|l| l.strip_prefix("Ret:"))
+        .map(|l| l.trim_end_matches('\r'))
+        .collect();
+    if printed.is_empty() {
+        return None;
+    }
+    let expected = expected_lines(&log.conns);
+    let total = log.conns.len();
+    if printed.len() > expected.len() {
+        return Some(
+            Verdict::fail(format!(
+                "the client printed {} Ret: lines for {}",
+                printed.len(),
+                count(total, "connection")
+            ))
+            .finding(Code::ClientWrongOutput),
+        );
+    }
+    let (i, (got, want)) = printed
+        .iter()
+        .zip(&expected)
+        .enumerate()
+        .find(|(_, (got, want))| **got != want.as_str())?;
+    let c = &log.conns[i];
+    let code = if case.delivery == Delivery::NonAscii && c.preloaded {
+        Code::ClientNonAscii
+    } else {
+        Code::ClientWrongOutput
+    };
+    let mut v = Verdict::fail(format!(
+        "{}: the client printed Ret:{} but the reply it read was {}",
+        nth(i, total),
+        clip(got, 80),
+        clip(want, 80)
+    ))
+    .finding(code)
+    .expected(format!("Ret:{}", clip(want, SHOWN)))
+    .actual(format!("Ret:{}", clip(got, SHOWN)));
+    v.transcript = Some(transcript(c));
+    Some(v)
+}

@@ -1,0 +1,176 @@
+//! `srpc-check client`: the student's client under test, with srpc-check as the server (see
+//! `crate::client`), and the same reports as a server's run.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+
+use crate::cli::{ClientArgs, Format};
+use crate::client::{self, ClientCase, Listeners};
+use crate::diagnose::{self, Code, Source};
+use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
+use crate::report::{human, json, junit, write_file, write_stdout};
+
+use super::check::{globs, platform_results};
+use super::load_rubric;
+
+/// Where srpc-check listens, and how to say so.
+struct Listening {
+    addrs: Vec<SocketAddr>,
+    words: String,
+    /// Said before the run: namespaces could not be used.
+    note: Option<String>,
+}
+
+/// Enters a private network where srpc-check can take port 4444 on every address, unless
+/// `--listen` names an address (or namespaces cannot be made). Must run before any thread.
+fn listening(listen: Option<SocketAddr>) -> Listening {
+    let every = |port| {
+        vec![
+            SocketAddr::from(([0, 0, 0, 0], port)),
+            SocketAddr::from(([0u16; 8], port)),
+        ]
+    };
+    if let Some(addr) = listen {
+        return Listening {
+            addrs: vec![addr],
+            words: format!("{addr} (--listen)"),
+            note: None,
+        };
+    }
+    let entered = match crate::sandbox::namespaces::disabled() {
+        Some(why) => Err(why),
+        None => crate::sandbox::namespaces::enter_net_box(),
+    };
+    match entered {
+        Ok(()) => Listening {
+            addrs: every(4444),
+            words: "port 4444 on every address of a private network (socket.gethostname(), localhost and 127.0.1.1 all reach it)".into(),
+            note: None,
+        },
+        Err(why) => Listening {
+            addrs: vec![SocketAddr::from(([0, 0, 0, 0], 4444))],
+            words: "0.0.0.0:4444 in this machine's network".into(),
+            note: Some(format!(
+                "srpc-check: no private network for the client ({why}); listening on 0.0.0.0:4444 in this machine's network instead (--listen ADDR picks another address)"
+            )),
+        },
+    }
+}
+
+pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
+    let all = client::cases();
+    let keys = client::keys();
+    if args.print_rubric {
+        write_stdout(crate::outcome::rubric::default_text(&keys))?;
+        return Ok(EXIT_OK);
+    }
+    let Some(command) = args.exec.clone() else {
+        return Err(Error::Usage("client needs --exec COMMAND".into()));
+    };
+    let only = globs("--only", &args.only, &keys)?;
+    let skip = globs("--skip", &args.skip, &keys)?;
+    let cases: Vec<&ClientCase> = all
+        .iter()
+        .filter(|c| only.as_ref().is_none_or(|g| g.is_match(c.id)))
+        .filter(|c| skip.as_ref().is_none_or(|g| !g.is_match(c.id)))
+        .collect();
+    let (rubric, _) = load_rubric(args.rubric.as_deref(), &keys)?;
+    // Before any thread starts: a process with threads cannot enter a user namespace.
+    let listening = listening(args.listen);
+    if let Some(note) = &listening.note {
+        eprintln!("{note}");
+    }
+    let listeners = Listeners::bind(&listening.addrs).map_err(|e| {
+        Error::Server(format!(
+            "{e}; is another program using it? (--listen ADDR picks another address)"
+        ))
+    })?;
+    crate::server::supervisor::stop_servers_on_panic();
+    let github_output = std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty());
+    let report_to_stderr = args.classroom && github_output.is_none();
+    let emit = |text: &str| -> Result<()> {
+        if report_to_stderr {
+            eprint!("{text}");
+            Ok(())
+        } else {
+            write_stdout(text)
+        }
+    };
+    let human = args.format == Format::Human;
+    let style = human::Style::detect(std::io::stdout().is_terminal());
+    let target = format!("client '{command}'");
+    let source = std::env::current_dir()
+        .ok()
+        .map(|dir| Source::read_in_background(&command, &dir));
+    if human {
+        emit(&format!(
+            "srpc-check {} testing {target}; srpc-check is the server, on {}\n",
+            env!("CARGO_PKG_VERSION"),
+            listening.words
+        ))?;
+    }
+    let settings = client::Settings {
+        program: client::program(&command),
+        timeout: args.timeout,
+        start_timeout: args.start_timeout,
+        listening: listening.words.clone(),
+    };
+    let progress = if human && std::io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new(cases.len() as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .expect("valid progress template"),
+        );
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let stream = human && args.verbose;
+    let mut print_err = None;
+    let report = client::run(
+        &cases,
+        all.len() - cases.len(),
+        &settings,
+        &listeners,
+        &target,
+        None,
+        &mut |o| {
+            progress.inc(1);
+            if stream && print_err.is_none() {
+                let line = human::case_line(o, o.finding.map(Code::as_str), style);
+                progress.suspend(|| {
+                    if let Err(e) = emit(&format!("{line}\n")) {
+                        print_err = Some(e);
+                    }
+                });
+            }
+        },
+    )
+    .map_err(Error::Server)?;
+    progress.finish_and_clear();
+    if let Some(e) = print_err {
+        return Err(e);
+    }
+    let source = source.map(|s| s.wait());
+    let diagnosis = diagnose::diagnose(&report, source.as_ref());
+    let doc = json::Doc::from_run(&report, &diagnosis);
+    if let Some(path) = &args.junit {
+        write_file(path, &junit::render(&doc))?;
+    }
+    match args.format {
+        Format::Human => emit(&human::render(&report, &doc, None, style, args.verbose))?,
+        Format::Json => emit(&doc.to_pretty())?,
+    }
+    platform_results(
+        (args.gradescope.as_deref(), args.classroom),
+        &doc,
+        &rubric,
+        github_output.as_deref(),
+        None,
+    )?;
+    Ok(if report.summary().failed > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}
