@@ -1,10 +1,10 @@
 //! A client case's verdict, from what one run showed: how the program ended, what each
 //! connection carried, and what the program printed.
 //!
-//! The first problem found names the finding, in this order: it never connected; it hung; it
-//! stopped reading a reply before its end (which part it had read tells a header read from a
-//! payload read); it crashed; its requests were malformed; it printed something other than
-//! the replies it read whole. Leaving connections open is a warning.
+//! The first problem found names the finding, in this order: it never connected; its requests
+//! were malformed; it hung; it stopped reading a reply before its end (which part it had read
+//! tells a header read from a payload read); it crashed; it printed something other than the
+//! replies it read whole. Leaving connections open is a warning.
 
 use crate::diagnose::Code;
 use crate::net::conn::Transcript;
@@ -100,6 +100,10 @@ fn verdict(
         );
     }
     let last = total - 1;
+    // A request no server can read explains whatever follows (a hang on the reply it never got).
+    if let Some(v) = request_problem(conns) {
+        return v;
+    }
     if hung {
         let c = &conns[last];
         let code = if case.delivery == Delivery::CloseWithoutReply {
@@ -128,12 +132,12 @@ fn verdict(
         return v;
     }
     if case.delivery == Delivery::CloseWithoutReply {
-        return match request_problem(conns) {
-            Some(v) => v,
-            None if crashed => Verdict::pass().hint(
+        return if crashed {
+            Verdict::pass().hint(
                 "the client ended with an exception when the server closed without replying; it did not hang, which is what this case checks",
-            ),
-            None => Verdict::pass(),
+            )
+        } else {
+            Verdict::pass()
         };
     }
     if let Some((i, c)) = conns.iter().enumerate().find(|(_, c)| c.read_short()) {
@@ -190,9 +194,6 @@ fn verdict(
         v.transcript = Some(transcript(&conns[last]));
         return v;
     }
-    if let Some(v) = request_problem(conns) {
-        return v;
-    }
     if let Some(v) = output_problem(case, log) {
         return v;
     }
@@ -233,7 +234,8 @@ fn request_problem(conns: &[ConnLog]) -> Option<Verdict> {
     let total = conns.len();
     conns.iter().enumerate().find_map(|(i, c)| {
         let mut problems = c.problems.clone();
-        if !c.extra.is_empty() {
+        // After a header no server can read, the rest of the request is "extra" only to us.
+        if problems.is_empty() && !c.extra.is_empty() {
             problems.push(format!(
                 "the client sent {} more after the payload its header declared",
                 count(c.extra.len(), "byte")
@@ -291,7 +293,9 @@ fn output_problem(case: &ClientCase, log: &RunLog) -> Option<Verdict> {
         .enumerate()
         .find(|(_, (got, want))| **got != want.as_str())?;
     let c = &log.conns[i];
-    let code = if case.delivery == Delivery::NonAscii && c.preloaded {
+    // Non-ASCII text printed as something else (escaped, replaced, dropped) is this case's own
+    // bug; any other difference is the client's output whatever the text.
+    let code = if case.delivery == Delivery::NonAscii && c.preloaded && got.is_ascii() {
         Code::ClientNonAscii
     } else {
         Code::ClientWrongOutput

@@ -293,3 +293,28 @@ pub fn keys() -> Vec<crate::suite::CaseKey> {
         })
         .collect()
 }
+
+/// The outcomes of cases that could not run, each saying why.
+pub fn not_run(cases: &[&ClientCase], why: &str) -> Vec<Outcome> {
+    cases
+        .iter()
+        .map(|case| Outcome {
+            id: case.id,
+            group: Group::Client,
+            description: case.description,
+            requirement: case.requirement,
+            status: crate::suite::Status::NotRun,
+            duration: Duration::ZERO,
+            message: format!("not run: {why}"),
+            hint: None,
+            expected: None,
+            actual: None,
+            transcript: None,
+            server: None,
+            finding: None,
+            same_as: None,
+            held: None,
+            went_down: None,
+        })
+        .collect()
+}

@@ -257,6 +257,15 @@ struct Live {
     log: ConnLog,
 }
 
+/// What arrived of a request.
+enum Request {
+    Whole(Vec<u8>),
+    /// A header no server can read (big-endian, an absurd length).
+    BadHeader,
+    /// Less than the header declared, before the client closed, exited or went quiet.
+    Incomplete,
+}
+
 /// What a wait for the client ended with.
 enum Wait {
     /// It read everything sent so far.
@@ -295,8 +304,18 @@ impl Live {
 
     /// Reads the request, answers it as the case says, and notes what the client did.
     fn serve(&mut self, s: &Serve<'_>, db: &Db, index: usize, program: &mut Program<'_>) {
-        let Some(payload) = self.read_request(s.timeout, program) else {
-            return;
+        let payload = match self.read_request(s.timeout, program) {
+            Request::Whole(payload) => payload,
+            // As a correct server would: ERROR for a header it cannot read.
+            Request::BadHeader => b"{}".to_vec(),
+            // The client stopped sending (or left): a server gives up on it and closes.
+            Request::Incomplete => {
+                if self.log.end == End::Open {
+                    let _ = self.stream.shutdown(std::net::Shutdown::Both);
+                    self.log.end = End::ClosedByUs;
+                }
+                return;
+            }
         };
         if let (Some(value), Ok(Command::Get { obj, key })) = (s.preload, parse_request(&payload)) {
             if db.get(&key).is_none() {
@@ -330,11 +349,12 @@ impl Live {
         }
     }
 
-    /// The request's payload, once a whole request has arrived; None when it never did (what
-    /// went wrong is in the log).
-    fn read_request(&mut self, timeout: Duration, program: &mut Program<'_>) -> Option<Vec<u8>> {
+    /// The request, once a whole one has arrived (what went wrong is in the log).
+    fn read_request(&mut self, timeout: Duration, program: &mut Program<'_>) -> Request {
         let deadline = Instant::now() + timeout;
-        let header = self.read_exactly(8, (deadline, timeout), program, "header")?;
+        let Some(header) = self.read_exactly(8, (deadline, timeout), program, "header") else {
+            return Request::Incomplete;
+        };
         let version = i32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
         let length = i32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
         let be_version = i32::from_be_bytes(header[..4].try_into().expect("4 bytes"));
@@ -344,21 +364,24 @@ impl Live {
             self.log.problems.push(format!(
                 "the request header is big-endian: version 1 and length {be_length} packed with \"!ii\"; a server reads version {version} and length {length} (pack it with struct.pack(\"ii\", ...))"
             ));
-            return None;
+            return Request::BadHeader;
         }
         if !sane(length) {
             self.log.problems.push(format!(
                 "the request header declares a payload of {length} bytes"
             ));
-            return None;
+            return Request::BadHeader;
         }
         if version != 1 {
             self.log
                 .problems
                 .push(format!("the request header's version is {version}, not 1"));
         }
-        let payload =
-            self.read_exactly(length as usize, (deadline, timeout), program, "payload")?;
+        let Some(payload) =
+            self.read_exactly(length as usize, (deadline, timeout), program, "payload")
+        else {
+            return Request::Incomplete;
+        };
         match serde_json::from_slice::<Value>(&payload) {
             Err(e) => self.log.problems.push(format!(
                 "the request's payload is not JSON ({e}){}",
@@ -385,7 +408,7 @@ impl Live {
                 crate::words::clip(&other.to_string(), 60)
             )),
         }
-        Some(payload)
+        Request::Whole(payload)
     }
 
     /// `n` bytes of the request, appended to the log; None if the client closed, the program

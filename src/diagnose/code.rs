@@ -85,6 +85,11 @@ impl Code {
         self.info().severity
     }
 
+    /// A finding about the student's client (`srpc-check client`), not their server.
+    pub fn is_client(self) -> bool {
+        self.info().area == "the client"
+    }
+
     /// The code spelled `text`, if there is one.
     pub fn parse(text: &str) -> Option<Code> {
         Code::ALL.iter().copied().find(|c| c.as_str() == text)

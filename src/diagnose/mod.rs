@@ -105,11 +105,21 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
         };
         for (i, o) in outcomes.iter().enumerate() {
             if o.status == Status::Fail {
-                codes[i] = Some(code);
+                codes[i] = Some(if o.group == crate::suite::Group::Client {
+                    o.finding.unwrap_or(Code::Unexplained)
+                } else {
+                    code
+                });
             }
         }
         let location = source.and_then(|s| start_location(&failure.output, s));
-        return group(report, codes, |_, _| location.clone());
+        return group(report, codes, |code, cases| {
+            if code.is_client() {
+                source.and_then(|s| locate(code, cases, s))
+            } else {
+                location.clone()
+            }
+        });
     }
     let probe_confirmed = report.big_endian_confirmed;
     // Crashes whose cause the case does not tell, by their traceback's signature.

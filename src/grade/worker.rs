@@ -1,7 +1,8 @@
 //! One submission, graded inside its box: `srpc-check __grade-worker SPEC` (hidden). The
 //! orchestrator starts it already inside fresh namespaces; it becomes PID 1 there, lays out
-//! the box, runs the server through the jail, runs the suite against it, and prints one
-//! [`WorkerResult`] as JSON on stdout.
+//! the box, runs the server through the jail, runs the suite against it, then (with
+//! `--client-exec`) runs the client cases with srpc-check as the server on the box's port 4444,
+//! and prints one [`WorkerResult`] as JSON on stdout.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -113,27 +114,39 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         )),
     };
     let target = format!("exec '{}'", spec.command);
-    // Read while the cases run.
-    let source = Source::read_in_background(&spec.command, &spec.scratch);
+    // Read while the cases run: the server's files, and the client's where it runs others.
+    let scanned = match &spec.client_command {
+        Some(client) if client != &spec.command => format!("{} {client}", spec.command),
+        _ => spec.command.clone(),
+    };
+    let source = Source::read_in_background(&scanned, &spec.scratch);
+    let deadline = plan.deadline.clone().expect("a grade has a deadline");
     let server = Supervised::start(ExecSpec {
         command: spec.command.clone(),
         dir: Some(spec.scratch.clone()),
         start_timeout: spec.start_timeout,
         expect: Vec::new(),
-        wrapper,
+        wrapper: wrapper.clone(),
         ..ExecSpec::default()
     });
     let mut server = match server {
         Ok(s) => s,
         Err(e) => {
-            return Ok(never_started(
-                spec,
-                &plan,
-                &target,
-                &e,
-                started,
-                source.wait(),
-            ))
+            let mut result = never_started(spec, &plan, &target, &e, started);
+            if let Some(client) = &spec.client_command {
+                result
+                    .0
+                    .outcomes
+                    .extend(client_outcomes(spec, client, &wrapper, deadline));
+            }
+            let (report, server_log, limit, start_error) = result;
+            let source = source.wait();
+            return Ok(WorkerResult {
+                doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
+                server_log,
+                limit,
+                start_error,
+            });
         }
     };
     let settings = Settings {
@@ -178,6 +191,11 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     }
     let server_log = server.output();
     drop(server);
+    if let Some(client) = &spec.client_command {
+        report
+            .outcomes
+            .extend(client_outcomes(spec, client, &wrapper, deadline));
+    }
     let source = source.wait();
     Ok(WorkerResult {
         doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
@@ -252,14 +270,58 @@ impl Control for Watched<'_> {
 
 /// A server that never listened: every case fails with the reason, and the limit that
 /// stopped it is named when one did.
+/// The client cases (`grade --client-exec`): the client runs through the same jail, once per
+/// case, with srpc-check as the server on port 4444 of the box's own network.
+fn client_outcomes(
+    spec: &WorkerSpec,
+    command: &str,
+    wrapper: &[OsString],
+    deadline: (Instant, String),
+) -> Vec<runner::Outcome> {
+    use crate::client::{self, ClientCase, Listeners};
+    let all = client::cases();
+    let cases: Vec<&ClientCase> = all.iter().collect();
+    let settings = client::Settings {
+        program: ExecSpec {
+            dir: Some(spec.scratch.clone()),
+            wrapper: wrapper.to_vec(),
+            ..client::program(command)
+        },
+        timeout: spec.timeout,
+        start_timeout: spec.start_timeout,
+        listening: "port 4444 on every address of the submission's own network".into(),
+    };
+    let target = format!("client '{command}'");
+    let run = Listeners::bind(&[
+        std::net::SocketAddr::from(([0, 0, 0, 0], 4444)),
+        std::net::SocketAddr::from(([0u16; 8], 4444)),
+    ])
+    .map_err(|e| format!("srpc-check could not listen for the client: {e}"))
+    .and_then(|listeners| {
+        client::run(
+            &cases,
+            0,
+            &settings,
+            &listeners,
+            &target,
+            Some(deadline),
+            &mut |_| {},
+        )
+    });
+    match run {
+        Ok(report) => report.outcomes,
+        Err(why) => client::not_run(&cases, &why),
+    }
+}
+
+/// The report of a server that never started, what it printed, the limit it hit and why.
 fn never_started(
     spec: &WorkerSpec,
     plan: &Plan<'_>,
     target: &str,
     err: &StartError,
     started: Instant,
-    source: Source,
-) -> WorkerResult {
+) -> (runner::RunReport, String, Option<String>, Option<String>) {
     let (status, output) = match err {
         StartError::Exited { status, output } => (status.as_str(), output.as_str()),
         StartError::NotListening { output, .. } => ("", output.as_str()),
@@ -280,10 +342,5 @@ fn never_started(
         err.failure(),
         started.elapsed(),
     );
-    WorkerResult {
-        doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
-        server_log: output.to_owned(),
-        limit,
-        start_error: Some(why),
-    }
+    (report, output.to_owned(), limit, Some(why))
 }
