@@ -134,8 +134,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List every conformance case: id, group, description and the requirement it checks
-    /// (with --findings: every finding code srpc-check can report).
+    /// List every conformance case (the server's, then the client's): id, group, description
+    /// and the requirement it checks (with --findings: every finding code srpc-check reports).
     #[command(after_help = LIST_HELP)]
     List {
         /// List the catalogue of finding codes instead of the cases.

@@ -39,11 +39,19 @@ fn list_names_every_case_with_its_requirement() {
     }
     assert!(text.contains("requires:"));
     let (_, report) = check_json("builtin", &["--only", "grading/*"]);
-    let listed = text.lines().filter(|l| !l.starts_with(' ')).count();
+    let listed = text
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with("client/"))
+        .count();
     assert_eq!(
         listed,
         report["tests"].as_array().unwrap().len() + report["left_out"].as_u64().unwrap() as usize,
         "list shows every case the run knows"
+    );
+    // Then the client's cases, which `srpc-check client` runs.
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("client/")).count(),
+        15
     );
 }
 

@@ -494,3 +494,60 @@ fn the_wall_clock_limit_names_the_case_it_stopped_before() {
     assert!(limit.ends_with(&format!("before {} ran", stopped["id"].as_str().unwrap())));
     assert_eq!(leftovers(&tok), Vec::<u32>::new());
 }
+
+#[test]
+fn client_exec_adds_the_client_cases_with_their_share_of_the_points() {
+    let class = Class::new("client");
+    let tok = format!("srpc-grade-test-{}-client", std::process::id());
+    for (name, client_bug) in [("good", "none"), ("header", "header-single-recv")] {
+        let dir = class.add(name, json!({"bug": "none", "client_bug": client_bug}));
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lab_client.py"),
+            dir.join("lab_client.py"),
+        )
+        .unwrap();
+    }
+    let client = format!("python3 lab_client.py --token {tok}");
+    class.grade(&tok, &["--client-exec", &client]).success();
+    assert_eq!(leftovers(&tok), Vec::<u32>::new());
+
+    let good = class.json("good", "report.json");
+    let client_tests: Vec<&Value> = good["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["group"] == "client")
+        .collect();
+    assert_eq!(client_tests.len(), 15);
+    assert!(client_tests.iter().all(|t| t["status"] == "pass"), "{good}");
+
+    // The same server; the default rubric gives the client 15 points, one a case, and the
+    // header bug fails 8 of them.
+    let score = |name: &str| {
+        class.json(name, "submission.json")["score"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(class.json("good", "submission.json")["max_score"], 100.0);
+    let lost = score("good") - score("header");
+    assert!((lost - 8.0).abs() < 1e-9, "{lost}");
+    let report = class.json("header", "report.json");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "client-header-single-recv")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(finding["location"]["file"], "lab_client.py");
+    assert_eq!(finding["location"]["text"], "header = conn.recv(8)");
+    let results = class.json("header", "results.json");
+    let split = results["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "client/header-split-1")
+        .unwrap();
+    assert_eq!(split["status"], "failed");
+    let info = class.json_at("grade.json");
+    assert_eq!(info["client_command"], client.as_str());
+}

@@ -6,9 +6,10 @@ mod common;
 use common::*;
 use predicates::prelude::*;
 
-const COMMANDS: [&[&str]; 7] = [
+const COMMANDS: [&[&str]; 8] = [
     &[],
     &["call"],
+    &["client"],
     &["grade"],
     &["bench"],
     &["fuzz"],

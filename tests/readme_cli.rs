@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use clap::Parser;
 use common::*;
 
-const SUBCOMMANDS: [&str; 6] = ["grade", "bench", "fuzz", "list", "explain", "call"];
+const SUBCOMMANDS: [&str; 7] = [
+    "grade", "bench", "fuzz", "list", "explain", "call", "client",
+];
 
 /// Splits a command line as `sh` would, for the quoting the README uses.
 fn words(line: &str) -> Vec<String> {

@@ -30,6 +30,8 @@ pub const MAX_REQUEST: usize = 1 << 20;
 const MAX_EXTRA: usize = 4096;
 /// A large reply goes out in pieces of this size.
 const LARGE_PIECE: usize = 64 * 1024;
+/// How long a reset may trail the FIN it follows.
+const RESET_GRACE: Duration = Duration::from_millis(2);
 /// How long a hung client has to exit after Ctrl-C before it is stopped outright.
 const INTERRUPT_WAIT: Duration = Duration::from_millis(500);
 /// How long the first reply of the slow case is held back.
@@ -481,8 +483,10 @@ impl Live {
             match self.wait_read(sent, Instant::now() + s.timeout, program) {
                 Wait::Read => self.log.read = sent,
                 Wait::Ended | Wait::Gone => {
-                    if i + 1 == pieces.len() && self.poll_end() == Some(End::Closed) {
-                        // A FIN after the last piece: nothing was left unread.
+                    if self.poll_end() == Some(End::Closed) {
+                        // A FIN, no reset: the client closed with nothing unread, so it had
+                        // read all that was sent (a piece that reached it after it closed
+                        // would have drawn a reset).
                         self.log.read = sent;
                     }
                     return;
@@ -538,13 +542,20 @@ impl Live {
             match recv(self.stream.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT) {
                 Ok(0) => {
                     // A reset right after the FIN (a piece that reached a closed socket) shows
-                    // as the socket's pending error.
-                    let error = nix::sys::socket::getsockopt(
-                        &self.stream,
-                        nix::sys::socket::sockopt::SocketError,
-                    )
-                    .unwrap_or(0);
-                    self.log.end = if error == 0 { End::Closed } else { End::Reset };
+                    // as the socket's pending error; the kernel may take a moment to process it
+                    // when it is busy.
+                    let error = || {
+                        nix::sys::socket::getsockopt(
+                            &self.stream,
+                            nix::sys::socket::sockopt::SocketError,
+                        )
+                        .unwrap_or(0)
+                    };
+                    let reset = error() != 0 || {
+                        std::thread::sleep(RESET_GRACE);
+                        error() != 0
+                    };
+                    self.log.end = if reset { End::Reset } else { End::Closed };
                     return Some(self.log.end);
                 }
                 Ok(n) => {

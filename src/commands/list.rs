@@ -7,15 +7,24 @@ use crate::suite;
 
 pub(crate) fn list_command() -> Result<u8> {
     let mut out = String::new();
-    for case in suite::all() {
+    let mut line = |id: &str, group: &str, description: &str, requirement: &str| {
         out.push_str(&format!(
-            "{:<36} {:<12} {}\n{:<49} requires: {}\n",
+            "{id:<36} {group:<12} {description}\n{:<49} requires: {requirement}\n",
+            ""
+        ));
+    };
+    for case in suite::all() {
+        line(
             case.id,
             case.group.name(),
             case.description,
-            "",
-            case.requirement
-        ));
+            case.requirement,
+        );
+    }
+    // The client's cases (`srpc-check client`), after the server's.
+    #[cfg(target_os = "linux")]
+    for case in crate::client::cases() {
+        line(case.id, "client", case.description, case.requirement);
     }
     write_stdout(&out)?;
     Ok(EXIT_OK)

@@ -356,6 +356,10 @@ fn at(source: &Source, file: &str, line: u32) -> Location {
 
 /// The line a finding lives on: the crash's own frame, or the construct the scan found.
 fn locate(code: Code, cases: &[&Outcome], source: &Source) -> Option<Location> {
+    let source = match &source.client {
+        Some(client) if code.is_client() => client,
+        _ => source,
+    };
     let crash = || {
         cases.iter().find_map(|o| {
             let tb = Traceback::parse(&o.server.as_ref()?.stderr_tail)?;

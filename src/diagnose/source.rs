@@ -52,6 +52,9 @@ pub struct Source {
     pub facts: Vec<Fact>,
     /// Why some or all of the source could not be read, when so.
     pub problems: Vec<String>,
+    /// The client's source, where the client (`grade --client-exec`) runs other files than the
+    /// server: client findings are located there.
+    pub client: Option<Box<Source>>,
 }
 
 impl Source {

@@ -115,11 +115,17 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     };
     let target = format!("exec '{}'", spec.command);
     // Read while the cases run: the server's files, and the client's where it runs others.
-    let scanned = match &spec.client_command {
-        Some(client) if client != &spec.command => format!("{} {client}", spec.command),
-        _ => spec.command.clone(),
+    let source = Source::read_in_background(&spec.command, &spec.scratch);
+    let client_source = spec
+        .client_command
+        .as_ref()
+        .filter(|c| **c != spec.command)
+        .map(|c| Source::read_in_background(c, &spec.scratch));
+    let source = || {
+        let mut s = source.wait();
+        s.client = client_source.map(|c| Box::new(c.wait()));
+        s
     };
-    let source = Source::read_in_background(&scanned, &spec.scratch);
     let deadline = plan.deadline.clone().expect("a grade has a deadline");
     let server = Supervised::start(ExecSpec {
         command: spec.command.clone(),
@@ -140,7 +146,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
                     .extend(client_outcomes(spec, client, &wrapper, deadline));
             }
             let (report, server_log, limit, start_error) = result;
-            let source = source.wait();
+            let source = source();
             return Ok(WorkerResult {
                 doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
                 server_log,
@@ -196,7 +202,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
             .outcomes
             .extend(client_outcomes(spec, client, &wrapper, deadline));
     }
-    let source = source.wait();
+    let source = source();
     Ok(WorkerResult {
         doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
         server_log,

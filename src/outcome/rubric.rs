@@ -97,7 +97,7 @@ points = 15
 
 /// The default of `srpc-check client --gradescope/--classroom`: the client cases alone.
 pub const DEFAULT_CLIENT: &str = r#"# srpc-check rubric for a client (srpc-check client). Each [[item]] shares its `points`
-# equally among the cases it matches (`cases`: id globs as `srpc-check list --client` prints
+# equally among the cases it matches (`cases`: id globs as `srpc-check list` prints
 # them; or `group`). A case belongs to the first item that matches it.
 
 # The replies as the lab's own client sees them on loopback.

@@ -417,16 +417,25 @@ fn summary(report: &RunReport, doc: &json::Doc, style: Style) -> String {
         );
     }
     let s = report.summary();
+    // The seed picks the server cases' splits and names; the client cases have none.
+    let seed = if report
+        .outcomes
+        .iter()
+        .any(|o| o.group != crate::suite::Group::Client)
+    {
+        format!(" (seed {})", report.seed)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{} passed, {} failed, {} warned, {} skipped, {} not run in {:.1} s (seed {})",
+        "{} passed, {} failed, {} warned, {} skipped, {} not run in {:.1} s{seed}",
         s.passed,
         s.failed,
         s.warned,
         s.skipped,
         s.not_run,
         report.duration.as_secs_f64(),
-        report.seed
     );
     out
 }

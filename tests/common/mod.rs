@@ -247,6 +247,14 @@ impl Class {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// A class file of OUT (grade.json, ...), as JSON.
+    pub fn json_at(&self, file: &str) -> Value {
+        let path = self.out().join(file);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap()
+    }
+
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.out().join(name).join("server.log")).unwrap()
     }
