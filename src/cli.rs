@@ -33,6 +33,9 @@ Examples:
   Tighter limits, and points of your own:
     srpc-check grade submissions/ --exec 'python3 server.py' --out results/ \\
         --memory 256M --wall-time 2m --rubric rubric.toml
+  The students' clients too (the default rubric gives them 15 of the 100 points):
+    srpc-check grade submissions/ --exec 'python3 srpc_lab.py SERVER' --out results/ \\
+        --client-exec 'python3 srpc_lab.py CLIENT'
   Start a rubric from the default:
     srpc-check grade --print-rubric > rubric.toml
   Three machines, one shard each (the same --seed everywhere), then one merge:

@@ -202,10 +202,12 @@ fn a_client_that_hangs_when_the_server_closes_is_stopped_and_located() {
         .iter()
         .position(|l| l.starts_with("def recv_exactly"))
         .unwrap();
-    let end = start + 1 + lines[start + 1..]
-        .iter()
-        .position(|l| l.starts_with("def "))
-        .unwrap();
+    let end = start
+        + 1
+        + lines[start + 1..]
+            .iter()
+            .position(|l| l.starts_with("def "))
+            .unwrap();
     assert!(line > start + 1 && line <= end, "line {line}: {f}");
 }
 
@@ -342,4 +344,39 @@ fn the_default_client_rubric_prints() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("group = \"client\""), "{text}");
+}
+
+#[test]
+fn without_namespaces_it_says_so_and_listens_on_this_network() {
+    // Inside a private network of the test's own (so port 4444 there is free), with
+    // srpc-check told not to make one itself.
+    let token = format!("client-nons-{}", std::process::id());
+    let bin = assert_cmd::cargo::cargo_bin("srpc-check");
+    let out = cmd()
+        .current_dir(FIXTURES)
+        .env("SRPC_CHECK_NO_NAMESPACES", "1")
+        .args(["__box", "--"])
+        .arg(&bin)
+        .args([
+            "client",
+            "--exec",
+            &format!("python3 lab_client.py --token {token}"),
+            "--only",
+            "client/one-piece",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(leftovers(&token), Vec::<u32>::new());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("no private network for the client (SRPC_CHECK_NO_NAMESPACES is set)"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("0.0.0.0:4444 in this machine's network"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
 }
