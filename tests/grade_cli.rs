@@ -550,4 +550,11 @@ fn client_exec_adds_the_client_cases_with_their_share_of_the_points() {
     assert_eq!(split["status"], "failed");
     let info = class.json_at("grade.json");
     assert_eq!(info["client_command"], client.as_str());
+    // The class summary gains a column for the client group.
+    let csv = std::fs::read_to_string(class.out().join("summary.csv")).unwrap();
+    assert!(
+        csv.starts_with("submission,score,max_score,grading,protocol,state,fragment,concurrency,robust,client,findings,"),
+        "{csv}"
+    );
+    assert!(csv.contains(",7/15,"), "{csv}");
 }

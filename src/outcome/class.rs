@@ -81,6 +81,8 @@ impl Graded {
                     total: of.len(),
                 }
             })
+            // The client's group only when its cases ran (`grade --client-exec`).
+            .filter(|t| t.total > 0 || t.group != Group::Client.name())
             .collect();
         Graded {
             submission: submission.into(),

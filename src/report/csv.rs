@@ -10,8 +10,17 @@ use crate::suite::Group;
 /// `summary.csv`: one row per submission.
 pub fn summary_csv(rows: &[Row]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
+    // A column per group; the client's only when the class's clients were tested.
+    let client = rows.iter().any(|r| match r {
+        Row::Graded(g, _) => g.groups.iter().any(|t| t.group == Group::Client.name()),
+        Row::Ungraded { .. } => false,
+    });
+    let groups: Vec<Group> = Group::ALL
+        .into_iter()
+        .filter(|g| client || *g != Group::Client)
+        .collect();
     let mut header = vec!["submission", "score", "max_score"];
-    header.extend(Group::ALL.map(Group::name));
+    header.extend(groups.iter().map(|g| g.name()));
     header.extend([
         "findings",
         "first_failure",
@@ -28,7 +37,7 @@ pub fn summary_csv(rows: &[Row]) -> String {
                     g.score.to_string(),
                     g.max_score.to_string(),
                 ];
-                r.extend(Group::ALL.iter().map(|group| {
+                r.extend(groups.iter().map(|group| {
                     g.groups
                         .iter()
                         .find(|t| t.group == group.name())
@@ -47,7 +56,7 @@ pub fn summary_csv(rows: &[Row]) -> String {
             }
             Row::Ungraded { submission, reason } => {
                 let mut r = vec![submission.clone(), String::new(), String::new()];
-                r.extend(Group::ALL.map(|_| String::new()));
+                r.extend(groups.iter().map(|_| String::new()));
                 r.extend([
                     String::new(),
                     String::new(),
