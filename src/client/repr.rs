@@ -188,6 +188,113 @@ mod tests {
         );
     }
 
+    /// Random values, written as JSON, read back by CPython's own `json.loads` and printed with
+    /// `repr`: every line must be what [`of_json`] says. Floats come from random bits (every
+    /// magnitude), strings from quotes, backslashes, controls, Latin-1, CJK, emoji and the
+    /// format and separator characters Python escapes.
+    #[test]
+    fn agrees_with_cpython_on_random_values() {
+        use std::io::Write;
+        const CHARS: &[char] = &[
+            'a',
+            'Z',
+            '0',
+            ' ',
+            '\'',
+            '"',
+            '\\',
+            '\n',
+            '\r',
+            '\t',
+            '\x00',
+            '\x1f',
+            '\x7f',
+            '\u{80}',
+            '\u{a0}',
+            '\u{ad}',
+            'é',
+            'ß',
+            'ÿ',
+            'Ā',
+            'Ω',
+            'Ж',
+            'א',
+            'ع',
+            '\u{600}',
+            'क',
+            '中',
+            'こ',
+            '한',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{200b}',
+            '\u{200e}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{3000}',
+            '\u{feff}',
+            '\u{e000}',
+            '\u{fffd}',
+            '€',
+            '“',
+            '🙂',
+            '𝄞',
+            '\u{1f3fb}',
+            '\u{e0001}',
+            '\u{10fffd}',
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        fn gen(depth: u32, rng: &mut fastrand::Rng) -> Value {
+            match rng.u8(..if depth > 2 { 5 } else { 7 }) {
+                0 => Value::Null,
+                1 => Value::Bool(rng.bool()),
+                2 => Value::from(rng.i64(..)),
+                3 => {
+                    let f = f64::from_bits(rng.u64(..));
+                    if f.is_finite() {
+                        serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+                    } else {
+                        Value::from(rng.f64() * 10f64.powi(rng.i32(-30..30)))
+                    }
+                }
+                4 => Value::String(
+                    (0..rng.usize(0..12))
+                        .map(|_| CHARS[rng.usize(..CHARS.len())])
+                        .collect(),
+                ),
+                5 => Value::Array((0..rng.usize(0..4)).map(|_| gen(depth + 1, rng)).collect()),
+                _ => Value::Object(
+                    (0..rng.usize(0..4))
+                        .map(|i| (format!("k{i}"), gen(depth + 1, rng)))
+                        .collect(),
+                ),
+            }
+        }
+        let texts: Vec<String> = (0..2000).map(|_| gen(0, &mut rng).to_string()).collect();
+        let mut python = std::process::Command::new("python3")
+            .args([
+                "-I",
+                "-c",
+                "import json, sys\nfor line in sys.stdin:\n    print(repr(json.loads(line)))",
+            ])
+            .env("PYTHONIOENCODING", "utf-8")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut stdin = python.stdin.take().unwrap();
+        let input = texts.join("\n") + "\n";
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out = python.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        let printed = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = printed.lines().collect();
+        assert_eq!(lines.len(), texts.len());
+        for (text, line) in texts.iter().zip(lines) {
+            assert_eq!(of_json(text.as_bytes()).unwrap(), line, "{text}");
+        }
+    }
+
     #[test]
     fn strings_print_as_python_does() {
         assert_eq!(string("it's"), "\"it's\"");

@@ -217,7 +217,7 @@ pub fn serve(s: &Serve<'_>, process: &mut Supervised) -> RunLog {
                     c.log.left_open = true;
                 }
             }
-            let mut live = Live::new(stream, peer);
+            let mut live = Live::new(stream, peer, s.timeout);
             live.serve(s, &db, conns.len(), &mut program);
             conns.push(live);
             last_activity = Instant::now();
@@ -280,9 +280,11 @@ enum Wait {
 }
 
 impl Live {
-    fn new(stream: TcpStream, peer: SocketAddr) -> Live {
+    fn new(stream: TcpStream, peer: SocketAddr, timeout: Duration) -> Live {
         let _ = stream.set_nonblocking(false);
         let _ = stream.set_nodelay(true);
+        // A client that stops reading cannot hold a write for longer than this.
+        let _ = stream.set_write_timeout(Some(timeout));
         let local = stream.local_addr().unwrap_or(peer);
         Live {
             stream,
@@ -471,8 +473,15 @@ impl Live {
         let mut sent = 0;
         for (i, range) in pieces.iter().enumerate() {
             let bytes = &frame[range.clone()];
-            if std::io::Write::write_all(&mut &self.stream, bytes).is_err() {
-                self.log.end = End::Reset;
+            if let Err(e) = std::io::Write::write_all(&mut &self.stream, bytes) {
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) {
+                    self.log.stalled = true;
+                } else {
+                    self.log.end = End::Reset;
+                }
                 return;
             }
             self.log.pieces.push(Piece {

@@ -288,6 +288,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_default_follows_the_cases_and_a_rubric_sets_the_clients_share() {
+        let server = suite::keys(&suite::all());
+        let client = crate::client::keys();
+        let both: Vec<CaseKey> = server.iter().chain(&client).copied().collect();
+        assert_eq!(default_text(&server), DEFAULT);
+        assert_eq!(default_text(&client), DEFAULT_CLIENT);
+        assert_eq!(default_text(&both), DEFAULT_WITH_CLIENT);
+        for cases in [&server, &client, &both] {
+            let r = Rubric::default_for(cases);
+            assert!((r.max_score() - 100.0).abs() < 1e-9, "{}", r.max_score());
+        }
+        let r = Rubric::default_for(&both);
+        assert_eq!(r.weight("client/dribble").map(|w| w.points), Some(1.0));
+        let text = "[[item]]\ngroup = \"grading\"\npoints = 70\n\n[[item]]\ncases = \"client/header-*\"\npoints = 30\n";
+        let r = Rubric::parse(text, "r.toml", &both).unwrap();
+        assert_eq!(
+            r.weight("client/header-split-1").map(|w| w.points),
+            Some(3.75)
+        );
+        assert!(r.weight("client/one-piece").is_none());
+        // Without the client's cases, an item for them matches nothing.
+        assert!(Rubric::parse(text, "r.toml", &server)
+            .unwrap_err()
+            .contains("matches no case"));
+    }
+
+    #[test]
     fn shares_are_hundredths_that_add_up_to_the_points() {
         assert_eq!(shares(10.0, 7), [1.43, 1.43, 1.43, 1.43, 1.43, 1.43, 1.42]);
         assert_eq!(shares(60.0, 3), [20.0, 20.0, 20.0]);
