@@ -272,7 +272,8 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
             if let Some(server) = &d.server {
                 let _ = write!(
                     h,
-                    "<p><b>the server:</b></p><pre class=\"traceback\">{}</pre>",
+                    "<p><b>the {}:</b></p><pre class=\"traceback\">{}</pre>",
+                    crate::report::human::subject(&t.group),
                     esc(server)
                 );
             }

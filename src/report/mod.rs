@@ -167,7 +167,7 @@ pub fn failure_markdown(t: &json::Test, doc: &json::Doc) -> String {
         out.push_str(&fenced(dump));
     }
     if let Some(server) = &d.server {
-        out.push_str("\nyour server:\n\n");
+        let _ = writeln!(out, "\nyour {}:\n", human::subject(&t.group));
         out.push_str(&fenced(server));
     }
     if let Some(r) = d.reproducer {
