@@ -256,7 +256,6 @@ pub struct GradeArgs {
 
 /// Flags of `srpc-check client`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("scored").args(["gradescope", "classroom"]).multiple(true)))]
 pub struct ClientArgs {
     /// The client program, run by `sh -c` in the current directory once per case, e.g.
     /// 'python3 srpc_lab.py CLIENT'.
@@ -278,6 +277,17 @@ pub struct ClientArgs {
     /// Skip cases whose id matches one of these globs.
     #[arg(long, value_delimiter = ',')]
     pub skip: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Print the default rubric of the client cases and exit.
+    #[arg(long)]
+    pub print_rubric: bool,
+}
+
+/// How a conformance run reports (the server's, and `srpc-check client`).
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("scored").args(["gradescope", "classroom"]).multiple(true)))]
+pub struct OutputArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
@@ -294,13 +304,10 @@ pub struct ClientArgs {
     /// $GITHUB_OUTPUT, or to stdout when that is not set (the report then goes to stderr).
     #[arg(long)]
     pub classroom: bool,
-    /// Points per case for --gradescope and --classroom [default: `srpc-check client
-    /// --print-rubric`].
+    /// Points per case for --gradescope and --classroom [default: `srpc-check grade
+    /// --print-rubric`, or `srpc-check client --print-rubric` for a client].
     #[arg(long, value_name = "FILE", requires = "scored")]
     pub rubric: Option<PathBuf>,
-    /// Print the default rubric of the client cases and exit.
-    #[arg(long)]
-    pub print_rubric: bool,
 }
 
 /// Running the server under test (shared by check, fuzz and bench).
@@ -359,7 +366,6 @@ pub enum Format {
 /// Flags of the conformance run (the default command).
 #[derive(Debug, Args)]
 #[group(id = "check")]
-#[command(group(clap::ArgGroup::new("scored").args(["gradescope", "classroom"]).multiple(true)))]
 pub struct CheckArgs {
     /// Server to check: HOST:PORT, or "builtin" for the embedded reference server
     /// [default: localhost:4444, or where --exec's server listens].
@@ -376,25 +382,8 @@ pub struct CheckArgs {
     /// Skip cases whose id matches one of these globs.
     #[arg(long, value_delimiter = ',')]
     pub skip: Vec<String>,
-    /// Output format on stdout.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
-    /// Human output: every case's line and full details, not one block per finding.
-    #[arg(long, short)]
-    pub verbose: bool,
-    /// Also write a JUnit XML report to this file.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Also write Gradescope's results.json to this file (scored with --rubric).
-    #[arg(long, value_name = "FILE")]
-    pub gradescope: Option<PathBuf>,
-    /// Also write GitHub Classroom's autograding result (base64 JSON) as `result=` to
-    /// $GITHUB_OUTPUT, or to stdout when that is not set (the report then goes to stderr).
-    #[arg(long)]
-    pub classroom: bool,
-    /// Points per case for --gradescope and --classroom [default: `srpc-check grade --print-rubric`].
-    #[arg(long, value_name = "FILE", requires = "scored")]
-    pub rubric: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Accept {"status": "ERROR"} as the reply to a GET of a missing name.
     #[arg(long)]
     pub allow_missing_error: bool,

@@ -208,6 +208,8 @@ pub fn run(
     let non_ascii = non_ascii_value();
     let mut outcomes = Vec::new();
     let mut out_of_time_before = None;
+    // Runs that ended because the client did nothing for the idle limit.
+    let mut idle_limits = 0;
     for case in cases {
         let t0 = Instant::now();
         let judged = match &deadline {
@@ -238,6 +240,13 @@ pub fn run(
                 judge::judge(case, &log, settings)
             }
         };
+        if judged
+            .event
+            .as_ref()
+            .is_some_and(|e| e.event == crate::server::EventKind::Hung)
+        {
+            idle_limits += 1;
+        }
         let v = judged.verdict;
         let outcome = Outcome {
             id: case.id,
@@ -279,7 +288,7 @@ pub fn run(
         duration: started.elapsed(),
         start_failure: None,
         observed: true,
-        timeouts_expired: 0,
+        timeouts_expired: idle_limits,
     })
 }
 

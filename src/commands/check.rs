@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use crate::cli::{CheckArgs, Format};
+use crate::cli::{CheckArgs, Format, OutputArgs};
 use crate::diagnose::{self, Code, Source};
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
 use crate::outcome::rubric::Rubric;
@@ -17,7 +17,7 @@ use crate::suite::{self, Case, CaseKey, Settings};
 
 use super::{load_rubric, locate, reach, target_name, Server};
 
-pub(crate) fn globs(flag: &str, patterns: &[String], cases: &[CaseKey]) -> Result<Option<GlobSet>> {
+fn globs(flag: &str, patterns: &[String], cases: &[CaseKey]) -> Result<Option<GlobSet>> {
     if patterns.is_empty() {
         return Ok(None);
     }
@@ -38,16 +38,25 @@ pub(crate) fn globs(flag: &str, patterns: &[String], cases: &[CaseKey]) -> Resul
         .map_err(|e| Error::Usage(format!("{flag}: {e}")))
 }
 
+/// The ids --only and --skip keep, checked against `keys` (a pattern that matches no case is
+/// a usage error).
+pub(crate) fn selection(
+    only: &[String],
+    skip: &[String],
+    keys: &[CaseKey],
+) -> Result<impl Fn(&str) -> bool> {
+    let only = globs("--only", only, keys)?;
+    let skip = globs("--skip", skip, keys)?;
+    Ok(move |id: &str| {
+        only.as_ref().is_none_or(|g| g.is_match(id))
+            && skip.as_ref().is_none_or(|g| !g.is_match(id))
+    })
+}
+
 /// Which cases run; the others are only counted.
 pub(crate) fn plan<'a>(cases: &'a [Case], args: &CheckArgs) -> Result<Plan<'a>> {
-    let keys = suite::keys(cases);
-    let only = globs("--only", &args.only, &keys)?;
-    let skip = globs("--skip", &args.skip, &keys)?;
-    let selected: Vec<&Case> = cases
-        .iter()
-        .filter(|c| only.as_ref().is_none_or(|g| g.is_match(c.id)))
-        .filter(|c| skip.as_ref().is_none_or(|g| !g.is_match(c.id)))
-        .collect();
+    let keep = selection(&args.only, &args.skip, &suite::keys(cases))?;
+    let selected: Vec<&Case> = cases.iter().filter(|c| keep(c.id)).collect();
     Ok(Plan {
         left_out: cases.len() - selected.len(),
         cases: selected,
@@ -58,22 +67,10 @@ pub(crate) fn plan<'a>(cases: &'a [Case], args: &CheckArgs) -> Result<Plan<'a>> 
 pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
     let cases = suite::all();
     let plan = plan(&cases, &args)?;
-    let (rubric, _) = load_rubric(args.rubric.as_deref(), &suite::keys(&cases))?;
-    let github_output = std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty());
-    // --classroom without $GITHUB_OUTPUT owns stdout; the report goes to stderr.
-    let report_to_stderr = args.classroom && github_output.is_none();
-    let emit = |text: &str| -> Result<()> {
-        if report_to_stderr {
-            eprint!("{text}");
-            Ok(())
-        } else {
-            write_stdout(text)
-        }
-    };
+    let (rubric, _) = load_rubric(args.output.rubric.as_deref(), &suite::keys(&cases))?;
+    let out = Outputs::new(&args.output);
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let target = target_name(args.target.as_ref(), &args.exec);
-    let human = args.format == Format::Human;
-    let style = human::Style::detect(std::io::stdout().is_terminal());
     // With --exec, the student's code is at hand: findings point at its lines. It is read
     // while the cases run.
     let source = match (&args.exec.exec, std::env::current_dir()) {
@@ -93,20 +90,10 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
                 seed,
                 watch: Default::default(),
             };
-            if human {
-                emit(&human::header(&target, addr, seed))?;
+            if out.human() {
+                out.emit(&human::header(&target, addr, seed))?;
             }
-            let stream = human && args.verbose;
-            let report =
-                run_with_progress(&plan, settings, &target, &mut server, human, &mut |o| {
-                    // --verbose: each case's line as it finishes, with the bug it recognised.
-                    if stream {
-                        let line = human::case_line(o, o.finding.map(Code::as_str), style);
-                        emit(&format!("{line}\n"))
-                    } else {
-                        Ok(())
-                    }
-                })?;
+            let report = run_with_progress(&plan, settings, &target, &mut server, &out)?;
             drop(server);
             (report, None)
         }
@@ -124,71 +111,30 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
             (report, Some(why))
         }
         // A grading platform still gets its results: zero, and why.
-        Err(Error::Server(why)) if args.gradescope.is_some() || args.classroom => {
+        Err(Error::Server(why)) if out.scored() => {
             eprintln!("srpc-check: {why}");
             let report =
                 runner::not_started(&plan, &target, seed, &why, None, None, Duration::ZERO);
             let doc = json::Doc::from_run(&report, &diagnose::diagnose(&report, None));
-            platform_results(
-                (args.gradescope.as_deref(), args.classroom),
-                &doc,
-                &rubric,
-                github_output.as_deref(),
-                Some(why),
-            )?;
+            out.platform_results(&doc, &rubric, Some(why))?;
             return Ok(EXIT_FAILED);
         }
         Err(e) => return Err(e),
     };
     let source = source.map(|s| s.wait());
-    let diagnosis = diagnose::diagnose(&report, source.as_ref());
-    let doc = json::Doc::from_run(&report, &diagnosis);
-    if let Some(path) = &args.junit {
-        write_file(path, &junit::render(&doc))?;
-    }
-    match args.format {
-        Format::Human => emit(&human::render(
-            &report,
-            &doc,
-            start_error.as_deref(),
-            style,
-            args.verbose,
-        ))?,
-        Format::Json => emit(&doc.to_pretty())?,
-    }
-    platform_results(
-        (args.gradescope.as_deref(), args.classroom),
-        &doc,
-        &rubric,
-        github_output.as_deref(),
-        start_error,
-    )?;
-    Ok(if report.summary().failed > 0 {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    })
+    out.finish(&report, source.as_ref(), &rubric, start_error)
 }
 
-/// Runs the plan against a located server, with a progress bar on a terminal.
+/// Runs the plan against a located server, with a progress bar on a terminal and, with
+/// --verbose, each case's line as it finishes (with the bug it recognised).
 pub(crate) fn run_with_progress(
     plan: &Plan<'_>,
     settings: Settings,
     target: &str,
     server: &mut Server,
-    human: bool,
-    on_outcome: &mut dyn FnMut(&runner::Outcome) -> Result<()>,
+    out: &Outputs<'_>,
 ) -> Result<runner::RunReport> {
-    let progress = if human && std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new(plan.cases.len() as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-                .expect("valid progress template"),
-        );
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let progress = out.progress(plan.cases.len());
     let mut print_err = None;
     let report = runner::run(
         plan,
@@ -202,7 +148,7 @@ pub(crate) fn run_with_progress(
         &mut |outcome| {
             if print_err.is_none() {
                 progress.suspend(|| {
-                    if let Err(e) = on_outcome(outcome) {
+                    if let Err(e) = out.case_line(outcome) {
                         print_err = Some(e);
                     }
                 });
@@ -216,52 +162,144 @@ pub(crate) fn run_with_progress(
     }
 }
 
-/// --gradescope and --classroom: the run scored with the rubric, in each platform's format.
-pub(crate) fn platform_results(
-    (gradescope, classroom): (Option<&std::path::Path>, bool),
-    doc: &json::Doc,
-    rubric: &Rubric,
-    github_output: Option<&std::ffi::OsStr>,
-    start_error: Option<String>,
-) -> Result<()> {
-    if gradescope.is_none() && !classroom {
-        return Ok(());
-    }
-    let score = crate::outcome::score::score(doc, rubric);
-    if let Some(path) = gradescope {
-        let graded = crate::outcome::class::Graded::new(
-            &doc.target,
-            doc,
-            &score,
-            doc.duration_ms as u64,
-            crate::outcome::class::Notes {
-                start_error,
-                ..Default::default()
-            },
-        );
-        let overview = crate::grade::results::overview(&graded, doc);
-        write_file(
-            path,
-            &crate::report::gradescope::render(doc, &score, &overview),
-        )?;
-    }
-    if classroom {
-        let line = format!(
-            "result={}\n",
-            crate::report::classroom::encoded(&score, doc)
-        );
-        match github_output {
-            Some(path) => {
-                use std::io::Write as _;
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .and_then(|mut f| f.write_all(line.as_bytes()))
-                    .map_err(|e| Error::io("cannot append to $GITHUB_OUTPUT", e))?;
-            }
-            None => write_stdout(&line)?,
+/// Where a conformance run's results go, the server's and the client's alike: the report on
+/// stdout (on stderr when --classroom owns stdout), JUnit, Gradescope and Classroom files.
+pub(crate) struct Outputs<'a> {
+    args: &'a OutputArgs,
+    github_output: Option<std::ffi::OsString>,
+    style: human::Style,
+}
+
+impl<'a> Outputs<'a> {
+    pub(crate) fn new(args: &'a OutputArgs) -> Outputs<'a> {
+        Outputs {
+            args,
+            github_output: std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty()),
+            style: human::Style::detect(std::io::stdout().is_terminal()),
         }
     }
-    Ok(())
+
+    pub(crate) fn human(&self) -> bool {
+        self.args.format == Format::Human
+    }
+
+    /// A grading platform's result is asked for.
+    pub(crate) fn scored(&self) -> bool {
+        self.args.gradescope.is_some() || self.args.classroom
+    }
+
+    /// Report text: on stdout, or on stderr when --classroom without $GITHUB_OUTPUT owns stdout.
+    pub(crate) fn emit(&self, text: &str) -> Result<()> {
+        if self.args.classroom && self.github_output.is_none() {
+            eprint!("{text}");
+            Ok(())
+        } else {
+            write_stdout(text)
+        }
+    }
+
+    /// A progress bar on a terminal, for human output; hidden otherwise.
+    pub(crate) fn progress(&self, len: usize) -> indicatif::ProgressBar {
+        if !self.human() || !std::io::stderr().is_terminal() {
+            return indicatif::ProgressBar::hidden();
+        }
+        let pb = indicatif::ProgressBar::new(len as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .expect("valid progress template"),
+        );
+        pb
+    }
+
+    /// With --verbose, a finished case's line, naming the bug it recognised.
+    pub(crate) fn case_line(&self, o: &runner::Outcome) -> Result<()> {
+        if !(self.human() && self.args.verbose) {
+            return Ok(());
+        }
+        let line = human::case_line(o, o.finding.map(Code::as_str), self.style);
+        self.emit(&format!("{line}\n"))
+    }
+
+    /// Diagnoses the run (locating findings in `source`), writes every report asked for, and
+    /// gives the exit code.
+    pub(crate) fn finish(
+        &self,
+        report: &runner::RunReport,
+        source: Option<&Source>,
+        rubric: &Rubric,
+        start_error: Option<String>,
+    ) -> Result<u8> {
+        let diagnosis = diagnose::diagnose(report, source);
+        let doc = json::Doc::from_run(report, &diagnosis);
+        if let Some(path) = &self.args.junit {
+            write_file(path, &junit::render(&doc))?;
+        }
+        match self.args.format {
+            Format::Human => self.emit(&human::render(
+                report,
+                &doc,
+                start_error.as_deref(),
+                self.style,
+                self.args.verbose,
+            ))?,
+            Format::Json => self.emit(&doc.to_pretty())?,
+        }
+        self.platform_results(&doc, rubric, start_error)?;
+        Ok(if report.summary().failed > 0 {
+            EXIT_FAILED
+        } else {
+            EXIT_OK
+        })
+    }
+
+    /// --gradescope and --classroom: the run scored with the rubric, in each platform's format.
+    pub(crate) fn platform_results(
+        &self,
+        doc: &json::Doc,
+        rubric: &Rubric,
+        start_error: Option<String>,
+    ) -> Result<()> {
+        let (gradescope, classroom) = (self.args.gradescope.as_deref(), self.args.classroom);
+        let github_output = self.github_output.as_deref();
+        if !self.scored() {
+            return Ok(());
+        }
+        let score = crate::outcome::score::score(doc, rubric);
+        if let Some(path) = gradescope {
+            let graded = crate::outcome::class::Graded::new(
+                &doc.target,
+                doc,
+                &score,
+                doc.duration_ms as u64,
+                crate::outcome::class::Notes {
+                    start_error,
+                    ..Default::default()
+                },
+            );
+            let overview = crate::grade::results::overview(&graded, doc);
+            write_file(
+                path,
+                &crate::report::gradescope::render(doc, &score, &overview),
+            )?;
+        }
+        if classroom {
+            let line = format!(
+                "result={}\n",
+                crate::report::classroom::encoded(&score, doc)
+            );
+            match github_output {
+                Some(path) => {
+                    use std::io::Write as _;
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .and_then(|mut f| f.write_all(line.as_bytes()))
+                        .map_err(|e| Error::io("cannot append to $GITHUB_OUTPUT", e))?;
+                }
+                None => write_stdout(&line)?,
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,16 +1,15 @@
 //! `srpc-check client`: the student's client under test, with srpc-check as the server (see
 //! `crate::client`), and the same reports as a server's run.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 
-use crate::cli::{ClientArgs, Format};
+use crate::cli::ClientArgs;
 use crate::client::{self, ClientCase, Listeners};
-use crate::diagnose::{self, Code, Source};
-use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::report::{human, json, junit, write_file, write_stdout};
+use crate::diagnose::Source;
+use crate::error::{Error, Result, EXIT_OK};
+use crate::report::write_stdout;
 
-use super::check::{globs, platform_results};
+use super::check::{selection, Outputs};
 use super::load_rubric;
 
 /// Where srpc-check listens, and how to say so.
@@ -67,14 +66,9 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
     let Some(command) = args.exec.clone() else {
         return Err(Error::Usage("client needs --exec COMMAND".into()));
     };
-    let only = globs("--only", &args.only, &keys)?;
-    let skip = globs("--skip", &args.skip, &keys)?;
-    let cases: Vec<&ClientCase> = all
-        .iter()
-        .filter(|c| only.as_ref().is_none_or(|g| g.is_match(c.id)))
-        .filter(|c| skip.as_ref().is_none_or(|g| !g.is_match(c.id)))
-        .collect();
-    let (rubric, _) = load_rubric(args.rubric.as_deref(), &keys)?;
+    let keep = selection(&args.only, &args.skip, &keys)?;
+    let cases: Vec<&ClientCase> = all.iter().filter(|c| keep(c.id)).collect();
+    let (rubric, _) = load_rubric(args.output.rubric.as_deref(), &keys)?;
     // Before any thread starts: a process with threads cannot enter a user namespace.
     let listening = listening(args.listen);
     if let Some(note) = &listening.note {
@@ -86,24 +80,13 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
         ))
     })?;
     crate::server::supervisor::stop_servers_on_panic();
-    let github_output = std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty());
-    let report_to_stderr = args.classroom && github_output.is_none();
-    let emit = |text: &str| -> Result<()> {
-        if report_to_stderr {
-            eprint!("{text}");
-            Ok(())
-        } else {
-            write_stdout(text)
-        }
-    };
-    let human = args.format == Format::Human;
-    let style = human::Style::detect(std::io::stdout().is_terminal());
+    let out = Outputs::new(&args.output);
     let target = format!("client '{command}'");
     let source = std::env::current_dir()
         .ok()
         .map(|dir| Source::read_in_background(&command, &dir));
-    if human {
-        emit(&format!(
+    if out.human() {
+        out.emit(&format!(
             "srpc-check {} testing {target}; srpc-check is the server, on {}\n",
             env!("CARGO_PKG_VERSION"),
             listening.words
@@ -115,17 +98,7 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
         start_timeout: args.start_timeout,
         listening: listening.words.clone(),
     };
-    let progress = if human && std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new(cases.len() as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-                .expect("valid progress template"),
-        );
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let stream = human && args.verbose;
+    let progress = out.progress(cases.len());
     let mut print_err = None;
     let report = client::run(
         &cases,
@@ -136,10 +109,9 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
         None,
         &mut |o| {
             progress.inc(1);
-            if stream && print_err.is_none() {
-                let line = human::case_line(o, o.finding.map(Code::as_str), style);
+            if print_err.is_none() {
                 progress.suspend(|| {
-                    if let Err(e) = emit(&format!("{line}\n")) {
+                    if let Err(e) = out.case_line(o) {
                         print_err = Some(e);
                     }
                 });
@@ -152,25 +124,5 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
         return Err(e);
     }
     let source = source.map(|s| s.wait());
-    let diagnosis = diagnose::diagnose(&report, source.as_ref());
-    let doc = json::Doc::from_run(&report, &diagnosis);
-    if let Some(path) = &args.junit {
-        write_file(path, &junit::render(&doc))?;
-    }
-    match args.format {
-        Format::Human => emit(&human::render(&report, &doc, None, style, args.verbose))?,
-        Format::Json => emit(&doc.to_pretty())?,
-    }
-    platform_results(
-        (args.gradescope.as_deref(), args.classroom),
-        &doc,
-        &rubric,
-        github_output.as_deref(),
-        None,
-    )?;
-    Ok(if report.summary().failed > 0 {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    })
+    out.finish(&report, source.as_ref(), &rubric, None)
 }
