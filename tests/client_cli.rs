@@ -285,8 +285,6 @@ fn a_client_that_never_connects_says_where_srpc_check_listened() {
             "client",
             "--exec",
             "echo 'no client here'",
-            "--only",
-            "client/one-piece",
             "--format",
             "json",
         ])
@@ -295,6 +293,17 @@ fn a_client_that_never_connects_says_where_srpc_check_listened() {
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(findings(&report), set(&["client-never-connects"]));
+    // Shown once; the other cases are not run again for it, and join its finding.
+    let f = common::finding(&report, "client-never-connects");
+    assert_eq!(f["cases"].as_array().unwrap().len(), 15, "{f}");
+    let later = test_by_id(&report, "client/server-closes");
+    assert!(
+        later["message"]
+            .as_str()
+            .unwrap()
+            .contains("never connects (shown in client/one-piece)"),
+        "{later}"
+    );
     let t = test_by_id(&report, "client/one-piece");
     assert!(t["message"]
         .as_str()

@@ -32,6 +32,14 @@ impl Judged {
             event: None,
         }
     }
+
+    /// A failure that follows from `case`'s, without running the client again.
+    pub fn same_as(why: String, case: &'static str) -> Judged {
+        Judged {
+            verdict: Verdict::fail(why).same_as(case),
+            event: None,
+        }
+    }
 }
 
 /// The bytes of one connection, for the report: what srpc-check sent (the reply, in its

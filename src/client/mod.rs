@@ -210,12 +210,21 @@ pub fn run(
     let mut out_of_time_before = None;
     // Runs that ended because the client did nothing for the idle limit.
     let mut idle_limits = 0;
+    // The case that showed the client never connects: the rest would only show it again.
+    let mut never_connects: Option<&'static str> = None;
     for case in cases {
         let t0 = Instant::now();
         let judged = match &deadline {
             Some((when, why)) if t0 >= *when => {
                 out_of_time_before.get_or_insert(case.id);
                 judge::Judged::not_run(format!("not run: {why} before this case"))
+            }
+            _ if never_connects.is_some() => {
+                let shown = never_connects.expect("just matched");
+                judge::Judged::same_as(
+                    format!("not tried: the client never connects (shown in {shown})"),
+                    shown,
+                )
             }
             _ => {
                 listeners.drain();
@@ -248,6 +257,10 @@ pub fn run(
             idle_limits += 1;
         }
         let v = judged.verdict;
+        if v.finding == Some(crate::diagnose::Code::ClientNeverConnects) {
+            never_connects.get_or_insert(case.id);
+        }
+        let same_as = v.related.as_ref().and_then(|r| r.same_as);
         let outcome = Outcome {
             id: case.id,
             group: Group::Client,
@@ -262,7 +275,7 @@ pub fn run(
             transcript: v.transcript.map(|t| *t),
             server: judged.event,
             finding: v.finding,
-            same_as: None,
+            same_as,
             held: None,
             went_down: None,
         };
