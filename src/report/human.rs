@@ -152,8 +152,14 @@ fn evidence(t: &json::Test, indent: &str, limit: usize) -> String {
                 let _ = writeln!(out, "{indent}  {line}");
             }
         }
+        (None, n) if n > 0 && t.passed() => {}
         (None, n) if n > 0 => {
-            let _ = writeln!(out, "{indent}reproduce: the request is too large to spell out; rerun with --only {} to repeat this case", t.id);
+            let what = if t.group == "client" {
+                "reply"
+            } else {
+                "request"
+            };
+            let _ = writeln!(out, "{indent}reproduce: the {what} is too large to spell out; rerun with --only {} to repeat this case", t.id);
         }
         _ => {}
     }
