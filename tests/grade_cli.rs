@@ -557,4 +557,9 @@ fn client_exec_adds_the_client_cases_with_their_share_of_the_points() {
         "{csv}"
     );
     assert!(csv.contains(",7/15,"), "{csv}");
+    let html = std::fs::read_to_string(class.out().join("report.html")).unwrap();
+    assert!(
+        html.contains("client command <code>python3 lab_client.py"),
+        "{html}"
+    );
 }

@@ -297,7 +297,7 @@ pub fn finish_class(
     )?;
     write(
         &out.join("report.html"),
-        &crate::report::html::render(rows, rubric, &info.command),
+        &crate::report::html::render(rows, rubric, &info.command, info.client_command.as_deref()),
     )?;
     write(
         &out.join(INFO_FILE),

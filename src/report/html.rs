@@ -52,7 +52,7 @@ fn anchor(name: &str, case: Option<&str>) -> String {
     }
 }
 
-pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
+pub fn render(rows: &[Row], rubric: &Rubric, command: &str, client: Option<&str>) -> String {
     let mut h = String::new();
     let graded: Vec<_> = rows
         .iter()
@@ -68,10 +68,14 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str) -> String {
     );
     let _ = write!(
         h,
-        "<h1>srpc-check grades</h1><p>{} submissions, {} graded, server command <code>{}</code>, maximum score {}.</p>",
+        "<h1>srpc-check grades</h1><p>{} submissions, {} graded, server command <code>{}</code>{}, maximum score {}.</p>",
         rows.len(),
         graded.len(),
         esc(command),
+        client.map_or_else(String::new, |c| format!(
+            ", client command <code>{}</code>",
+            esc(c)
+        )),
         crate::outcome::score::round(rubric.max_score())
     );
 
