@@ -16,6 +16,8 @@ Examples:
     srpc-check --target 127.0.0.1:4444
   Try srpc-check on its built-in reference server:
     srpc-check --target builtin
+  The whole lab, server and client, in one report (and one score with --gradescope):
+    srpc-check --exec 'python3 srpc_lab.py SERVER' --client-exec 'python3 srpc_lab.py CLIENT'
   The fragment cases only, with a JUnit report for CI:
     srpc-check --exec 'python3 server.py' --only 'fragment/*' --junit junit.xml
   What a finding means and how to fix it:
@@ -394,6 +396,11 @@ pub struct CheckArgs {
     /// server as its own read.
     #[arg(long, default_value = "40ms", value_parser = parse_duration)]
     pub split_pause: Duration,
+    /// With --exec: the whole lab in one run. After the server's cases, srpc-check plays the
+    /// server for this client command (the cases of `srpc-check client`), with the server and
+    /// the client in one private network; one report, one score.
+    #[arg(long, value_name = "COMMAND", requires = "exec")]
+    pub client_exec: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -87,6 +87,9 @@ pub struct RunReport {
     pub observed: bool,
     /// Waits that ended because a timeout expired.
     pub timeouts_expired: u32,
+    /// Where srpc-check listened for the client cases, when they ran: their reproducers
+    /// serve on that port.
+    pub client_port: Option<u16>,
 }
 
 impl RunReport {
@@ -319,6 +322,7 @@ pub fn run(
         start_failure: None,
         observed: watch.observed(),
         timeouts_expired: watch.timeouts_expired(),
+        client_port: None,
     }
 }
 
@@ -386,6 +390,7 @@ pub fn not_started(
         start_failure,
         observed: false,
         timeouts_expired: 0,
+        client_port: None,
     }
 }
 

@@ -389,3 +389,43 @@ fn without_namespaces_it_says_so_and_listens_on_this_network() {
     );
     assert!(stdout.contains("1 passed"), "{stdout}");
 }
+
+#[test]
+fn the_whole_lab_in_one_run_server_then_client() {
+    let token = format!("client-lab-{}", std::process::id());
+    let out = cmd()
+        .current_dir(FIXTURES)
+        .args([
+            "--exec",
+            &format!("python3 lab_server.py --port 4444 --token {token}"),
+            "--client-exec",
+            &format!("python3 lab_client.py --bug payload-single-recv --token {token}"),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(leftovers(&token), Vec::<u32>::new());
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tests = report["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 70);
+    assert_eq!(tests.iter().filter(|t| t["group"] == "client").count(), 15);
+    // The server's findings point at the server's file, the client's at the client's.
+    let f = common::finding(&report, "client-payload-single-recv");
+    assert_eq!(f["location"]["file"], "lab_client.py", "{f}");
+    let server = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| !f["code"].as_str().unwrap().starts_with("client-"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(server["location"]["file"], "lab_server.py", "{server}");
+    assert_eq!(
+        with_status(&report, "fail")
+            .into_iter()
+            .filter(|id| !id.contains('/'))
+            .collect::<BTreeSet<_>>(),
+        set(&["payload-split", "dribble", "large-reply"])
+    );
+}

@@ -215,6 +215,11 @@ fn assert_fenced(md: &str, needle: &str) {
 /// Runs the shipped run_autograder with `submission` as the student's files, in a box of its
 /// own (the sample binds port 4444 on this host's name).
 fn run_autograder(test: &str, submission: Option<&str>) -> Value {
+    run_autograder_with(test, submission, &[])
+}
+
+/// [`run_autograder`] with settings in its environment.
+fn run_autograder_with(test: &str, submission: Option<&str>, env: &[(&str, &str)]) -> Value {
     let root = scratch(test);
     std::fs::create_dir_all(root.join("submission")).unwrap();
     if let Some(file) = submission {
@@ -231,6 +236,7 @@ fn run_autograder(test: &str, submission: Option<&str>) -> Value {
     cmd()
         .env("AUTOGRADER_ROOT", &root)
         .env("SRPC_CHECK", assert_cmd::cargo::cargo_bin("srpc-check"))
+        .envs(env.iter().copied())
         .args(["__box", "--", "bash", script])
         .assert()
         .success();
@@ -244,6 +250,28 @@ fn gradescope_run_autograder_grades_the_sample_submission() {
     let r = run_autograder("autograder", Some("examples/sample-submission/srpc_lab.py"));
     assert_eq!(r["score"], 100.0, "{r}");
     assert_eq!(r["tests"].as_array().unwrap().len(), 55);
+}
+
+#[test]
+fn gradescope_run_autograder_grades_the_client_too_when_told_how_to_run_it() {
+    let r = run_autograder_with(
+        "autograder-client",
+        Some("examples/sample-submission/srpc_lab.py"),
+        &[("SRPC_CLIENT_COMMAND", "python3 srpc_lab.py CLIENT")],
+    );
+    assert_eq!(r["score"], 100.0, "{r}");
+    let tests = r["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 70);
+    let client: Vec<&Value> = tests
+        .iter()
+        .filter(|t| t["name"].as_str().unwrap().starts_with("client/"))
+        .collect();
+    assert_eq!(client.len(), 15);
+    let points: f64 = client
+        .iter()
+        .map(|t| t["max_score"].as_f64().unwrap())
+        .sum();
+    assert!((points - 15.0).abs() < 1e-9, "{points}");
 }
 
 #[test]
@@ -265,6 +293,11 @@ fn the_classroom_workflow_feeds_the_reporter_the_step_it_runs() {
     assert!(text.contains("id: srpc"));
     assert!(text.contains("SRPC_RESULTS: \"${{ steps.srpc.outputs.result }}\""));
     assert!(text.contains("runners: srpc"));
+    // The client is graded in the same run when the workflow says how to run it.
+    assert!(
+        text.contains("${SRPC_CLIENT_COMMAND:+--client-exec \"$SRPC_CLIENT_COMMAND\"}"),
+        "{text}"
+    );
     assert!(text.contains("--classroom"));
     assert!(text.contains("autograding-grading-reporter@v1"));
     // It installs the wheel (seconds), never compiles srpc-check on a push.

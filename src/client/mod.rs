@@ -302,6 +302,7 @@ pub fn run(
         start_failure: None,
         observed: true,
         timeouts_expired: idle_limits,
+        client_port: listeners.addrs.first().map(|a| a.port()),
     })
 }
 

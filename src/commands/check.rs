@@ -53,21 +53,22 @@ pub(crate) fn selection(
     })
 }
 
-/// Which cases run; the others are only counted.
-pub(crate) fn plan<'a>(cases: &'a [Case], args: &CheckArgs) -> Result<Plan<'a>> {
-    let keep = selection(&args.only, &args.skip, &suite::keys(cases))?;
+pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
+    let cases = suite::all();
+    let client = ClientPart::new(&args)?;
+    let mut keys = suite::keys(&cases);
+    keys.extend(client.keys());
+    let keep = selection(&args.only, &args.skip, &keys)?;
     let selected: Vec<&Case> = cases.iter().filter(|c| keep(c.id)).collect();
-    Ok(Plan {
+    let plan = Plan {
         left_out: cases.len() - selected.len(),
         cases: selected,
         deadline: None,
-    })
-}
-
-pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
-    let cases = suite::all();
-    let plan = plan(&cases, &args)?;
-    let (rubric, _) = load_rubric(args.output.rubric.as_deref(), &suite::keys(&cases))?;
+    };
+    let (rubric, _) = load_rubric(args.output.rubric.as_deref(), &keys)?;
+    // With --client-exec, before any thread starts: the server and the client in one private
+    // network, where the server can have port 4444 and then srpc-check can.
+    let listening = client.listening();
     let out = Outputs::new(&args.output);
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let target = target_name(args.target.as_ref(), &args.exec);
@@ -121,8 +122,109 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
         }
         Err(e) => return Err(e),
     };
-    let source = source.map(|s| s.wait());
+    let mut report = report;
+    let mut source = source.map(|s| s.wait());
+    if let Some(listening) = &listening {
+        client.run(&mut report, &mut source, listening, &args, &out, &keep)?;
+    }
     out.finish(&report, source.as_ref(), &rubric, start_error)
+}
+
+/// `--client-exec`: the client's cases after the server's, in the same report.
+struct ClientPart {
+    #[cfg(target_os = "linux")]
+    command: Option<String>,
+}
+
+#[cfg(target_os = "linux")]
+impl ClientPart {
+    fn new(args: &CheckArgs) -> Result<ClientPart> {
+        Ok(ClientPart {
+            command: args.client_exec.clone(),
+        })
+    }
+
+    fn keys(&self) -> Vec<CaseKey> {
+        match self.command {
+            Some(_) => crate::client::keys(),
+            None => Vec::new(),
+        }
+    }
+
+    fn listening(&self) -> Option<super::client::Listening> {
+        self.command
+            .as_ref()
+            .map(|_| super::client::listening(None))
+    }
+
+    /// Runs the selected client cases (the server has been stopped, so port 4444 is free) and
+    /// adds them to `report`; the client's files join `source` where it runs others.
+    fn run(
+        &self,
+        report: &mut runner::RunReport,
+        source: &mut Option<Source>,
+        listening: &super::client::Listening,
+        args: &CheckArgs,
+        out: &Outputs<'_>,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<()> {
+        let Some(command) = &self.command else {
+            return Ok(());
+        };
+        let all = crate::client::cases();
+        let cases: Vec<&crate::client::ClientCase> = all.iter().filter(|c| keep(c.id)).collect();
+        let client_source = std::env::current_dir()
+            .ok()
+            .filter(|_| Some(command) != args.exec.exec.as_ref())
+            .map(|dir| Source::read_in_background(command, &dir));
+        let client = super::client::run_cases(
+            command,
+            &cases,
+            all.len() - cases.len(),
+            listening,
+            (args.timeout, args.exec.start_timeout),
+            out,
+        )?;
+        report.outcomes.extend(client.outcomes);
+        report.left_out += client.left_out;
+        report.duration += client.duration;
+        report.timeouts_expired += client.timeouts_expired;
+        report.client_port = client.client_port;
+        if let (Some(source), Some(client_source)) = (source.as_mut(), client_source) {
+            source.client = Some(Box::new(client_source.wait()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl ClientPart {
+    fn new(args: &CheckArgs) -> Result<ClientPart> {
+        match args.client_exec {
+            Some(_) => Err(Error::Usage("--client-exec needs Linux".into())),
+            None => Ok(ClientPart {}),
+        }
+    }
+
+    fn keys(&self) -> Vec<CaseKey> {
+        Vec::new()
+    }
+
+    fn listening(&self) -> Option<std::convert::Infallible> {
+        None
+    }
+
+    fn run(
+        &self,
+        _: &mut runner::RunReport,
+        _: &mut Option<Source>,
+        _: &std::convert::Infallible,
+        _: &CheckArgs,
+        _: &Outputs<'_>,
+        _: &dyn Fn(&str) -> bool,
+    ) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Runs the plan against a located server, with a progress bar on a terminal and, with

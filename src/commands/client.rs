@@ -13,7 +13,7 @@ use super::check::{selection, Outputs};
 use super::load_rubric;
 
 /// Where srpc-check listens, and how to say so.
-struct Listening {
+pub(crate) struct Listening {
     addrs: Vec<SocketAddr>,
     words: String,
     /// Said before the run: namespaces could not be used.
@@ -22,7 +22,8 @@ struct Listening {
 
 /// Enters a private network where srpc-check can take port 4444 on every address, unless
 /// `--listen` names an address (or namespaces cannot be made). Must run before any thread.
-fn listening(listen: Option<SocketAddr>) -> Listening {
+/// Says so on stderr when namespaces cannot be used.
+pub(crate) fn listening(listen: Option<SocketAddr>) -> Listening {
     let every = |port| {
         vec![
             SocketAddr::from(([0, 0, 0, 0], port)),
@@ -40,7 +41,7 @@ fn listening(listen: Option<SocketAddr>) -> Listening {
         Some(why) => Err(why),
         None => crate::sandbox::namespaces::enter_net_box(),
     };
-    match entered {
+    let listening = match entered {
         Ok(()) => Listening {
             addrs: every(4444),
             words: "port 4444 on every address of a private network (socket.gethostname(), localhost and 127.0.1.1 all reach it)".into(),
@@ -53,6 +54,68 @@ fn listening(listen: Option<SocketAddr>) -> Listening {
                 "srpc-check: no private network for the client ({why}); listening on 0.0.0.0:4444 in this machine's network instead (--listen ADDR picks another address)"
             )),
         },
+    };
+    if let Some(note) = &listening.note {
+        eprintln!("{note}");
+    }
+    listening
+}
+
+/// Runs the client cases: listens where `listening` says, runs `command` once per case, with a
+/// progress bar and --verbose lines through `out`.
+pub(crate) fn run_cases(
+    command: &str,
+    cases: &[&ClientCase],
+    left_out: usize,
+    listening: &Listening,
+    (timeout, start_timeout): (std::time::Duration, std::time::Duration),
+    out: &Outputs<'_>,
+) -> Result<crate::runner::RunReport> {
+    let listeners = Listeners::bind(&listening.addrs).map_err(|e| {
+        Error::Server(format!(
+            "{e}; is another program using it? (--listen ADDR picks another address)"
+        ))
+    })?;
+    crate::server::supervisor::stop_servers_on_panic();
+    let target = format!("client '{command}'");
+    if out.human() {
+        out.emit(&format!(
+            "srpc-check {} testing {target}; srpc-check is the server, on {}\n",
+            env!("CARGO_PKG_VERSION"),
+            listening.words
+        ))?;
+    }
+    let settings = client::Settings {
+        program: client::program(command),
+        timeout,
+        start_timeout,
+        listening: listening.words.clone(),
+    };
+    let progress = out.progress(cases.len());
+    let mut print_err = None;
+    let report = client::run(
+        cases,
+        left_out,
+        &settings,
+        &listeners,
+        &target,
+        None,
+        &mut |o| {
+            progress.inc(1);
+            if print_err.is_none() {
+                progress.suspend(|| {
+                    if let Err(e) = out.case_line(o) {
+                        print_err = Some(e);
+                    }
+                });
+            }
+        },
+    )
+    .map_err(Error::Server)?;
+    progress.finish_and_clear();
+    match print_err {
+        Some(e) => Err(e),
+        None => Ok(report),
     }
 }
 
@@ -71,58 +134,18 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
     let (rubric, _) = load_rubric(args.output.rubric.as_deref(), &keys)?;
     // Before any thread starts: a process with threads cannot enter a user namespace.
     let listening = listening(args.listen);
-    if let Some(note) = &listening.note {
-        eprintln!("{note}");
-    }
-    let listeners = Listeners::bind(&listening.addrs).map_err(|e| {
-        Error::Server(format!(
-            "{e}; is another program using it? (--listen ADDR picks another address)"
-        ))
-    })?;
-    crate::server::supervisor::stop_servers_on_panic();
     let out = Outputs::new(&args.output);
-    let target = format!("client '{command}'");
     let source = std::env::current_dir()
         .ok()
         .map(|dir| Source::read_in_background(&command, &dir));
-    if out.human() {
-        out.emit(&format!(
-            "srpc-check {} testing {target}; srpc-check is the server, on {}\n",
-            env!("CARGO_PKG_VERSION"),
-            listening.words
-        ))?;
-    }
-    let settings = client::Settings {
-        program: client::program(&command),
-        timeout: args.timeout,
-        start_timeout: args.start_timeout,
-        listening: listening.words.clone(),
-    };
-    let progress = out.progress(cases.len());
-    let mut print_err = None;
-    let report = client::run(
+    let report = run_cases(
+        &command,
         &cases,
         all.len() - cases.len(),
-        &settings,
-        &listeners,
-        &target,
-        None,
-        &mut |o| {
-            progress.inc(1);
-            if print_err.is_none() {
-                progress.suspend(|| {
-                    if let Err(e) = out.case_line(o) {
-                        print_err = Some(e);
-                    }
-                });
-            }
-        },
-    )
-    .map_err(Error::Server)?;
-    progress.finish_and_clear();
-    if let Some(e) = print_err {
-        return Err(e);
-    }
+        &listening,
+        (args.timeout, args.start_timeout),
+        &out,
+    )?;
     let source = source.map(|s| s.wait());
     out.finish(&report, source.as_ref(), &rubric, None)
 }

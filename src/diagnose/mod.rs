@@ -460,6 +460,7 @@ mod tests {
             start_failure: None,
             observed: false,
             timeouts_expired: 0,
+            client_port: None,
         }
     }
 

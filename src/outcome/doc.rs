@@ -131,7 +131,8 @@ impl Doc {
                     received_bytes: received.len(),
                     reproducer: o.transcript.as_ref().filter(|_| failed).and_then(|t| {
                         if o.group == crate::suite::Group::Client {
-                            super::reproducer::client_reproducer(t, report.addr.port())
+                            let port = report.client_port.unwrap_or(4444);
+                            super::reproducer::client_reproducer(t, port)
                         } else {
                             super::reproducer::reproducer(t, o.held.as_ref(), report.addr)
                         }

@@ -267,12 +267,17 @@ pub fn enter_net_box() -> Result<(), String> {
     // The hosts file is written to the shared temporary folder only long enough to be
     // bind-mounted; the mount keeps it alive after it is removed.
     let staging = std::env::temp_dir().join(format!("srpc-check-box-{}", std::process::id()));
+    // The loopback first: once in the new network, this process has no other.
+    loopback_up().map_err(|e| format!("loopback: {e}"))?;
     let mounted = mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
         .map_err(|e| format!("mount: {e}"))
-        .and_then(|()| hosts(&staging))
-        .and_then(|()| loopback_up().map_err(|e| format!("loopback: {e}")));
+        .and_then(|()| hosts(&staging));
     let _ = std::fs::remove_dir_all(&staging);
-    mounted
+    if let Err(e) = mounted {
+        // In the private network already; only the host's name may not reach it.
+        eprintln!("srpc-check: this host's name is not on the private loopback ({e}); socket.gethostname() may not reach it");
+    }
+    Ok(())
 }
 
 /// /etc/hosts for the box: localhost, and this host's name on 127.0.1.1 (as Debian writes it),
@@ -291,14 +296,24 @@ fn hosts(dir: &Path) -> Result<(), String> {
         ),
     )
     .map_err(|e| format!("{}: {e}", file.display()))?;
-    mount(
-        Some(&file),
-        "/etc/hosts",
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    )
-    .map_err(|e| format!("mount on /etc/hosts: {e}"))
+    let bind = || {
+        mount(
+            Some(&file),
+            "/etc/hosts",
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+    };
+    bind()
+        .or_else(|_| {
+            // Already a box's /etc/hosts, whose file is gone (a box inside a box): the mount
+            // point no longer resolves. Take that mount away (in this mount namespace only)
+            // and bind over the file beneath.
+            nix::mount::umount2("/etc/hosts", nix::mount::MntFlags::MNT_DETACH)?;
+            bind()
+        })
+        .map_err(|e| format!("mount on /etc/hosts: {e}"))
 }
 
 nix::ioctl_read_bad!(get_flags, nix::libc::SIOCGIFFLAGS, nix::libc::ifreq);
