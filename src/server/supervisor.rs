@@ -421,8 +421,12 @@ impl Supervised {
     /// Stops the tree and describes what happened.
     fn event(&mut self, kind: EventKind, status: Option<String>) -> ServerEvent {
         let mark = self.running.as_ref().map_or(0, |r| r.mark);
+        // A hung server's evidence is what it printed while it hung, not what the stop itself
+        // makes the shell print ("Terminated", whether it does is a race). An exited one's is
+        // all it printed, to the end of the pipe.
+        let before = (kind == EventKind::Hung).then(|| self.output.since(mark));
         let stopped = self.stop();
-        let output = self.output.since(mark);
+        let output = before.unwrap_or_else(|| self.output.since(mark));
         let status = status.or(stopped.map(describe));
         let cause = match kind {
             EventKind::Exited => Some(super::traceback::explain_exit(
