@@ -429,3 +429,19 @@ fn the_whole_lab_in_one_run_server_then_client() {
         set(&["payload-split", "dribble", "large-reply"])
     );
 }
+
+#[test]
+fn a_client_that_gives_up_after_a_second_fails_the_slow_reply() {
+    let (code, report) = run("timeout-1s", &[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&report), set(&["client-gives-up-early"]));
+    assert_eq!(with_status(&report, "fail"), set(&["slow-reply"]));
+    let t = test_by_id(&report, "client/slow-reply");
+    assert!(
+        t["server"]["stderr_tail"]
+            .as_str()
+            .unwrap()
+            .contains("TimeoutError"),
+        "{t}"
+    );
+}

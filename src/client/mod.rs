@@ -129,7 +129,7 @@ pub fn cases() -> Vec<ClientCase> {
         },
         ClientCase {
             id: "client/slow-reply",
-            description: "the first reply comes after a second",
+            description: "the first reply comes after 1.5 s",
             requirement: "the client waits for a reply that takes its time",
             delivery: Delivery::Slow,
         },
