@@ -445,3 +445,42 @@ fn a_client_that_gives_up_after_a_second_fails_the_slow_reply() {
         "{t}"
     );
 }
+
+#[test]
+fn when_port_4444_is_taken_the_servers_results_stand_and_the_client_cases_say_why() {
+    // In a private network of the test's own, something else holds 4444 on every address;
+    // srpc-check is told not to make a network of its own.
+    let token = format!("client-taken-{}", std::process::id());
+    let bin = assert_cmd::cargo::cargo_bin("srpc-check");
+    let script = format!(
+        "python3 -c 'import socket,time; s=socket.socket(); s.bind((\"0.0.0.0\", 4444)); s.listen(); time.sleep(60)  # {token}' &
+         holder=$!
+         sleep 0.5
+         '{}' --exec 'python3 lab_server.py --token {token}' --client-exec 'python3 lab_client.py --token {token}' --only 'grading/*,client/one-piece' --format json
+         status=$?
+         kill $holder
+         exit $status",
+        bin.display()
+    );
+    let out = cmd()
+        .current_dir(FIXTURES)
+        .env("SRPC_CHECK_NO_NAMESPACES", "1")
+        .args(["__box", "--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(leftovers(&token), Vec::<u32>::new());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(with_status(&report, "pass").len(), 3, "{report}");
+    let t = test_by_id(&report, "client/one-piece");
+    assert_eq!(t["status"], "not_run", "{t}");
+    assert!(
+        t["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot listen on 0.0.0.0:4444"),
+        "{t}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -177,14 +177,23 @@ impl ClientPart {
             .ok()
             .filter(|_| Some(command) != args.exec.exec.as_ref())
             .map(|dir| Source::read_in_background(command, &dir));
-        let client = super::client::run_cases(
+        let client = match super::client::run_cases(
             command,
             &cases,
             all.len() - cases.len(),
             listening,
             (args.timeout, args.exec.start_timeout),
             out,
-        )?;
+        ) {
+            Ok(client) => client,
+            // The server's results stand; the client's cases say why they did not run.
+            Err(Error::Server(why)) => {
+                eprintln!("srpc-check: {why}");
+                report.outcomes.extend(crate::client::not_run(&cases, &why));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         report.outcomes.extend(client.outcomes);
         report.left_out += client.left_out;
         report.duration += client.duration;
