@@ -8,6 +8,7 @@
 
 use crate::diagnose::Code;
 use crate::net::conn::Transcript;
+use crate::net::wire::HEADER_LEN;
 use crate::server::traceback::Traceback;
 use crate::server::ServerEvent;
 use crate::suite::{Status, Verdict};
@@ -169,7 +170,7 @@ fn verdict(
                 nth(i, total),
                 count(c.read, "byte"),
                 c.frame_len,
-                if c.read < 8 {
+                if c.read < HEADER_LEN {
                     "part of the header"
                 } else {
                     "the header and part of the payload"
@@ -232,7 +233,7 @@ fn verdict(
 fn read_code(case: &ClientCase, c: &ConnLog) -> Code {
     match case.delivery {
         Delivery::HeaderThenPayload => Code::ClientMessageSingleRecv,
-        _ if c.read < 8 => Code::ClientHeaderSingleRecv,
+        _ if c.read < HEADER_LEN => Code::ClientHeaderSingleRecv,
         _ => Code::ClientPayloadSingleRecv,
     }
 }

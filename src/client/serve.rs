@@ -21,6 +21,7 @@ use serde_json::Value;
 use super::Delivery;
 use crate::net::conn::Piece;
 use crate::net::listeners;
+use crate::net::wire::{Header, HEADER_LEN};
 use crate::server::supervisor::Supervised;
 use crate::server::ServerEvent;
 
@@ -342,10 +343,7 @@ impl Live {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        let mut frame = Vec::with_capacity(8 + reply.len());
-        frame.extend_from_slice(&1i32.to_le_bytes());
-        frame.extend_from_slice(&(reply.len() as i32).to_le_bytes());
-        frame.extend_from_slice(&reply);
+        let frame = reference_server::frame::encode(&reply);
         self.log.frame_len = frame.len();
         self.log.reply = Some(reply);
         self.deliver(&frame, s, program);
@@ -357,13 +355,16 @@ impl Live {
     /// The request, once a whole one has arrived (what went wrong is in the log).
     fn read_request(&mut self, timeout: Duration, program: &mut Program<'_>) -> Request {
         let deadline = Instant::now() + timeout;
-        let Some(header) = self.read_exactly(8, (deadline, timeout), program, "header") else {
+        let Some(header) = self.read_exactly(HEADER_LEN, (deadline, timeout), program, "header")
+        else {
             return Request::Incomplete;
         };
-        let version = i32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
-        let length = i32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
-        let be_version = i32::from_be_bytes(header[..4].try_into().expect("4 bytes"));
-        let be_length = i32::from_be_bytes(header[4..].try_into().expect("4 bytes"));
+        let header: &[u8; HEADER_LEN] = header[..].try_into().expect("a whole header");
+        let Header { version, length } = Header::parse(header);
+        let Header {
+            version: be_version,
+            length: be_length,
+        } = Header::parse_be(header);
         let sane = |n: i32| n >= 0 && n as usize <= MAX_REQUEST;
         if be_version == 1 && version != 1 {
             self.log.problems.push(format!(
@@ -588,10 +589,10 @@ pub fn split(delivery: Delivery, frame: &[u8]) -> Vec<std::ops::Range<usize>> {
     let n = frame.len();
     let cuts: Vec<usize> = match delivery {
         Delivery::HeaderSplit(k) => vec![k.min(n)],
-        Delivery::HeaderThenPayload => vec![8.min(n)],
+        Delivery::HeaderThenPayload => vec![HEADER_LEN.min(n)],
         Delivery::PayloadSplit => {
-            let p = n.saturating_sub(8);
-            vec![8 + p / 3, 8 + 2 * p / 3]
+            let p = n.saturating_sub(HEADER_LEN);
+            vec![HEADER_LEN + p / 3, HEADER_LEN + 2 * p / 3]
         }
         Delivery::Dribble => (1..n).collect(),
         Delivery::Large => (1..n.div_ceil(LARGE_PIECE))
