@@ -21,7 +21,7 @@ use crate::net::reply::{self, NoReply};
 use crate::net::wire;
 pub use crate::server::StartFailure;
 use crate::server::{Control, EventKind, ServerEvent, EXIT_WAIT};
-use crate::suite::{Case, Ctx, Group, Liveness, Settings, Status, Verdict};
+use crate::suite::{Case, CaseKey, Ctx, Group, Liveness, Settings, Status, Verdict};
 
 /// A case's result, as reporters see it.
 #[derive(Debug, Clone)]
@@ -48,6 +48,40 @@ pub struct Outcome {
     /// Without `--exec`: the target went down (`Exited`: refused or reset) or hung after
     /// this case.
     pub went_down: Option<EventKind>,
+}
+
+impl Outcome {
+    /// A case's outcome from its verdict, with what happened to the program under test.
+    pub fn of(
+        case: CaseKey,
+        v: Verdict,
+        duration: Duration,
+        server: Option<ServerEvent>,
+        went_down: Option<EventKind>,
+    ) -> Outcome {
+        let (same_as, held) = match v.related {
+            Some(r) => (r.same_as, r.held),
+            None => (None, None),
+        };
+        Outcome {
+            id: case.id,
+            group: case.group,
+            description: case.description,
+            requirement: case.requirement,
+            status: v.status,
+            duration,
+            message: v.message,
+            hint: v.hint,
+            expected: v.expected,
+            actual: v.actual,
+            transcript: v.transcript.map(|t| *t),
+            server,
+            finding: v.finding,
+            same_as,
+            held,
+            went_down,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -276,24 +310,7 @@ pub fn run(
                 v
             }
         };
-        let outcome = Outcome {
-            id: case.id,
-            group: case.group,
-            description: case.description,
-            requirement: case.requirement,
-            status: verdict.status,
-            duration: t0.elapsed(),
-            message: verdict.message,
-            hint: verdict.hint,
-            expected: verdict.expected,
-            actual: verdict.actual,
-            transcript: verdict.transcript.map(|t| *t),
-            server,
-            finding: verdict.finding,
-            same_as: verdict.related.as_ref().and_then(|r| r.same_as),
-            held: verdict.related.and_then(|r| r.held),
-            went_down: went,
-        };
+        let outcome = Outcome::of(case.key(), verdict, t0.elapsed(), server, went);
         on_outcome(&outcome);
         outcomes.push(outcome);
     }
@@ -355,23 +372,13 @@ pub fn not_started(
         .cases
         .iter()
         .enumerate()
-        .map(|(i, c)| Outcome {
-            id: c.id,
-            group: c.group,
-            description: c.description,
-            requirement: c.requirement,
-            status: Status::Fail,
-            duration: Duration::ZERO,
-            message: format!("not tried: {headline}"),
-            hint: hint.clone(),
-            expected: None,
-            actual: None,
-            transcript: None,
-            server: if i == 0 { event.clone() } else { None },
-            finding: None,
-            same_as: None,
-            held: None,
-            went_down: None,
+        .map(|(i, c)| {
+            let v = Verdict {
+                hint: hint.clone(),
+                ..Verdict::fail(format!("not tried: {headline}"))
+            };
+            let server = if i == 0 { event.clone() } else { None };
+            Outcome::of(c.key(), v, Duration::ZERO, server, None)
         })
         .collect();
     RunReport {

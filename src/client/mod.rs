@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use crate::runner::{Outcome, RunReport};
 use crate::server::supervisor::{ExecSpec, Supervised};
-use crate::suite::Group;
+use crate::suite::{CaseKey, Group, Status, Verdict};
 
 pub use serve::Listeners;
 
@@ -260,25 +260,7 @@ pub fn run(
         if v.finding == Some(crate::diagnose::Code::ClientNeverConnects) {
             never_connects.get_or_insert(case.id);
         }
-        let same_as = v.related.as_ref().and_then(|r| r.same_as);
-        let outcome = Outcome {
-            id: case.id,
-            group: Group::Client,
-            description: case.description,
-            requirement: case.requirement,
-            status: v.status,
-            duration: t0.elapsed(),
-            message: v.message,
-            hint: v.hint,
-            expected: v.expected,
-            actual: v.actual,
-            transcript: v.transcript.map(|t| *t),
-            server: judged.event,
-            finding: v.finding,
-            same_as,
-            held: None,
-            went_down: None,
-        };
+        let outcome = Outcome::of(case.key(), v, t0.elapsed(), judged.event, None);
         on_outcome(&outcome);
         outcomes.push(outcome);
     }
@@ -306,38 +288,29 @@ pub fn run(
     })
 }
 
-/// The keys of every client case, for rubrics and `--only`/`--skip`.
-pub fn keys() -> Vec<crate::suite::CaseKey> {
-    cases()
-        .iter()
-        .map(|c| crate::suite::CaseKey {
-            id: c.id,
+impl ClientCase {
+    pub fn key(&self) -> CaseKey {
+        CaseKey {
+            id: self.id,
             group: Group::Client,
-        })
-        .collect()
+            description: self.description,
+            requirement: self.requirement,
+        }
+    }
+}
+
+/// The keys of every client case, for rubrics and `--only`/`--skip`.
+pub fn keys() -> Vec<CaseKey> {
+    cases().iter().map(ClientCase::key).collect()
 }
 
 /// The outcomes of cases that could not run, each saying why.
 pub fn not_run(cases: &[&ClientCase], why: &str) -> Vec<Outcome> {
     cases
         .iter()
-        .map(|case| Outcome {
-            id: case.id,
-            group: Group::Client,
-            description: case.description,
-            requirement: case.requirement,
-            status: crate::suite::Status::NotRun,
-            duration: Duration::ZERO,
-            message: format!("not run: {why}"),
-            hint: None,
-            expected: None,
-            actual: None,
-            transcript: None,
-            server: None,
-            finding: None,
-            same_as: None,
-            held: None,
-            went_down: None,
+        .map(|case| {
+            let v = Verdict::new(Status::NotRun, format!("not run: {why}"));
+            Outcome::of(case.key(), v, Duration::ZERO, None, None)
         })
         .collect()
 }

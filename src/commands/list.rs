@@ -3,28 +3,19 @@
 use crate::diagnose::Code;
 use crate::error::{Result, EXIT_OK};
 use crate::report::write_stdout;
-use crate::suite;
 
 pub(crate) fn list_command() -> Result<u8> {
     let mut out = String::new();
-    let mut line = |id: &str, group: &str, description: &str, requirement: &str| {
+    // The server's cases, then the client's (`srpc-check client`, where it can run).
+    for k in crate::grade::case_keys(true) {
         out.push_str(&format!(
-            "{id:<36} {group:<12} {description}\n{:<49} requires: {requirement}\n",
-            ""
+            "{:<36} {:<12} {}\n{:<49} requires: {}\n",
+            k.id,
+            k.group.name(),
+            k.description,
+            "",
+            k.requirement
         ));
-    };
-    for case in suite::all() {
-        line(
-            case.id,
-            case.group.name(),
-            case.description,
-            case.requirement,
-        );
-    }
-    // The client's cases (`srpc-check client`), after the server's.
-    #[cfg(target_os = "linux")]
-    for case in crate::client::cases() {
-        line(case.id, "client", case.description, case.requirement);
     }
     write_stdout(&out)?;
     Ok(EXIT_OK)

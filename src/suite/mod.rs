@@ -72,22 +72,30 @@ pub struct Case {
     pub run: fn(&mut Ctx) -> Verdict,
 }
 
-/// What rubrics and `--only`/`--skip` know of a case, a server case or a client one.
+/// What is known of a case without running it, a server case or a client one: what rubrics,
+/// `--only`/`--skip`, `list` and its outcome use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CaseKey {
     pub id: &'static str,
     pub group: Group,
+    pub description: &'static str,
+    pub requirement: &'static str,
+}
+
+impl Case {
+    pub fn key(&self) -> CaseKey {
+        CaseKey {
+            id: self.id,
+            group: self.group,
+            description: self.description,
+            requirement: self.requirement,
+        }
+    }
 }
 
 /// The keys of `cases`.
 pub fn keys(cases: &[Case]) -> Vec<CaseKey> {
-    cases
-        .iter()
-        .map(|c| CaseKey {
-            id: c.id,
-            group: c.group,
-        })
-        .collect()
+    cases.iter().map(Case::key).collect()
 }
 
 /// Every case, in run order.
