@@ -304,6 +304,22 @@ pub fn keys() -> Vec<CaseKey> {
     cases().iter().map(ClientCase::key).collect()
 }
 
+/// Adds the client's cases, run after a server's, to the server's report. When they could not
+/// run (srpc-check could not listen, or run the client), the server's results stand and each
+/// client case says why.
+pub fn append(report: &mut RunReport, cases: &[&ClientCase], client: Result<RunReport, String>) {
+    match client {
+        Ok(c) => {
+            report.outcomes.extend(c.outcomes);
+            report.left_out += c.left_out;
+            report.duration += c.duration;
+            report.timeouts_expired += c.timeouts_expired;
+            report.client_port = c.client_port;
+        }
+        Err(why) => report.outcomes.extend(not_run(cases, &why)),
+    }
+}
+
 /// The outcomes of cases that could not run, each saying why.
 pub fn not_run(cases: &[&ClientCase], why: &str) -> Vec<Outcome> {
     cases

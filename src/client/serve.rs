@@ -78,6 +78,15 @@ impl Listeners {
         })
     }
 
+    /// Every address of `port`, IPv4 and IPv6: where the lab's client can reach srpc-check
+    /// whichever of this host's names it dials.
+    pub fn every_address(port: u16) -> Vec<SocketAddr> {
+        vec![
+            SocketAddr::from(([0, 0, 0, 0], port)),
+            SocketAddr::from(([0u16; 8], port)),
+        ]
+    }
+
     fn accept(&self) -> Option<(TcpStream, SocketAddr)> {
         self.socks.iter().find_map(|l| l.accept().ok())
     }

@@ -185,20 +185,15 @@ impl ClientPart {
             (args.timeout, args.exec.start_timeout),
             out,
         ) {
-            Ok(client) => client,
+            Ok(client) => Ok(client),
             // The server's results stand; the client's cases say why they did not run.
             Err(Error::Server(why)) => {
                 eprintln!("srpc-check: {why}");
-                report.outcomes.extend(crate::client::not_run(&cases, &why));
-                return Ok(());
+                Err(why)
             }
             Err(e) => return Err(e),
         };
-        report.outcomes.extend(client.outcomes);
-        report.left_out += client.left_out;
-        report.duration += client.duration;
-        report.timeouts_expired += client.timeouts_expired;
-        report.client_port = client.client_port;
+        crate::client::append(report, &cases, client);
         if let (Some(source), Some(client_source)) = (source.as_mut(), client_source) {
             source.client = Some(Box::new(client_source.wait()));
         }

@@ -24,12 +24,6 @@ pub(crate) struct Listening {
 /// `--listen` names an address (or namespaces cannot be made). Must run before any thread.
 /// Says so on stderr when namespaces cannot be used.
 pub(crate) fn listening(listen: Option<SocketAddr>) -> Listening {
-    let every = |port| {
-        vec![
-            SocketAddr::from(([0, 0, 0, 0], port)),
-            SocketAddr::from(([0u16; 8], port)),
-        ]
-    };
     if let Some(addr) = listen {
         return Listening {
             addrs: vec![addr],
@@ -43,7 +37,7 @@ pub(crate) fn listening(listen: Option<SocketAddr>) -> Listening {
     };
     let listening = match entered {
         Ok(()) => Listening {
-            addrs: every(4444),
+            addrs: Listeners::every_address(4444),
             words: "port 4444 on every address of a private network (socket.gethostname(), localhost and 127.0.1.1 all reach it)".into(),
             note: None,
         },

@@ -80,6 +80,7 @@ fn needs_finding(o: &Outcome) -> bool {
 /// `{"status": "ERROR"}` as the cases write an actual reply.
 const ERROR_REPLY: &str = r#"{"status":"ERROR"}"#;
 
+/// Header, payload, whole message: the last is what the first two are when both show.
 const READ_CODES: [Code; 3] = [
     Code::HeaderSingleRecv,
     Code::PayloadSingleRecv,
@@ -197,18 +198,15 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
             }
         }
     }
-    // One recv() for the whole message shows in header and payload splits alike.
-    if codes.contains(&Some(Code::MessageSingleRecv)) {
-        for c in codes.iter_mut().flatten() {
-            if READ_CODES.contains(c) {
-                *c = Code::MessageSingleRecv;
-            }
-        }
-    }
-    if codes.contains(&Some(Code::ClientMessageSingleRecv)) {
-        for c in codes.iter_mut().flatten() {
-            if CLIENT_READ_CODES.contains(c) {
-                *c = Code::ClientMessageSingleRecv;
+    // One recv() for the whole message shows in header and payload splits alike, on the
+    // server's side and on the client's.
+    for reading in [READ_CODES, CLIENT_READ_CODES] {
+        let whole = reading[2];
+        if codes.contains(&Some(whole)) {
+            for c in codes.iter_mut().flatten() {
+                if reading.contains(c) {
+                    *c = whole;
+                }
             }
         }
     }

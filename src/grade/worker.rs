@@ -140,10 +140,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         Err(e) => {
             let mut result = never_started(spec, &plan, &target, &e, started);
             if let Some(client) = &spec.client_command {
-                result
-                    .0
-                    .outcomes
-                    .extend(client_outcomes(spec, client, &wrapper, deadline));
+                add_client_cases(&mut result.0, spec, client, &wrapper, deadline);
             }
             let (report, server_log, limit, start_error) = result;
             let source = source();
@@ -198,9 +195,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     let server_log = server.output();
     drop(server);
     if let Some(client) = &spec.client_command {
-        report
-            .outcomes
-            .extend(client_outcomes(spec, client, &wrapper, deadline));
+        add_client_cases(&mut report, spec, client, &wrapper, deadline);
     }
     let source = source();
     Ok(WorkerResult {
@@ -276,14 +271,16 @@ impl Control for Watched<'_> {
 
 /// A server that never listened: every case fails with the reason, and the limit that
 /// stopped it is named when one did.
-/// The client cases (`grade --client-exec`): the client runs through the same jail, once per
-/// case, with srpc-check as the server on port 4444 of the box's own network.
-fn client_outcomes(
+/// The client cases (`grade --client-exec`), added to the server's report: the client runs
+/// through the same jail, once per case, with srpc-check as the server on port 4444 of the
+/// box's own network.
+fn add_client_cases(
+    report: &mut runner::RunReport,
     spec: &WorkerSpec,
     command: &str,
     wrapper: &[OsString],
     deadline: (Instant, String),
-) -> Vec<runner::Outcome> {
+) {
     use crate::client::{self, ClientCase, Listeners};
     let all = client::cases();
     let cases: Vec<&ClientCase> = all.iter().collect();
@@ -298,26 +295,20 @@ fn client_outcomes(
         listening: "port 4444 on every address of the submission's own network".into(),
     };
     let target = format!("client '{command}'");
-    let run = Listeners::bind(&[
-        std::net::SocketAddr::from(([0, 0, 0, 0], 4444)),
-        std::net::SocketAddr::from(([0u16; 8], 4444)),
-    ])
-    .map_err(|e| format!("srpc-check could not listen for the client: {e}"))
-    .and_then(|listeners| {
-        client::run(
-            &cases,
-            0,
-            &settings,
-            &listeners,
-            &target,
-            Some(deadline),
-            &mut |_| {},
-        )
-    });
-    match run {
-        Ok(report) => report.outcomes,
-        Err(why) => client::not_run(&cases, &why),
-    }
+    let run = Listeners::bind(&Listeners::every_address(4444))
+        .map_err(|e| format!("srpc-check could not listen for the client: {e}"))
+        .and_then(|listeners| {
+            client::run(
+                &cases,
+                0,
+                &settings,
+                &listeners,
+                &target,
+                Some(deadline),
+                &mut |_| {},
+            )
+        });
+    client::append(report, &cases, run);
 }
 
 /// The report of a server that never started, what it printed, the limit it hit and why.
