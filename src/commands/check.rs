@@ -241,30 +241,41 @@ pub(crate) fn run_with_progress(
     out: &Outputs<'_>,
 ) -> Result<runner::RunReport> {
     let progress = out.progress(plan.cases.len());
-    let mut print_err = None;
     let report = runner::run(
         plan,
         settings,
         target,
         server.control(),
-        &mut |case, n| {
-            progress.set_position(n as u64);
-            progress.set_message(case.id);
-        },
-        &mut |outcome| {
-            if print_err.is_none() {
-                progress.suspend(|| {
-                    if let Err(e) = out.case_line(outcome) {
-                        print_err = Some(e);
-                    }
-                });
-            }
-        },
+        &mut |case, _| progress.started(case.id),
+        &mut |outcome| progress.finished(outcome),
     );
-    progress.finish_and_clear();
-    match print_err {
-        Some(e) => Err(e),
-        None => Ok(report),
+    progress.end().map(|()| report)
+}
+
+/// A run's progress as it happens: a bar on a terminal, and with --verbose each case's line
+/// as it finishes. The first error writing a line is kept for the end.
+pub(crate) struct Progress<'a> {
+    out: &'a Outputs<'a>,
+    bar: indicatif::ProgressBar,
+    error: std::cell::Cell<Option<Error>>,
+}
+
+impl Progress<'_> {
+    pub(crate) fn started(&self, id: &str) {
+        self.bar.set_message(id.to_owned());
+    }
+
+    pub(crate) fn finished(&self, o: &runner::Outcome) {
+        self.bar.inc(1);
+        let first = self.error.take();
+        let error = first.or_else(|| self.bar.suspend(|| self.out.case_line(o)).err());
+        self.error.set(error);
+    }
+
+    /// Clears the bar; the first error writing a line, if there was one.
+    pub(crate) fn end(self) -> Result<()> {
+        self.bar.finish_and_clear();
+        self.error.into_inner().map_or(Ok(()), Err)
     }
 }
 
@@ -304,17 +315,23 @@ impl<'a> Outputs<'a> {
         }
     }
 
-    /// A progress bar on a terminal, for human output; hidden otherwise.
-    pub(crate) fn progress(&self, len: usize) -> indicatif::ProgressBar {
-        if !self.human() || !std::io::stderr().is_terminal() {
-            return indicatif::ProgressBar::hidden();
+    /// Progress over `len` cases: a bar on a terminal, for human output (hidden otherwise).
+    pub(crate) fn progress(&self, len: usize) -> Progress<'_> {
+        let bar = if !self.human() || !std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let pb = indicatif::ProgressBar::new(len as u64);
+            pb.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                    .expect("valid progress template"),
+            );
+            pb
+        };
+        Progress {
+            out: self,
+            bar,
+            error: std::cell::Cell::new(None),
         }
-        let pb = indicatif::ProgressBar::new(len as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-                .expect("valid progress template"),
-        );
-        pb
     }
 
     /// With --verbose, a finished case's line, naming the bug it recognised.

@@ -16,8 +16,6 @@ use super::load_rubric;
 pub(crate) struct Listening {
     addrs: Vec<SocketAddr>,
     words: String,
-    /// Said before the run: namespaces could not be used.
-    note: Option<String>,
 }
 
 /// Enters a private network where srpc-check can take port 4444 on every address, unless
@@ -28,31 +26,27 @@ pub(crate) fn listening(listen: Option<SocketAddr>) -> Listening {
         return Listening {
             addrs: vec![addr],
             words: format!("{addr} (--listen)"),
-            note: None,
         };
     }
     let entered = match crate::sandbox::namespaces::disabled() {
         Some(why) => Err(why),
         None => crate::sandbox::namespaces::enter_net_box(),
     };
-    let listening = match entered {
+    match entered {
         Ok(()) => Listening {
             addrs: Listeners::every_address(4444),
             words: "port 4444 on every address of a private network (socket.gethostname(), localhost and 127.0.1.1 all reach it)".into(),
-            note: None,
         },
-        Err(why) => Listening {
-            addrs: vec![SocketAddr::from(([0, 0, 0, 0], 4444))],
-            words: "0.0.0.0:4444 in this machine's network".into(),
-            note: Some(format!(
+        Err(why) => {
+            eprintln!(
                 "srpc-check: no private network for the client ({why}); listening on 0.0.0.0:4444 in this machine's network instead (--listen ADDR picks another address)"
-            )),
-        },
-    };
-    if let Some(note) = &listening.note {
-        eprintln!("{note}");
+            );
+            Listening {
+                addrs: vec![SocketAddr::from(([0, 0, 0, 0], 4444))],
+                words: "0.0.0.0:4444 in this machine's network".into(),
+            }
+        }
     }
-    listening
 }
 
 /// Runs the client cases: listens where `listening` says, runs `command` once per case, with a
@@ -70,7 +64,6 @@ pub(crate) fn run_cases(
             "{e}; is another program using it? (--listen ADDR picks another address)"
         ))
     })?;
-    crate::server::supervisor::stop_servers_on_panic();
     let target = format!("client '{command}'");
     if out.human() {
         out.emit(&format!(
@@ -86,7 +79,6 @@ pub(crate) fn run_cases(
         listening: listening.words.clone(),
     };
     let progress = out.progress(cases.len());
-    let mut print_err = None;
     let report = client::run(
         cases,
         left_out,
@@ -94,23 +86,10 @@ pub(crate) fn run_cases(
         &listeners,
         &target,
         None,
-        &mut |o| {
-            progress.inc(1);
-            if print_err.is_none() {
-                progress.suspend(|| {
-                    if let Err(e) = out.case_line(o) {
-                        print_err = Some(e);
-                    }
-                });
-            }
-        },
+        &mut |o| progress.finished(o),
     )
     .map_err(Error::Server)?;
-    progress.finish_and_clear();
-    match print_err {
-        Some(e) => Err(e),
-        None => Ok(report),
-    }
+    progress.end().map(|()| report)
 }
 
 pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
@@ -128,6 +107,7 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
     let (rubric, _) = load_rubric(args.output.rubric.as_deref(), &keys)?;
     // Before any thread starts: a process with threads cannot enter a user namespace.
     let listening = listening(args.listen);
+    crate::server::supervisor::stop_servers_on_panic();
     let out = Outputs::new(&args.output);
     let source = std::env::current_dir()
         .ok()
