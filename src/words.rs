@@ -24,6 +24,11 @@ pub fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// A duration in seconds with one decimal, as people say it: "2.0 s", "1.5 s".
+pub fn seconds(d: std::time::Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -373,6 +373,16 @@ catalogue! {
         wrong: "while True:\n    conn, _ = listener.accept()\n    handle(conn)",
         right: "while True:\n    conn, _ = listener.accept()\n    threading.Thread(target=handle, args=(conn,), daemon=True).start()",
     }
+    DelayedByIdleClient {
+        code: "delayed-by-idle-client",
+        area: "connections",
+        severity: Warning,
+        title: "an idle client delays every other client until the server's own timeout",
+        explanation: "Your server handles one connection at a time, with a socket timeout. A client that connects and sends nothing (or half a header) holds everyone else back until that timeout ends; only then is the next client served. Within srpc-check's --timeout that passes, but every client pays the delay.",
+        fix: "serve each connection in its own thread (threading.Thread(target=handle, args=(conn,)).start()) or with selectors, so an idle client delays nobody",
+        wrong: "while True:\n    conn, _ = listener.accept()\n    conn.settimeout(2)\n    handle(conn)",
+        right: "while True:\n    conn, _ = listener.accept()\n    conn.settimeout(2)\n    threading.Thread(target=handle, args=(conn,), daemon=True).start()",
+    }
     ParallelAnswersWrong {
         code: "parallel-answers-wrong",
         area: "connections",

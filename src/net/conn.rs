@@ -81,9 +81,10 @@ pub struct Conn {
     watch: Option<Watch>,
     /// Why a wait ended before its timeout: what was observed, in words.
     pub stalled: Option<String>,
-    /// A wait for the first reply byte stretched to this, because the server was seen to be
-    /// unable to answer before a timeout of its own no longer than ours.
-    stretched: Option<Instant>,
+    /// The wait for the reply stretched: to this instant, for the reply whose wait had the
+    /// deadline given second, because the server was seen to be unable to answer before a
+    /// timeout of its own (the third) no longer than ours.
+    stretched: Option<(Instant, Instant, Duration)>,
 }
 
 /// How often a watched wait looks at the server: first soon, then less often.
@@ -264,8 +265,10 @@ impl Conn {
         let mut last: Option<(Seen, u64, Instant)> = None;
         loop {
             let now = Instant::now();
+            // The stretch holds for the whole reply (its header may come at the server's
+            // timeout and its payload a moment later), not for the short waits after it.
             let until = match self.stretched {
-                Some(s) if s > deadline && self.transcript.received.is_empty() => s,
+                Some((s, base, _)) if deadline >= base && s > deadline => s,
                 _ => deadline,
             };
             if now >= until {
@@ -319,12 +322,18 @@ impl Conn {
                 Seen::Within(t, _) => {
                     // Its own timeout ends first, however loaded the machine is.
                     let by = now + t + self.timeout;
-                    self.stretched.get_or_insert(by);
+                    self.stretched.get_or_insert((by, deadline, t));
                     last = None;
                     slice = LOOK_MAX;
                 }
             }
         }
+    }
+
+    /// The server's own timeout that a wait on this connection was seen to depend on (no
+    /// longer than ours, so the wait was stretched past it): a delay the server imposes.
+    pub fn delayed_by(&self) -> Option<Duration> {
+        self.stretched.map(|(_, _, t)| t)
     }
 
     /// One look at the server and this connection.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Case, Ctx, Group, Verdict};
+use super::{Case, Ctx, Group, Status, Verdict};
 use crate::diagnose::Code;
 use crate::model::{self, Compare};
 use crate::net::conn::Conn;
@@ -141,6 +141,7 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
         Duration::ZERO,
     );
     let waited = started.elapsed();
+    let delayed = ctx.delayed;
     // Finish the idle client properly, then let it go.
     let _ = idle.send(&idle_frame[prefix_len..]);
     let _ = reply::read(&mut idle);
@@ -167,7 +168,19 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
     let expected = model::put_reply(&name).to_string();
     let v = match result {
         Err(v) => return v,
-        Ok(Ok(r)) if r.status().as_deref() == Some("OK") => return Verdict::pass(),
+        // Served only once the server's own timeout on the idle client ended: the same
+        // verdict however long the machine took, as that timeout is no longer than ours.
+        Ok(Ok(r)) if r.status().as_deref() == Some("OK") => match delayed {
+            None => return Verdict::pass(),
+            Some(t) => {
+                let t = crate::words::seconds(t);
+                Verdict::new(
+                    Status::Warn,
+                    format!("while {what} was open, another client was served only when the server's own timeout of {t} on it ended"),
+                )
+                .because(Code::DelayedByIdleClient, format!("an idle client delays every other client by {t}, the server's own timeout: it serves one connection at a time"))
+            }
+        },
         Ok(Ok(r)) => Verdict::fail(format!("the other client got {}", r.json)).actual(r.json.to_string()),
         Ok(Err(NoReply::Silent(seen))) => {
             let waited = match &seen {

@@ -252,6 +252,11 @@ pub struct Ctx {
     pub sentinel: Option<(Value, Value, bool)>,
     /// The payload of the first well-formed request in this case that got no reply at all.
     pub silent: Option<Vec<u8>>,
+    /// The payload of the first well-formed request in this case answered `{"status": "ERROR"}`.
+    pub errored: Option<Vec<u8>>,
+    /// The server's own timeout that the last exchange's reply waited for (see
+    /// [`Conn::delayed_by`]).
+    pub delayed: Option<Duration>,
     /// The cases after which srpc-check restarted the server (with `--exec`).
     pub restarts: Vec<&'static str>,
     /// `restarts.len()` when the sentinel was written.
@@ -283,6 +288,8 @@ impl Ctx {
             exchanges: Vec::new(),
             sentinel: None,
             silent: None,
+            errored: None,
+            delayed: None,
             restarts: Vec::new(),
             restarts_at_sentinel: 0,
         }
@@ -295,6 +302,8 @@ impl Ctx {
         self.counter = 0;
         self.exchanges.clear();
         self.silent = None;
+        self.errored = None;
+        self.delayed = None;
     }
 
     /// A key no other case or run uses.
@@ -349,6 +358,7 @@ impl Ctx {
             pause,
             false,
         );
+        self.delayed = conn.delayed_by();
         self.keep(conn);
         Ok(result)
     }
@@ -361,7 +371,13 @@ impl Ctx {
         pause: Duration,
     ) -> Result<Reply, Verdict> {
         let timeout = self.settings.timeout;
-        self.exchange(payload, cuts, pause)?.map_err(|e| {
+        let result = self.exchange(payload, cuts, pause)?;
+        if let Ok(reply) = &result {
+            if self.errored.is_none() && reply.status().as_deref() == Some("ERROR") {
+                self.errored = Some(payload.to_vec());
+            }
+        }
+        result.map_err(|e| {
             let v = no_reply_verdict(&e, timeout);
             if !matches!(e, NoReply::Silent(_)) {
                 return v;
