@@ -107,10 +107,9 @@ pub struct RunReport {
     pub out_of_time_before: Option<&'static str>,
     /// How often the server was restarted (with `--exec`).
     pub restarts: u32,
-    /// What a request with a big-endian header showed, when a well-formed one got no reply.
-    pub big_endian_probe: Option<String>,
-    /// The probe confirmed it: the big-endian request was answered.
-    pub big_endian_confirmed: bool,
+    /// What a request with a big-endian header showed, when a well-formed one got no reply
+    /// or was answered ERROR.
+    pub probe: Option<Probe>,
     /// Cases left out by --only/--skip.
     pub left_out: usize,
     pub duration: Duration,
@@ -192,6 +191,7 @@ pub fn run(
     let mut outcomes = Vec::new();
     let mut stop: Option<Stop> = None;
     let mut probe: Option<Probe> = None;
+    let mut error_probed = false;
     // The case before this one ended with the server's clean exit.
     let mut exited_clean: Option<&'static str> = None;
     for (n, case) in plan.cases.iter().enumerate() {
@@ -285,15 +285,42 @@ pub fn run(
                         }
                     }
                 }
-                if let (Some(payload), true, None) = (&silent, hung, &probe) {
+                // A request that hung, or was answered ERROR, sent again with a big-endian
+                // header: does the server read headers that way?
+                let trigger = match (silent, hung) {
+                    (Some(payload), true) => Some((payload, Trigger::Silent)),
+                    // ERROR where the case knows no cause of its own, once a run.
+                    _ if stop.is_none()
+                        && !error_probed
+                        && v.status == Status::Fail
+                        && v.finding.is_none()
+                        && v.actual.as_deref() == Some(ERROR_REPLY) =>
+                    {
+                        error_probed = true;
+                        ctx.errored.take().map(|p| (p, Trigger::Error))
+                    }
+                    _ => None,
+                };
+                if let (Some((payload, trigger)), None) = (trigger, &probe) {
                     if !matches!(stop, Some(Stop::NoRestart(..))) {
-                        let found = probe_big_endian(&mut ctx, payload, control.is_some());
-                        v.hint = Some(match v.hint.take() {
-                            Some(h) => format!("{h}. Probe: {}", found.text),
-                            None => format!("probe: {}", found.text),
-                        });
+                        let mark = control.as_deref().map(|c| c.printed());
+                        let mut found =
+                            probe_big_endian(&mut ctx, &payload, trigger, control.is_some());
+                        found.case = case.id;
+                        if let (Some(c), Some(mark), true) =
+                            (control.as_deref_mut(), mark, found.answered)
+                        {
+                            found.crashed(printed_traceback(c, &ctx.settings.watch, mark));
+                        }
                         let answered = found.answered;
-                        probe = Some(found);
+                        // An ERROR probe that was answered ERROR too showed nothing.
+                        if found.trigger == Trigger::Silent || found.confirmed {
+                            v.hint = Some(match v.hint.take() {
+                                Some(h) => format!("{h}. Probe: {}", found.text),
+                                None => format!("probe: {}", found.text),
+                            });
+                            probe = Some(found);
+                        }
                         if let Some(c) = control.as_deref_mut() {
                             // Leave a server in a known state for the next case.
                             if stop.is_none() && (!answered || c.exited(Duration::ZERO).is_some()) {
@@ -332,8 +359,7 @@ pub fn run(
             _ => None,
         },
         restarts: control.map_or(0, |c| c.restarts()),
-        big_endian_confirmed: probe.as_ref().is_some_and(|p| p.confirmed),
-        big_endian_probe: probe.map(|p| p.text),
+        probe,
         left_out: plan.left_out,
         duration: started.elapsed(),
         start_failure: None,
@@ -390,8 +416,7 @@ pub fn not_started(
         answers_none_after: None,
         out_of_time_before: None,
         restarts: 0,
-        big_endian_probe: None,
-        big_endian_confirmed: false,
+        probe: None,
         left_out: plan.left_out,
         duration,
         start_failure,
@@ -458,46 +483,133 @@ fn blame(v: Verdict, event: &ServerEvent) -> Verdict {
     }
 }
 
-/// What the big-endian probe found.
-struct Probe {
-    /// What it shows about how the server reads headers, in words.
-    text: String,
-    /// Anything came back (a reply, a close or a reset).
-    answered: bool,
-    /// A reply came back: the server reads the header as big-endian.
-    confirmed: bool,
+/// `{"status": "ERROR"}` as the cases write an actual reply.
+pub const ERROR_REPLY: &str = r#"{"status":"ERROR"}"#;
+
+/// What made srpc-check send a request again with a big-endian header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A well-formed request got no reply at all.
+    Silent,
+    /// A well-formed request was answered `{"status": "ERROR"}`.
+    Error,
 }
 
-/// Sends the request that got no reply again, with a big-endian header, and says what that
-/// shows about how the server reads headers (and what else goes wrong behind that), and
-/// whether anything came back.
-fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> Probe {
+/// What the big-endian probe found.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// The case after which it ran (whose request it sent again).
+    pub case: &'static str,
+    pub trigger: Trigger,
+    /// What it shows about how the server reads headers, in words.
+    pub text: String,
+    /// Anything came back (a reply, a close or a reset).
+    pub answered: bool,
+    /// The server reads the request header as big-endian: after a request that hung, the
+    /// big-endian one was answered, closed or reset (the server read all of it and acted);
+    /// after one answered ERROR, the big-endian one was answered, and not with ERROR.
+    pub confirmed: bool,
+    /// The probe's reply came with a big-endian header too.
+    pub reply_big_endian: bool,
+    /// The traceback the server printed while it handled the probe, when it printed one.
+    pub crash: Option<String>,
+}
+
+impl Probe {
+    /// Records the traceback the server printed while handling the probe.
+    fn crashed(&mut self, traceback: Option<String>) {
+        let Some(output) = traceback else {
+            return;
+        };
+        if let Some(tb) = crate::server::traceback::Traceback::parse(&output) {
+            let raised = format!("{}: {}", tb.exception, tb.message);
+            self.text.push_str(&format!(
+                "; handling it, the server raised {} at {}",
+                crate::words::clip(raised.trim_end_matches([' ', ':']), 160),
+                tb.location()
+            ));
+        }
+        self.crash = Some(
+            crate::server::supervisor::tail(&output, crate::server::supervisor::TAIL_LIMIT)
+                .to_owned(),
+        );
+    }
+}
+
+/// A traceback the server printed after `mark`, once it is at rest and has finished writing it.
+fn printed_traceback(
+    c: &mut dyn Control,
+    watch: &crate::observe::Watch,
+    mark: u64,
+) -> Option<String> {
+    use crate::server::traceback::Traceback;
+    watch.settle(Duration::from_secs(1));
+    let deadline = Instant::now() + Duration::from_millis(500);
+    let mut last = String::new();
+    loop {
+        let text = c.printed_since(mark);
+        let parsed = Traceback::parse(&text).is_some();
+        if parsed && text == last && text.ends_with('\n') {
+            return Some(text);
+        }
+        if Instant::now() >= deadline {
+            return parsed.then_some(text);
+        }
+        last = text;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends the request that got no reply (or ERROR) again, with a big-endian header, and says
+/// what that shows about how the server reads headers (and what else goes wrong behind that),
+/// and whether anything came back.
+fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], trigger: Trigger, fresh: bool) -> Probe {
     let frame = wire::request_big_endian(payload);
+    let mut probe = Probe {
+        case: "",
+        trigger,
+        text: String::new(),
+        answered: false,
+        confirmed: false,
+        reply_big_endian: false,
+        crash: None,
+    };
     let mut conn = match Conn::connect(ctx.settings.addr, ctx.settings.timeout)
         .map(|c| c.watched(&ctx.settings.watch))
     {
         Ok(c) => c,
         Err(e) => {
-            return Probe {
-                text: format!("a request with a big-endian header could not be sent ({e})"),
-                answered: false,
-                confirmed: false,
-            }
+            probe.text = format!("a request with a big-endian header could not be sent ({e})");
+            return probe;
         }
     };
     let result = reply::exchange(&mut conn, &frame, &[], Duration::ZERO, false);
     let timeout = conn.timeout();
     ctx.keep(conn);
-    let answered = !matches!(result, Err(NoReply::Silent(_)));
-    let confirmed = result.is_ok();
-    let text = match result {
+    probe.answered = !matches!(result, Err(NoReply::Silent(_)));
+    let which = match trigger {
+        Trigger::Silent => "the request that got no reply",
+        Trigger::Error => "the request answered ERROR",
+    };
+    probe.text = match result {
         Ok(r) => {
-            let mut found = format!(
-                "confirmed: the same request with a big-endian header was answered ({}), so the server reads the header as big-endian",
-                crate::words::clip(&r.json.to_string(), 160)
-            );
+            let error = r.status().as_deref() == Some("ERROR");
+            probe.confirmed = trigger == Trigger::Silent || !error;
+            probe.reply_big_endian = r
+                .anomalies
+                .contains(&reply::Anomaly::BigEndianHeader);
+            let mut found = if probe.confirmed {
+                format!(
+                    "confirmed: {which}, sent again with a big-endian header, was answered ({}), so the server reads the header as big-endian",
+                    crate::words::clip(&r.json.to_string(), 160)
+                )
+            } else {
+                format!(
+                    "not big-endian: {which}, sent again with a big-endian header, was answered ERROR too"
+                )
+            };
             let mut behind: Vec<String> = r.anomalies.iter().map(|a| a.explain().0).collect();
-            if r.status().as_deref() == Some("ERROR") {
+            if error && probe.confirmed {
                 behind.push("even then it answers ERROR, so what it does after reading the header fails too (for example json.loads on what it already decoded)".into());
             }
             if !behind.is_empty() {
@@ -505,16 +617,24 @@ fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], fresh: bool) -> Probe {
             }
             found
         }
+        // It read the whole request that way and acted on it, where the request as clients
+        // send it left it waiting.
+        Err(e @ (NoReply::ClosedSilently | NoReply::Reset)) if trigger == Trigger::Silent => {
+            probe.confirmed = true;
+            format!(
+                "confirmed: {which}, sent again with a big-endian header, was read to its end and {} instead of waited on, so the server reads the header as big-endian",
+                match e {
+                    NoReply::Reset => "reset",
+                    _ => "closed without a reply",
+                }
+            )
+        }
         Err(NoReply::Silent(_)) if fresh => format!(
-            "not big-endian: the same request with a big-endian header got no reply within {} either, so the server waits for something else",
+            "not big-endian: {which}, sent again with a big-endian header, got no reply within {} either, so the server waits for something else",
             humantime::format_duration(timeout)
         ),
-        Err(NoReply::Silent(_)) => "the same request with a big-endian header got no reply either; a server that serves one connection at a time may still be stuck on the earlier one, so this does not rule the cause out".into(),
-        Err(e) => format!("the same request with a big-endian header: {}", e.describe(timeout)),
+        Err(NoReply::Silent(_)) => format!("{which}, sent again with a big-endian header, got no reply either; a server that serves one connection at a time may still be stuck on the earlier one, so this does not rule the cause out"),
+        Err(e) => format!("{which}, sent again with a big-endian header: {}", e.describe(timeout)),
     };
-    Probe {
-        text,
-        answered,
-        confirmed,
-    }
+    probe
 }

@@ -244,6 +244,23 @@ fn a_big_endian_request_is_malformed_and_gets_error() {
         .ends_with(&hex(br#"{"status": "ERROR"}"#)));
 }
 
+#[test]
+fn a_reply_header_read_big_endian_is_the_byte_order_not_a_hang() {
+    let (code, report) = run("reply-read-big-endian", &[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&report), set(&["client-reply-read-big-endian"]));
+    // Every case with a reply: the client read it whole and waited for ~1.3 GB more.
+    let mut with_reply = all_cases();
+    with_reply.remove("server-closes");
+    assert_eq!(with_reply, with_status(&report, "fail"));
+    let f = &report["findings"][0];
+    assert_eq!(f["location"]["file"], "lab_client.py");
+    assert_eq!(
+        f["location"]["text"],
+        r#"version, length = struct.unpack("!II" if BUG == "reply-read-big-endian" else "ii", header)"#
+    );
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -230,13 +230,13 @@ fn a_crash_on_an_empty_connection_is_located_by_its_traceback() {
 }
 
 #[test]
-fn a_server_reading_requests_big_endian_is_one_finding_for_every_case() {
+fn a_server_reading_and_writing_big_endian_is_one_finding_for_every_case() {
     let report = exec_json("python3 lab_server.py --bug hang");
     assert_eq!(
         findings(&report),
-        BTreeSet::from(["request-read-big-endian".to_string()])
+        BTreeSet::from(["header-big-endian".to_string()])
     );
-    let f = finding(&report, "request-read-big-endian");
+    let f = finding(&report, "header-big-endian");
     assert_eq!(f["cases"].as_array().unwrap().len(), 55);
     assert_eq!(
         f["location"]["line"].as_u64(),
@@ -245,6 +245,88 @@ fn a_server_reading_requests_big_endian_is_one_finding_for_every_case() {
             "_, length = struct.unpack(HEADER, recv_all(conn, 8))"
         ))
     );
+}
+
+/// The finding's location: (file, line text).
+fn located(f: &serde_json::Value) -> (String, u64) {
+    (
+        f["location"]["file"].as_str().unwrap_or("").to_owned(),
+        f["location"]["line"].as_u64().unwrap_or(0),
+    )
+}
+
+#[test]
+fn a_server_that_reads_big_endian_and_waits_gets_the_byte_order_and_the_bug_behind_it() {
+    let file = "byte_order/read_wait.py";
+    let report = exec_json(&format!("python3 {file}"));
+    assert_eq!(
+        findings(&report),
+        BTreeSet::from([
+            "request-read-big-endian".to_string(),
+            "crash-behind-byte-order".to_string()
+        ]),
+        "{report:#}"
+    );
+    let order = finding(&report, "request-read-big-endian");
+    assert_eq!(
+        located(order),
+        (
+            file.to_owned(),
+            line_of(
+                file,
+                r#"version, length = struct.unpack("!II", recv_all(conn, 8))"#
+            )
+        )
+    );
+    // Every case failed because of it, and each is its evidence.
+    assert_eq!(order["cases"].as_array().unwrap().len(), 55);
+    for t in report["tests"].as_array().unwrap() {
+        assert_eq!(t["finding"], "request-read-big-endian", "{t:#}");
+    }
+    // Sent in the order it reads, the request made its handler raise: a second bug.
+    let behind = finding(&report, "crash-behind-byte-order");
+    assert_eq!(
+        located(behind),
+        (
+            file.to_owned(),
+            line_of(file, "request = json.loads(recv_message(conn))")
+        )
+    );
+    let probe = report["big_endian_probe"].as_str().unwrap();
+    assert!(probe.starts_with("confirmed"), "{probe}");
+    assert!(probe.contains("TypeError"), "{probe}");
+}
+
+#[test]
+fn a_server_big_endian_both_ways_is_one_finding_not_five() {
+    // A timeout of its own shorter than srpc-check's: it answers every request ERROR (in a
+    // big-endian header) once its timeout ends, split or not, alone or beside others.
+    let file = "byte_order/both_ways.py";
+    let report = exec_json(&format!("python3 {file} 0.25"));
+    let errors: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(errors, ["header-big-endian"], "{report:#}");
+    let f = finding(&report, "header-big-endian");
+    assert_eq!(
+        located(f),
+        (
+            file.to_owned(),
+            line_of(
+                file,
+                r#"version, length = struct.unpack(">ii", recv_all(conn, 8))"#
+            )
+        )
+    );
+    for t in report["tests"].as_array().unwrap() {
+        if t["status"] == "fail" {
+            assert_eq!(t["finding"], "header-big-endian", "{t:#}");
+        }
+    }
 }
 
 #[test]
@@ -380,6 +462,10 @@ fn explain_and_the_catalogue() {
         "payload-single-recv",
         "message-single-recv",
         "request-read-big-endian",
+        "header-big-endian",
+        "crash-behind-byte-order",
+        "delayed-by-idle-client",
+        "client-reply-read-big-endian",
         "reply-no-header",
         "reply-big-endian",
         "reply-version",

@@ -80,11 +80,11 @@ fn blocked_servers_are_judged_by_what_they_wait_in_idle_and_loaded_alike() {
             "python3 student_server.py --bug sequential",
             "blocks-on-idle-client",
         ),
-        ("python3 lab_server.py --timeout 1", ""),
         (
-            "python3 lab_server.py --bug hang",
-            "request-read-big-endian",
+            "python3 lab_server.py --timeout 1",
+            "delayed-by-idle-client",
         ),
+        ("python3 lab_server.py --bug hang", "header-big-endian"),
         (
             "python3 student_server.py --bug big-endian-read",
             "request-read-big-endian",
@@ -123,6 +123,7 @@ fn blocked_servers_are_judged_by_what_they_wait_in_idle_and_loaded_alike() {
     assert!(message.contains("a timeout of 5s"), "{message}");
 
     leaving_clients_meet_the_same_server_every_time();
+    a_servers_own_timeout_at_ours_is_judged_the_same_every_time();
 
     let burners = Burners::start();
     for ((command, _), before) in fixtures.iter().zip(&idle) {
@@ -131,6 +132,7 @@ fn blocked_servers_are_judged_by_what_they_wait_in_idle_and_loaded_alike() {
         assert_eq!(report["timeouts_expired"], 0, "{command}: {report:#}");
     }
     leaving_clients_meet_the_same_server_every_time();
+    a_servers_own_timeout_at_ours_is_judged_the_same_every_time();
     drop(burners);
 
     // A remote target cannot be observed: timeouts decide, and the report says so.
@@ -157,5 +159,29 @@ fn leaving_clients_meet_the_same_server_every_time() {
         }
         let survives = exec("python3 lab_server.py", LEAVING);
         assert_eq!(survives["summary"]["passed"], 2, "{survives:#}");
+    }
+}
+
+/// A sequential server whose own timeout on an idle client is exactly srpc-check's (2 s), just
+/// under it or just over it: the other client is served when that timeout ends, and the
+/// verdict never races it. Up to --timeout it is a warning that names the delay; over it, the
+/// other client cannot be served in time, which is said at once.
+fn a_servers_own_timeout_at_ours_is_judged_the_same_every_time() {
+    const IDLE: &str = "concurrency/idle-client,concurrency/half-header-client";
+    for (timeout, status, finding, named) in [
+        ("2", "warn", "delayed-by-idle-client", "2.0 s"),
+        ("1.9", "warn", "delayed-by-idle-client", "1.9 s"),
+        ("2.1", "fail", "blocks-on-idle-client", "a timeout of 2.1s"),
+    ] {
+        for _ in 0..2 {
+            let report = exec(&format!("python3 lab_server.py --timeout {timeout}"), IDLE);
+            assert_eq!(report["timeouts_expired"], 0, "{timeout}: {report:#}");
+            for t in report["tests"].as_array().unwrap() {
+                assert_eq!(t["status"], status, "--timeout {timeout}: {t:#}");
+                assert_eq!(t["finding"], finding, "--timeout {timeout}: {t:#}");
+                let message = t["message"].as_str().unwrap();
+                assert!(message.contains(named), "--timeout {timeout}: {message}");
+            }
+        }
     }
 }

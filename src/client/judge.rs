@@ -119,6 +119,10 @@ fn verdict(
             Code::ClientHangsOnClose
         } else if c.read_short() {
             read_code(case, c)
+        } else if waits_as_big_endian(c) {
+            // Read whole, and still waiting: for the length the header declares big-endian,
+            // when the client's code unpacks it so (the diagnosis checks the source).
+            Code::ClientReplyReadBigEndian
         } else {
             Code::ClientHangs
         };
@@ -227,6 +231,23 @@ fn verdict(
         );
     }
     Verdict::pass()
+}
+
+/// The client read the whole reply and waits on, where the reply's header read big-endian
+/// declares more than was sent.
+fn waits_as_big_endian(c: &ConnLog) -> bool {
+    let frame: Vec<u8> = c
+        .pieces
+        .iter()
+        .flat_map(|p| p.bytes.iter().copied())
+        .collect();
+    c.reply.is_some()
+        && c.read >= c.frame_len
+        && frame.len() >= HEADER_LEN
+        && u64::from(
+            crate::net::wire::Header::parse_be(frame[..HEADER_LEN].try_into().expect("8 bytes"))
+                .length as u32,
+        ) > (frame.len() - HEADER_LEN) as u64
 }
 
 /// The read bug a short read shows in this case.

@@ -143,6 +143,16 @@ catalogue! {
         wrong: "version, length = struct.unpack(\"!II\", header)",
         right: "version, length = struct.unpack(\"ii\", header)",
     }
+    HeaderBigEndian {
+        code: "header-big-endian",
+        area: "reading a request",
+        severity: Error,
+        title: "the header is read and written as big-endian",
+        explanation: "Clients pack the header with struct.pack(\"ii\", ...), which is little-endian on every student machine, and read the reply's header the same way. Your server unpacks the request header and packs the reply header with \">ii\" or \"!II\": version 1 and a 60-byte length read as 16777216 and 1006632960, so it waits for bytes that never come (or gives up and answers ERROR), and the lab's client cannot read its replies either.",
+        fix: "your server reads and writes the header as big-endian; use \"ii\" in both struct.unpack (the request) and struct.pack (the reply)",
+        wrong: "version, length = struct.unpack(\"!II\", header)\n...\nconn.sendall(struct.pack(\"!II\", 1, len(body)) + body)",
+        right: "version, length = struct.unpack(\"ii\", header)\n...\nconn.sendall(struct.pack(\"ii\", 1, len(body)) + body)",
+    }
     EofNotHandled {
         code: "eof-not-handled",
         area: "reading a request",
@@ -483,6 +493,16 @@ catalogue! {
         wrong: "except Exception:\n    send_message(conn, {\"status\": \"ERROR\"})",
         right: "except Exception:\n    try:\n        send_message(conn, {\"status\": \"ERROR\"})\n    except OSError:\n        pass",
     }
+    CrashBehindByteOrder {
+        code: "crash-behind-byte-order",
+        area: "crashes",
+        severity: Error,
+        title: "behind the byte order, the server fails on a request it reads",
+        explanation: "Your server reads the header as big-endian, so no request as clients send it gets through. srpc-check sent one in the byte order your server reads, and handling it raised an exception (the traceback is shown). Once the byte order is fixed, every request meets this bug.",
+        fix: "fix the byte order first; then read the traceback and fix the line it names (a common one: json.loads on what recv_message already decoded)",
+        wrong: "request = json.loads(recv_message(conn))  # recv_message already returns a dict",
+        right: "request = recv_message(conn)",
+    }
     Crash {
         code: "crash",
         area: "crashes",
@@ -562,6 +582,16 @@ catalogue! {
         fix: "your client loops forever when the server closes early; stop reading when recv() returns b\"\" (and return None, or raise an error)",
         wrong: "while len(header) < 8:\n    header += conn.recv(8 - len(header))",
         right: "while len(header) < 8:\n    chunk = conn.recv(8 - len(header))\n    if not chunk:\n        return None  # the server closed the connection\n    header += chunk",
+    }
+    ClientReplyReadBigEndian {
+        code: "client-reply-read-big-endian",
+        area: "the client",
+        severity: Error,
+        title: "the client reads the reply header as big-endian",
+        explanation: "Servers pack the reply header with struct.pack(\"ii\", ...), little-endian on every student machine. Your client unpacks it with \"!II\" or \">ii\", so a 60-byte length reads as 1006632960: the client reads the whole reply and then waits for a gigabyte that never comes.",
+        fix: "your client unpacks the reply header as big-endian; use struct.unpack(\"ii\", header), as servers pack it",
+        wrong: "version, length = struct.unpack(\"!II\", header)",
+        right: "version, length = struct.unpack(\"ii\", header)",
     }
     ClientHangs {
         code: "client-hangs",

@@ -77,8 +77,20 @@ fn needs_finding(o: &Outcome) -> bool {
     o.status == Status::Fail || (o.status == Status::Warn && o.finding.is_some())
 }
 
-/// `{"status": "ERROR"}` as the cases write an actual reply.
-const ERROR_REPLY: &str = r#"{"status":"ERROR"}"#;
+use crate::runner::ERROR_REPLY;
+
+/// Failures that an ERROR reply to a well-formed request explains, whatever the case set out to
+/// show: a server that answers every such request ERROR answers ERROR to a split one, to eight
+/// clients at once and beside an idle one too, and none of that is a second bug.
+const ERROR_EXPLAINS: [Code; 7] = [
+    Code::UnknownFuncReply,
+    Code::HeaderSingleRecv,
+    Code::PayloadSingleRecv,
+    Code::MessageSingleRecv,
+    Code::ReplyPartialSend,
+    Code::ParallelAnswersWrong,
+    Code::BlocksOnIdleClient,
+];
 
 /// Header, payload, whole message: the last is what the first two are when both show.
 const READ_CODES: [Code; 3] = [
@@ -122,7 +134,7 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
             }
         });
     }
-    let probe_confirmed = report.big_endian_confirmed;
+    let probe_confirmed = report.probe.as_ref().is_some_and(|p| p.confirmed);
     // Crashes whose cause the case does not tell, by their traceback's signature.
     let mut generic: Vec<(usize, String)> = Vec::new();
     let mut by_signature: BTreeMap<String, Code> = BTreeMap::new();
@@ -189,12 +201,37 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
             codes[i] = Some(c);
         }
     }
-    // A server that answers ERROR to everything answers ERROR to an unknown func too.
-    if codes.contains(&Some(Code::AnswersError)) {
+    // A server that answers ERROR to every well-formed request (shown by a case that sent one
+    // whole) answers ERROR to the other cases' requests too, for the same reason.
+    let answers_error = outcomes
+        .iter()
+        .zip(&codes)
+        .any(|(o, c)| *c == Some(Code::AnswersError) && o.group != crate::suite::Group::Fragment);
+    if answers_error {
         for (i, o) in outcomes.iter().enumerate() {
-            if codes[i] == Some(Code::UnknownFuncReply) && o.actual.as_deref() == Some(ERROR_REPLY)
+            if codes[i].is_some_and(|c| ERROR_EXPLAINS.contains(&c))
+                && o.actual.as_deref() == Some(ERROR_REPLY)
             {
                 codes[i] = Some(Code::AnswersError);
+            }
+        }
+    }
+    // ERROR because the request was misread: the probe showed the server reads the header
+    // big-endian (a big-endian request was answered, and not with ERROR).
+    if probe_confirmed {
+        for c in codes.iter_mut().flatten() {
+            if *c == Code::AnswersError {
+                *c = Code::RequestReadBigEndian;
+            }
+        }
+    }
+    // Read and written big-endian: one bug, one fix, one finding.
+    let reply_be = report.probe.as_ref().is_some_and(|p| p.reply_big_endian)
+        || codes.contains(&Some(Code::ReplyBigEndian));
+    if reply_be && codes.contains(&Some(Code::RequestReadBigEndian)) {
+        for c in codes.iter_mut().flatten() {
+            if matches!(c, Code::RequestReadBigEndian | Code::ReplyBigEndian) {
+                *c = Code::HeaderBigEndian;
             }
         }
     }
@@ -233,9 +270,70 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
             codes[i] = Some(theirs.unwrap_or(Code::Unexplained));
         }
     }
-    group(report, codes, |code, cases| {
+    // A client that waits on after a whole reply reads its header big-endian only if its
+    // code unpacks a header so; otherwise it just hangs.
+    let client_source = source.map(|s| s.client.as_deref().unwrap_or(s));
+    if !client_source.is_some_and(|s| s.facts.iter().any(|f| big_endian_struct("unpack", f))) {
+        for c in codes.iter_mut().flatten() {
+            if *c == Code::ClientReplyReadBigEndian {
+                *c = Code::ClientHangs;
+            }
+        }
+    }
+    let mut diagnosis = group(report, codes, |code, cases| {
         source.and_then(|s| locate(code, cases, s))
+    });
+    if let Some(finding) = behind_byte_order(report, &diagnosis, source) {
+        diagnosis.findings.push(finding);
+    }
+    diagnosis
+}
+
+/// A second bug the big-endian probe showed: sent in the byte order the server reads, the
+/// request made it raise an exception. That is a bug of its own when the exception is not
+/// how a connection ends (a client that left), and the request read big-endian is a finding.
+/// It lists the case the probe followed, whose own finding stays the byte order's.
+fn behind_byte_order(
+    report: &RunReport,
+    diagnosis: &Diagnosis,
+    source: Option<&Source>,
+) -> Option<Finding> {
+    let probe = report.probe.as_ref().filter(|p| p.confirmed)?;
+    let tb = Traceback::parse(probe.crash.as_deref()?)?;
+    let read_be = diagnosis
+        .findings
+        .iter()
+        .any(|f| matches!(f.code, Code::RequestReadBigEndian | Code::HeaderBigEndian));
+    if !read_be || is_departure(&tb) {
+        return None;
+    }
+    let location = source.and_then(|s| {
+        let f = tb.own_frame()?;
+        Some(at(s, &f.file, f.line))
+    });
+    Some(Finding {
+        code: Code::CrashBehindByteOrder,
+        cases: vec![probe.case],
+        representative: probe.case,
+        location,
     })
+}
+
+/// A `struct.pack`/`unpack` (as `call` names it) with a big-endian format.
+fn big_endian_struct(call: &str, f: &source::Fact) -> bool {
+    f.kind == "struct"
+        && f.call.as_deref().is_some_and(|c| c.starts_with(call))
+        && f.format
+            .as_deref()
+            .is_some_and(|s| s.starts_with(['!', '>']))
+}
+
+/// The exception a server raises when the client has gone.
+fn is_departure(tb: &Traceback) -> bool {
+    matches!(
+        tb.kind(),
+        "BrokenPipeError" | "ConnectionResetError" | "ConnectionAbortedError"
+    )
 }
 
 /// Collects the outcomes' codes into findings, each with its representative and location.
@@ -299,12 +397,7 @@ fn representative<'a>(cases: &[&'a Outcome]) -> &'a Outcome {
 
 /// The crash a case's own input explains, whatever the traceback says.
 fn crash_code(case: &str, tb: Option<&Traceback>) -> Option<Code> {
-    if tb.is_some_and(|t| {
-        matches!(
-            t.kind(),
-            "BrokenPipeError" | "ConnectionResetError" | "ConnectionAbortedError"
-        )
-    }) {
+    if tb.is_some_and(is_departure) {
         return Some(Code::CrashWhenClientLeaves);
     }
     Some(match case {
@@ -373,13 +466,7 @@ fn locate(code: Code, cases: &[&Outcome], source: &Source) -> Option<Location> {
             .map(|f| at(source, &f.file, f.line))
     };
     let once = |f: &source::Fact| f.kind == "recv" && f.in_loop == Some(false);
-    let byte_order = |call: &str, f: &source::Fact| {
-        f.kind == "struct"
-            && f.call.as_deref().is_some_and(|c| c.starts_with(call))
-            && f.format
-                .as_deref()
-                .is_some_and(|s| s.starts_with(['!', '>']))
-    };
+    let byte_order = big_endian_struct;
     let kind = |k: &'static str| move |f: &source::Fact| f.kind == k;
     match code {
         Code::HeaderSingleRecv | Code::ClientHeaderSingleRecv => {
@@ -394,7 +481,12 @@ fn locate(code: Code, cases: &[&Outcome], source: &Source) -> Option<Location> {
         Code::MessageSingleRecv | Code::ClientMessageSingleRecv => {
             fact(&|f| once(f) && f.size.is_some_and(|n| n >= 64)).or_else(|| fact(&once))
         }
-        Code::RequestReadBigEndian => fact(&|f| byte_order("unpack", f)),
+        Code::RequestReadBigEndian | Code::ClientReplyReadBigEndian => {
+            fact(&|f| byte_order("unpack", f))
+        }
+        Code::HeaderBigEndian => {
+            fact(&|f| byte_order("unpack", f)).or_else(|| fact(&|f| byte_order("pack", f)))
+        }
         Code::ReplyBigEndian => fact(&|f| byte_order("pack", f)),
         Code::ClientRequestMalformed => fact(&|f| byte_order("pack", f)).or_else(crash),
         Code::ReplyDoubleEncoded => fact(&kind("dumps_twice")),
@@ -451,8 +543,7 @@ mod tests {
             answers_none_after: None,
             out_of_time_before: None,
             restarts: 0,
-            big_endian_probe: None,
-            big_endian_confirmed: false,
+            probe: None,
             left_out: 0,
             duration: Duration::ZERO,
             start_failure: None,

@@ -267,6 +267,14 @@ impl Control for Watched<'_> {
     fn pid(&self) -> Option<u32> {
         self.server.pid()
     }
+
+    fn printed(&self) -> u64 {
+        Control::printed(self.server)
+    }
+
+    fn printed_since(&self, mark: u64) -> String {
+        Control::printed_since(self.server, mark)
+    }
 }
 
 /// A server that never listened: every case fails with the reason, and the limit that

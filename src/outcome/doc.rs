@@ -154,7 +154,7 @@ impl Doc {
             restarts: report.restarts,
             observed: report.observed,
             timeouts_expired: report.timeouts_expired,
-            big_endian_probe: report.big_endian_probe.clone(),
+            big_endian_probe: report.probe.as_ref().map(|p| p.text.clone()),
             left_out: report.left_out,
             duration_ms: report.duration.as_millis(),
             findings: diagnosis

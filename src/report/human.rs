@@ -405,7 +405,7 @@ fn summary(report: &RunReport, doc: &json::Doc, style: Style) -> String {
     if let Some(shown) = report.answers_none_after {
         alert(format!("The server answers no well-formed request, even right after a restart (shown in {shown}); the cases after it failed without being tried."));
     }
-    if let Some(probe) = &report.big_endian_probe {
+    if let Some(probe) = report.probe.as_ref().map(|p| &p.text) {
         let _ = writeln!(out, "Big-endian probe: {probe}.");
     }
     if report.restarts > 0 {

@@ -73,6 +73,14 @@ pub trait Control {
     fn pid(&self) -> Option<u32> {
         None
     }
+    /// How many bytes the server has printed so far, a mark for [`Control::printed_since`].
+    fn printed(&self) -> u64 {
+        0
+    }
+    /// What the server printed after `mark` (as much of it as is kept).
+    fn printed_since(&self, _mark: u64) -> String {
+        String::new()
+    }
 
     /// A server that stopped answering: the event of its exit if it exits within `wait`,
     /// otherwise it is stopped as hung.

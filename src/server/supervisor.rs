@@ -492,6 +492,14 @@ impl Control for Supervised {
     fn pid(&self) -> Option<u32> {
         Supervised::pid(self)
     }
+
+    fn printed(&self) -> u64 {
+        self.output.total()
+    }
+
+    fn printed_since(&self, mark: u64) -> String {
+        self.output.since(mark)
+    }
 }
 
 impl Drop for Supervised {

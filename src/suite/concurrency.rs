@@ -50,71 +50,74 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
         .map(|_| (0..ROUNDS).map(|_| ctx.key()).collect())
         .collect();
     let (addr, timeout, deadline) = (ctx.settings.addr, ctx.settings.timeout, ctx.case_deadline());
-    let results: Vec<Result<(), (String, crate::net::conn::Transcript)>> =
-        std::thread::scope(|s| {
-            let handles: Vec<_> = names
-                .iter()
-                .enumerate()
-                .map(|(client, names)| {
-                    s.spawn(move || {
-                        for (round, name) in names.iter().enumerate() {
-                            // Both replies echo something of this client's, and neither depends on
-                            // the store keeping anything (that is the state group's matter).
-                            let val = Value::from(client * 100 + round);
-                            let func = Value::String(format!("ECHO-{client}-{round}"));
-                            let echo =
-                                format!(r#"{{"func": {func}, "params": {{}}}}"#).into_bytes();
-                            for (request, expected) in [
-                                (model::put_request(name, &val), model::put_reply(name)),
-                                (echo, model::unknown_func_reply(&func)),
-                            ] {
-                                if Instant::now() > deadline {
-                                    return Err((
-                                        super::over_budget(timeout).message,
-                                        Default::default(),
-                                    ));
-                                }
-                                let mut conn = Conn::connect(addr, timeout)
-                                    .map_err(|e| (e.to_string(), Default::default()))?;
-                                let _ = conn.send(&wire::request(&request));
-                                match reply::read(&mut conn) {
-                                    Ok(r) => {
-                                        if let Compare::Different(why) =
-                                            model::compare(&expected, &r.json)
-                                        {
-                                            return Err((
-                                                format!("client {client}: {why}"),
-                                                conn.transcript,
-                                            ));
-                                        }
-                                    }
-                                    Err(e) => {
+    type Failure = (String, crate::net::conn::Transcript, Option<String>);
+    let results: Vec<Result<(), Failure>> = std::thread::scope(|s| {
+        let handles: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(client, names)| {
+                s.spawn(move || {
+                    for (round, name) in names.iter().enumerate() {
+                        // Both replies echo something of this client's, and neither depends on
+                        // the store keeping anything (that is the state group's matter).
+                        let val = Value::from(client * 100 + round);
+                        let func = Value::String(format!("ECHO-{client}-{round}"));
+                        let echo = format!(r#"{{"func": {func}, "params": {{}}}}"#).into_bytes();
+                        for (request, expected) in [
+                            (model::put_request(name, &val), model::put_reply(name)),
+                            (echo, model::unknown_func_reply(&func)),
+                        ] {
+                            if Instant::now() > deadline {
+                                return Err((
+                                    super::over_budget(timeout).message,
+                                    Default::default(),
+                                    None,
+                                ));
+                            }
+                            let mut conn = Conn::connect(addr, timeout)
+                                .map_err(|e| (e.to_string(), Default::default(), None))?;
+                            let _ = conn.send(&wire::request(&request));
+                            match reply::read(&mut conn) {
+                                Ok(r) => {
+                                    if let Compare::Different(why) =
+                                        model::compare(&expected, &r.json)
+                                    {
                                         return Err((
-                                            format!("client {client}: {}", e.describe(timeout)),
+                                            format!("client {client}: {why}"),
                                             conn.transcript,
-                                        ))
+                                            Some(r.json.to_string()),
+                                        ));
                                     }
+                                }
+                                Err(e) => {
+                                    return Err((
+                                        format!("client {client}: {}", e.describe(timeout)),
+                                        conn.transcript,
+                                        None,
+                                    ))
                                 }
                             }
                         }
-                        Ok(())
-                    })
+                    }
+                    Ok(())
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(("client thread panicked".into(), Default::default()))
-                    })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(("client thread panicked".into(), Default::default(), None))
                 })
-                .collect()
-        });
+            })
+            .collect()
+    });
     let failures: Vec<_> = results.into_iter().filter_map(Result::err).collect();
     match failures.into_iter().next() {
         None => Verdict::pass(),
-        Some((why, transcript)) => Verdict {
+        Some((why, transcript, actual)) => Verdict {
             transcript: Some(Box::new(transcript)),
+            actual,
             ..Verdict::fail(format!("with {CLIENTS} clients at once: {why}"))
                 .because(Code::ParallelAnswersWrong, "answers were lost or mixed up under parallel clients: shared state needs a lock, and each connection needs its own buffers")
         },

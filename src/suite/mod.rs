@@ -252,7 +252,8 @@ pub struct Ctx {
     pub sentinel: Option<(Value, Value, bool)>,
     /// The payload of the first well-formed request in this case that got no reply at all.
     pub silent: Option<Vec<u8>>,
-    /// The payload of the first well-formed request in this case answered `{"status": "ERROR"}`.
+    /// The payload of the first well-formed request in this case, sent whole, answered
+    /// `{"status": "ERROR"}`.
     pub errored: Option<Vec<u8>>,
     /// The server's own timeout that the last exchange's reply waited for (see
     /// [`Conn::delayed_by`]).
@@ -373,7 +374,11 @@ impl Ctx {
         let timeout = self.settings.timeout;
         let result = self.exchange(payload, cuts, pause)?;
         if let Ok(reply) = &result {
-            if self.errored.is_none() && reply.status().as_deref() == Some("ERROR") {
+            // Sent whole: an ERROR to a split request says nothing about the byte order.
+            if self.errored.is_none()
+                && cuts.is_empty()
+                && reply.status().as_deref() == Some("ERROR")
+            {
                 self.errored = Some(payload.to_vec());
             }
         }
