@@ -493,3 +493,82 @@ fn explain_and_the_catalogue() {
         cmd().args(["explain", code]).assert().success();
     }
 }
+
+/// One buggy file (the header read with a single recv()), started in each way users and
+/// graders start servers: its finding is located from the running Python process, so every
+/// shape gets the same finding on the same line.
+#[test]
+fn every_way_of_starting_a_server_gets_the_same_finding_on_the_same_line() {
+    let dir = tempdir("shapes");
+    let buggy = std::fs::read_to_string(fixtures().join("shapes/srpc_lab.py")).unwrap();
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    for path in [
+        "lab2/srpc_lab.py",
+        "server.py",
+        "lab/server.py",
+        "submission/srpc_lab.py",
+    ] {
+        write(path, &buggy);
+    }
+    write("lab/__init__.py", "");
+    write("run.sh", "cd lab2\npython3 srpc_lab.py SERVER\n");
+    write("Makefile", "run:\n\tpython3 lab2/srpc_lab.py SERVER\n");
+    // A course's wrapper imports the submission; another runs it as __main__.
+    write(
+        "grader.py",
+        "import sys\nsys.path.insert(0, \"submission\")\nimport srpc_lab\n\nsrpc_lab.main()\n",
+    );
+    write(
+        "run_it.py",
+        "import runpy\n\nrunpy.run_path(\"lab2/srpc_lab.py\", run_name=\"__main__\")\n",
+    );
+    write(
+        "exec_it.py",
+        "with open(\"server.py\") as f:\n    exec(f.read())\n",
+    );
+    let line = {
+        let found: Vec<usize> = buggy
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim() == "header = conn.recv(8)")
+            .map(|(i, _)| i + 1)
+            .collect();
+        assert_eq!(found.len(), 1);
+        found[0] as u64
+    };
+    for (command, file) in [
+        ("cd lab2 && python3 srpc_lab.py SERVER", "lab2/srpc_lab.py"),
+        (
+            "HOST=127.0.0.1 PORT=4444 exec python3 server.py",
+            "server.py",
+        ),
+        ("sh run.sh", "lab2/srpc_lab.py"),
+        ("make --quiet run", "lab2/srpc_lab.py"),
+        ("python3 -m lab.server", "lab/server.py"),
+        ("python3 grader.py", "submission/srpc_lab.py"),
+        ("python3 run_it.py", "lab2/srpc_lab.py"),
+        ("python3 exec_it.py", "server.py"),
+    ] {
+        let out = cmd()
+            .current_dir(&dir)
+            .args(["--exec", command, "--only", "grading/*,fragment/*"])
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{command}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(
+            findings(&report),
+            BTreeSet::from(["header-single-recv".to_string()]),
+            "{command}: {report:#}"
+        );
+        let f = finding(&report, "header-single-recv");
+        assert_eq!(located(f), (file.to_owned(), line), "{command}: {f:#}");
+        assert_eq!(f["location"]["text"], "header = conn.recv(8)", "{command}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -72,15 +72,19 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
     let out = Outputs::new(&args.output);
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let target = target_name(args.target.as_ref(), &args.exec);
-    // With --exec, the student's code is at hand: findings point at its lines. It is read
-    // while the cases run.
-    let source = match (&args.exec.exec, std::env::current_dir()) {
-        (Some(command), Ok(dir)) => Some(Source::read_in_background(command, &dir)),
-        _ => None,
-    };
     let located = locate(args.target.as_ref(), &args.exec, |host, port| {
         reach(host, port, args.timeout, seed)
     });
+    // With --exec, the student's code is at hand: findings point at its lines. It is read
+    // while the cases run: the program the running server's Python process runs, or, for a
+    // server that never got so far, the files the command names.
+    let source = match (&args.exec.exec, std::env::current_dir()) {
+        (Some(command), Ok(dir)) => Some(match &located {
+            Ok((_, server)) => server.read_source(command, &dir),
+            Err(_) => Source::read_in_background(command, &dir),
+        }),
+        _ => None,
+    };
     let (report, start_error) = match located {
         Ok((addr, mut server)) => {
             let settings = Settings {

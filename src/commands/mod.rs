@@ -123,6 +123,20 @@ pub enum Server {
 }
 
 impl Server {
+    /// Reads the server's source in the background: the program its Python process runs,
+    /// when srpc-check runs it and could read that, else the files `command` names.
+    pub(crate) fn read_source(
+        &self,
+        command: &str,
+        dir: &std::path::Path,
+    ) -> crate::diagnose::source::Pending {
+        match self {
+            #[cfg(target_os = "linux")]
+            Server::Exec(s) => s.read_source(command, dir),
+            _ => crate::diagnose::Source::read_in_background(command, dir),
+        }
+    }
+
     /// The process to restart, when srpc-check runs it.
     pub fn control(&mut self) -> Option<&mut dyn Control> {
         match self {

@@ -91,6 +91,75 @@ impl Source {
         Source::scan(interpreter.unwrap_or("python3"), dir, &files)
     }
 
+    /// Scans the program a running Python process runs, found from the process itself rather
+    /// than from the command's words: its main script (or `-m` module, or `-c` code), from
+    /// its own folder, then the files it imports or runs (`import`, `runpy.run_path` and
+    /// `run_module`, `exec(open(...).read())`) that lie in `dir` (the submission's folder)
+    /// or the process's folder. At most [`MAX_FILES`] files.
+    #[cfg(target_os = "linux")]
+    pub fn for_program(program: &crate::server::supervisor::Program, dir: &Path) -> Source {
+        let entry = Entry::of(&program.argv);
+        let Some(entry) = entry else {
+            return Source {
+                dir: dir.to_owned(),
+                problems: vec![format!(
+                    "the server's Python process runs no script or module srpc-check can read ({})",
+                    program.argv.join(" ")
+                )],
+                ..Source::default()
+            };
+        };
+        let mut spec = serde_json::json!({
+            "roots": [dir, &program.cwd],
+            "cwd": program.cwd,
+            "max_files": MAX_FILES,
+        });
+        match entry {
+            Entry::Script(script) => {
+                let parent = Path::new(&script)
+                    .parent()
+                    .map(|p| p.to_path_buf())
+                    .unwrap_or_default();
+                spec["files"] = serde_json::json!([script]);
+                spec["path"] = serde_json::json!([parent]);
+            }
+            Entry::Module(module) => {
+                spec["modules"] = serde_json::json!([module]);
+                spec["path"] = serde_json::json!([""]);
+            }
+            Entry::Code(code) => {
+                spec["code"] = serde_json::json!(code);
+                spec["path"] = serde_json::json!([""]);
+            }
+        }
+        let python = program.argv[0].clone();
+        let mut source = Source {
+            dir: dir.to_owned(),
+            ..Source::default()
+        };
+        let args = vec!["--follow".to_owned(), spec.to_string()];
+        match run_scanner_args(&python, &program.cwd, &args) {
+            Ok(out) => {
+                source.facts = out.facts;
+                source.problems = out.errors;
+            }
+            Err(why) => source.problems.push(why),
+        }
+        source
+    }
+
+    /// [`Source::for_program`] on a thread of its own.
+    #[cfg(target_os = "linux")]
+    pub fn program_in_background(
+        program: &crate::server::supervisor::Program,
+        dir: &Path,
+    ) -> Pending {
+        let (program, dir) = (program.clone(), dir.to_owned());
+        Pending(std::thread::spawn(move || {
+            Source::for_program(&program, &dir)
+        }))
+    }
+
     /// [`Source::for_command`] on a thread of its own, so reading the source (a Python start-up
     /// and a parse, a fifth of a second) overlaps the cases instead of adding to them.
     pub fn read_in_background(command: &str, dir: &Path) -> Pending {
@@ -175,12 +244,69 @@ fn python_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// What a Python command line runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    Script(String),
+    Module(String),
+    Code(String),
+}
+
+impl Entry {
+    /// From an interpreter's argv: its options skipped (those that take a value with it),
+    /// then `-m MODULE`, `-c CODE` or the script. None for an interactive interpreter or one
+    /// reading its program from stdin.
+    fn of(argv: &[String]) -> Option<Entry> {
+        let mut args = argv.iter().skip(1);
+        while let Some(arg) = args.next() {
+            let Some(flags) = arg.strip_prefix('-') else {
+                return Some(Entry::Script(arg.clone()));
+            };
+            if flags.is_empty() {
+                return None; // `python3 -`: the program comes on stdin
+            }
+            if arg == "--" {
+                return args.next().map(|a| Entry::Script(a.clone()));
+            }
+            if flags.starts_with('-') {
+                // --check-hash-based-pycs MODE; other long options take no value.
+                if flags == "-check-hash-based-pycs" {
+                    args.next();
+                }
+                continue;
+            }
+            // Short flags may be joined (-uB); -c, -m, -W and -X take the rest, or the next word.
+            for (i, flag) in flags.char_indices() {
+                if matches!(flag, 'c' | 'm' | 'W' | 'X') {
+                    let rest = &flags[i + 1..];
+                    let value = if rest.is_empty() {
+                        args.next()?.clone()
+                    } else {
+                        rest.to_owned()
+                    };
+                    match flag {
+                        'c' => return Some(Entry::Code(value)),
+                        'm' => return Some(Entry::Module(value)),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
 fn run_scanner(python: &str, dir: &Path, files: &[PathBuf]) -> Result<ScanOutput, String> {
+    let args: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    run_scanner_args(python, dir, &args)
+}
+
+fn run_scanner_args(python: &str, dir: &Path, args: &[String]) -> Result<ScanOutput, String> {
     let mut cmd = Command::new(python);
     cmd.arg("-I")
         .arg("-c")
         .arg(SCANNER)
-        .args(files)
+        .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -282,6 +408,32 @@ mod tests {
         let s = Source::for_command("python3 -m server", &dir);
         assert_eq!(s.facts.len(), 1, "{:?}", s.facts);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_python_command_line_names_its_script_module_or_code() {
+        let of =
+            |line: &str| Entry::of(&line.split(' ').map(String::from).collect::<Vec<String>>());
+        let script = |s: &str| Some(Entry::Script(s.into()));
+        assert_eq!(of("python3 srpc_lab.py SERVER"), script("srpc_lab.py"));
+        assert_eq!(of("/usr/bin/python3.11 -u -B lab/s.py"), script("lab/s.py"));
+        assert_eq!(of("python3 -uB -W ignore -X dev s.py -m x"), script("s.py"));
+        assert_eq!(of("python3 -Wignore -- s.py"), script("s.py"));
+        assert_eq!(
+            of("python3 -u -m lab.server --port 4444"),
+            Some(Entry::Module("lab.server".into()))
+        );
+        assert_eq!(
+            of("python3 -mlab.server"),
+            Some(Entry::Module("lab.server".into()))
+        );
+        assert_eq!(
+            of("python3 -c import_x"),
+            Some(Entry::Code("import_x".into()))
+        );
+        assert_eq!(of("python3"), None);
+        assert_eq!(of("python3 -i"), None);
+        assert_eq!(of("python3 - x.py"), None);
     }
 
     #[test]

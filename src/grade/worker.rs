@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::diagnose::{self, Source};
+use crate::diagnose::{self, source, Source};
 use crate::outcome::doc::Doc;
 use crate::runner::{self, Plan};
 use crate::sandbox::cgroup::CgroupSpec;
@@ -115,14 +115,13 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     };
     let target = format!("exec '{}'", spec.command);
     // Read while the cases run: the server's files, and the client's where it runs others.
-    let source = Source::read_in_background(&spec.command, &spec.scratch);
     let client_source = spec
         .client_command
         .as_ref()
         .filter(|c| **c != spec.command)
         .map(|c| Source::read_in_background(c, &spec.scratch));
-    let source = || {
-        let mut s = source.wait();
+    let source = |pending: source::Pending| {
+        let mut s = pending.wait();
         s.client = client_source.map(|c| Box::new(c.wait()));
         s
     };
@@ -143,7 +142,8 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
                 add_client_cases(&mut result.0, spec, client, &wrapper, deadline);
             }
             let (report, server_log, limit, start_error) = result;
-            let source = source();
+            // A server that never started: the files the command names.
+            let source = source(Source::read_in_background(&spec.command, &spec.scratch));
             return Ok(WorkerResult {
                 doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
                 server_log,
@@ -152,6 +152,8 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
             });
         }
     };
+    // The program the server's Python process runs, read while the cases run.
+    let pending = server.read_source(&spec.command, &spec.scratch);
     let settings = Settings {
         addr: server.addr().expect("a started server has an address"),
         timeout: spec.timeout,
@@ -197,7 +199,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     if let Some(client) = &spec.client_command {
         add_client_cases(&mut report, spec, client, &wrapper, deadline);
     }
-    let source = source();
+    let source = source(pending);
     Ok(WorkerResult {
         doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
         server_log,

@@ -207,6 +207,68 @@ pub struct Supervised {
     output: Output,
     running: Option<Running>,
     restarts: u32,
+    /// The Python program in the tree, as the kernel showed it when the server first listened.
+    program: Option<Program>,
+}
+
+/// A running Python process: what it was started with, and where. The source scan reads the
+/// program from this, whatever command (`cd`, `sh run.sh`, `make`, a wrapper) started it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    pub pid: u32,
+    /// Its `/proc/PID/cmdline`: the interpreter, its options, the script or module, the
+    /// arguments.
+    pub argv: Vec<String>,
+    /// Its `/proc/PID/cwd`.
+    pub cwd: PathBuf,
+}
+
+impl Program {
+    /// The process `pid`, if it is a Python interpreter whose command line and folder can
+    /// be read.
+    pub fn of(pid: u32) -> Option<Program> {
+        let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let argv: Vec<String> = raw
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+        let python = |p: &std::path::Path| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("python"))
+        };
+        let is_python = argv
+            .first()
+            .is_some_and(|a| python(std::path::Path::new(a)))
+            || exe.as_deref().is_some_and(python);
+        if !is_python {
+            return None;
+        }
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+        Some(Program { pid, argv, cwd })
+    }
+}
+
+/// The Python program of the tree rooted at `root`: the Python process that holds a
+/// listening socket, else the first Python process (by PID).
+fn python_program(root: u32) -> Option<Program> {
+    let mut tree = alive_tree(root);
+    tree.sort_unstable();
+    let listening: HashSet<u64> = listeners::listening(Some(root))
+        .into_iter()
+        .map(|r| r.inode)
+        .collect();
+    let programs: Vec<Program> = tree.into_iter().filter_map(Program::of).collect();
+    programs
+        .iter()
+        .find(|p| {
+            listeners::socket_inodes(p.pid)
+                .into_iter()
+                .any(|i| listening.contains(&i))
+        })
+        .or(programs.first())
+        .cloned()
 }
 
 struct Running {
@@ -245,6 +307,7 @@ impl Supervised {
             spec,
             running: None,
             restarts: 0,
+            program: None,
         }
     }
 
@@ -269,6 +332,26 @@ impl Supervised {
         self.output.all()
     }
 
+    /// The Python program the server runs, read from the kernel when it first listened
+    /// (None when it is not Python, or its process could not be read).
+    pub fn program(&self) -> Option<&Program> {
+        self.program.as_ref()
+    }
+
+    /// Reads the server's source in the background: the program its Python process runs,
+    /// or, where that could not be read, the files `command` names (from `dir`).
+    pub fn read_source(
+        &self,
+        command: &str,
+        dir: &std::path::Path,
+    ) -> crate::diagnose::source::Pending {
+        use crate::diagnose::Source;
+        match &self.program {
+            Some(program) => Source::program_in_background(program, dir),
+            None => Source::read_in_background(command, dir),
+        }
+    }
+
     /// How often it was started again.
     pub fn restarts(&self) -> u32 {
         self.restarts
@@ -281,6 +364,9 @@ impl Supervised {
             let run = self.running.as_mut().expect("just started");
             if let Some(addr) = find_listener(run.pid, &self.spec.expect) {
                 run.addr = addr;
+                if self.program.is_none() {
+                    self.program = python_program(run.pid);
+                }
                 return Ok(addr);
             }
             if let Ok(Some(status)) = run.child.try_wait() {
