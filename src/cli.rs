@@ -195,7 +195,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct GradeArgs {
     /// The class folder: one subfolder per submission.
-    #[arg(required_unless_present_any = ["print_rubric", "merge"])]
+    // Required, so help shows <DIR>; an argument that conflicts with one given is not.
+    #[arg(required = true, conflicts_with_all = ["print_rubric", "merge"])]
     pub dir: Option<PathBuf>,
     /// The server command, run by `sh -c` in (a copy of) each submission's folder, e.g.
     /// 'python3 srpc_lab.py SERVER'.

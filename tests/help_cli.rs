@@ -55,6 +55,9 @@ fn grade_shows_its_required_arguments_and_bench_promises_no_restarts() {
         grade.contains("Usage: srpc-check grade <DIR> --exec <COMMAND> --out <OUT>"),
         "{grade}"
     );
+    // Listed as required under Arguments too.
+    assert!(grade.contains("\n  <DIR>  The class folder"), "{grade}");
+    assert!(!grade.contains("[DIR]"), "{grade}");
     let bench = help(&["bench"], "--help");
     assert!(!bench.contains("restart"), "{bench}");
 }

@@ -179,6 +179,8 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
         }
     });
     bar.finish_and_clear();
+    // Interrupted: the boxes were stopped, so what they left is no class result to write.
+    supervisor::wait_if_interrupted();
     let _ = std::fs::remove_dir_all(&scratch_root);
     let rows = super::shard::rows_of(&out, &subs, &ungraded);
     let info = super::shard::GradeInfo {

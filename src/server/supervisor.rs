@@ -819,6 +819,7 @@ pub fn install_cleanup() {
                 .name("signals".into())
                 .spawn(move || {
                     if let Some(sig) = signals.forever().next() {
+                        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
                         kill_everything();
                         for hook in INTERRUPT_HOOKS
                             .lock()
@@ -833,6 +834,19 @@ pub fn install_cleanup() {
                 });
         }
     });
+}
+
+/// Set when Ctrl-C, SIGTERM or SIGHUP arrived: srpc-check is stopping and will exit with
+/// 128 + the signal.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Once srpc-check has been interrupted, waits for the signal's own exit (128 + the signal),
+/// so work that ended because its servers were stopped cannot be reported as done, nor the
+/// run end with another exit code first. Returns at once otherwise.
+pub fn wait_if_interrupted() {
+    while INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Run after every server is stopped on Ctrl-C, SIGTERM or SIGHUP, before srpc-check exits.
