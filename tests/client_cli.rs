@@ -261,6 +261,34 @@ fn a_reply_header_read_big_endian_is_the_byte_order_not_a_hang() {
     );
 }
 
+#[test]
+fn a_client_started_by_a_script_from_another_folder_is_located_in_its_own_file() {
+    // The client's files are found from its running Python process, not the command's words.
+    let dir = common::tempdir("client-shape");
+    std::fs::create_dir_all(dir.join("lab")).unwrap();
+    std::fs::copy(
+        std::path::Path::new(FIXTURES).join("lab_client.py"),
+        dir.join("lab/lab_client.py"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("run.sh"),
+        "cd lab && python3 lab_client.py --bug header-single-recv\n",
+    )
+    .unwrap();
+    let out = cmd()
+        .current_dir(&dir)
+        .args(["client", "--exec", "sh run.sh", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings(&report), set(&["client-header-single-recv"]));
+    let f = &report["findings"][0];
+    assert_eq!(f["location"]["file"], "lab/lab_client.py", "{f:#}");
+    assert_eq!(f["location"]["text"], "header = conn.recv(8)");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -191,6 +191,28 @@ pub fn program(command: &str) -> ExecSpec {
     }
 }
 
+/// The client's cases as run: their report, and the client's Python program as the kernel
+/// showed it while it ran (for the source scan).
+pub struct ClientRun {
+    pub report: RunReport,
+    pub program: Option<crate::server::supervisor::Program>,
+}
+
+impl ClientRun {
+    /// The client's source: the program its Python process ran, or, when none was seen (it
+    /// never connected), the files `command` names, read from `dir`.
+    pub fn source(
+        program: Option<&crate::server::supervisor::Program>,
+        command: &str,
+        dir: &std::path::Path,
+    ) -> crate::diagnose::Source {
+        match program {
+            Some(program) => crate::diagnose::Source::for_program(program, dir),
+            None => crate::diagnose::Source::for_command(command, dir),
+        }
+    }
+}
+
 /// Runs each case (one run of the program each) and reports them as the server suite does.
 /// `deadline`: no case starts after it (the grader's wall-clock limit). Fails only when the
 /// program cannot be run at all.
@@ -202,8 +224,9 @@ pub fn run(
     target: &str,
     deadline: Option<(Instant, String)>,
     on_outcome: &mut dyn FnMut(&Outcome),
-) -> Result<RunReport, String> {
+) -> Result<ClientRun, String> {
     let started = Instant::now();
+    let mut program = None;
     let large = large_value();
     let non_ascii = non_ascii_value();
     let mut outcomes = Vec::new();
@@ -245,6 +268,9 @@ pub fn run(
                     },
                     &mut process,
                 );
+                if program.is_none() {
+                    program = process.program().cloned();
+                }
                 drop(process);
                 judge::judge(case, &log, settings)
             }
@@ -264,7 +290,7 @@ pub fn run(
         on_outcome(&outcome);
         outcomes.push(outcome);
     }
-    Ok(RunReport {
+    let report = RunReport {
         target: target.to_owned(),
         addr: listeners
             .addrs
@@ -284,7 +310,8 @@ pub fn run(
         observed: true,
         timeouts_expired: idle_limits,
         client_port: listeners.addrs.first().map(|a| a.port()),
-    })
+    };
+    Ok(ClientRun { report, program })
 }
 
 impl ClientCase {

@@ -223,6 +223,8 @@ pub fn serve(s: &Serve<'_>, process: &mut Supervised) -> RunLog {
             c.poll_end();
         }
         if let Some((stream, peer)) = s.listeners.accept() {
+            // It runs and has connected: its Python program, for the source scan.
+            program.process.capture_program();
             for c in conns.iter_mut() {
                 if c.log.end == End::Open && c.poll_end().is_none() {
                     c.log.left_open = true;

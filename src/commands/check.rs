@@ -177,10 +177,6 @@ impl ClientPart {
         };
         let all = crate::client::cases();
         let cases: Vec<&crate::client::ClientCase> = all.iter().filter(|c| keep(c.id)).collect();
-        let client_source = std::env::current_dir()
-            .ok()
-            .filter(|_| Some(command) != args.exec.exec.as_ref())
-            .map(|dir| Source::read_in_background(command, &dir));
         let client = match super::client::run_cases(
             command,
             &cases,
@@ -197,10 +193,19 @@ impl ClientPart {
             }
             Err(e) => return Err(e),
         };
-        crate::client::append(report, &cases, client);
-        if let (Some(source), Some(client_source)) = (source.as_mut(), client_source) {
-            source.client = Some(Box::new(client_source.wait()));
+        // The client's own files, where it runs others than the server.
+        let dir = std::env::current_dir().ok();
+        if let (Some(source), Some(dir)) = (source.as_mut(), dir) {
+            let own = crate::client::ClientRun::source(
+                client.as_ref().ok().and_then(|c| c.program.as_ref()),
+                command,
+                &dir,
+            );
+            if Some(command) != args.exec.exec.as_ref() {
+                source.client = Some(Box::new(own));
+            }
         }
+        crate::client::append(report, &cases, client.map(|c| c.report));
         Ok(())
     }
 }

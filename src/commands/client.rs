@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 
 use crate::cli::ClientArgs;
 use crate::client::{self, ClientCase, Listeners};
-use crate::diagnose::Source;
 use crate::error::{Error, Result, EXIT_OK};
 use crate::report::write_stdout;
 
@@ -58,7 +57,7 @@ pub(crate) fn run_cases(
     listening: &Listening,
     (timeout, start_timeout): (std::time::Duration, std::time::Duration),
     out: &Outputs<'_>,
-) -> Result<crate::runner::RunReport> {
+) -> Result<client::ClientRun> {
     let listeners = Listeners::bind(&listening.addrs).map_err(|e| {
         Error::Server(format!(
             "{e}; is another program using it? (--listen ADDR picks another address)"
@@ -109,10 +108,7 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
     let listening = listening(args.listen);
     crate::server::supervisor::stop_servers_on_panic();
     let out = Outputs::new(&args.output);
-    let source = std::env::current_dir()
-        .ok()
-        .map(|dir| Source::read_in_background(&command, &dir));
-    let report = run_cases(
+    let run = run_cases(
         &command,
         &cases,
         all.len() - cases.len(),
@@ -120,6 +116,9 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
         (args.timeout, args.start_timeout),
         &out,
     )?;
-    let source = source.map(|s| s.wait());
-    out.finish(&report, source.as_ref(), &rubric, None)
+    // The program the client's Python process ran, whatever command started it.
+    let source = std::env::current_dir()
+        .ok()
+        .map(|dir| client::ClientRun::source(run.program.as_ref(), &command, &dir));
+    out.finish(&run.report, source.as_ref(), &rubric, None)
 }

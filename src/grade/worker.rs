@@ -114,18 +114,21 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         )),
     };
     let target = format!("exec '{}'", spec.command);
-    // Read while the cases run: the server's files, and the client's where it runs others.
-    let client_source = spec
-        .client_command
-        .as_ref()
-        .filter(|c| **c != spec.command)
-        .map(|c| Source::read_in_background(c, &spec.scratch));
-    let source = |pending: source::Pending| {
+    let deadline = plan.deadline.clone().expect("a grade has a deadline");
+    // The client's cases after the server's, when it is tested; the client's own files, where
+    // it runs others than the server, from the program its Python process ran.
+    let client_cases = |report: &mut runner::RunReport| -> Option<Source> {
+        let client = spec.client_command.as_ref()?;
+        let program = add_client_cases(report, spec, client, &wrapper, deadline.clone());
+        (*client != spec.command)
+            .then(|| crate::client::ClientRun::source(program.as_ref(), client, &spec.scratch))
+    };
+    // The server's source, read while the cases ran, with the client's.
+    let source = |pending: source::Pending, client: Option<Source>| {
         let mut s = pending.wait();
-        s.client = client_source.map(|c| Box::new(c.wait()));
+        s.client = client.map(Box::new);
         s
     };
-    let deadline = plan.deadline.clone().expect("a grade has a deadline");
     let server = Supervised::start(ExecSpec {
         command: spec.command.clone(),
         dir: Some(spec.scratch.clone()),
@@ -138,12 +141,13 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         Ok(s) => s,
         Err(e) => {
             let mut result = never_started(spec, &plan, &target, &e, started);
-            if let Some(client) = &spec.client_command {
-                add_client_cases(&mut result.0, spec, client, &wrapper, deadline);
-            }
+            let client = client_cases(&mut result.0);
             let (report, server_log, limit, start_error) = result;
             // A server that never started: the files the command names.
-            let source = source(Source::read_in_background(&spec.command, &spec.scratch));
+            let source = source(
+                Source::read_in_background(&spec.command, &spec.scratch),
+                client,
+            );
             return Ok(WorkerResult {
                 doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
                 server_log,
@@ -196,10 +200,8 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     }
     let server_log = server.output();
     drop(server);
-    if let Some(client) = &spec.client_command {
-        add_client_cases(&mut report, spec, client, &wrapper, deadline);
-    }
-    let source = source(pending);
+    let client = client_cases(&mut report);
+    let source = source(pending, client);
     Ok(WorkerResult {
         doc: Doc::from_run(&report, &diagnose::diagnose(&report, Some(&source))),
         server_log,
@@ -283,14 +285,15 @@ impl Control for Watched<'_> {
 /// stopped it is named when one did.
 /// The client cases (`grade --client-exec`), added to the server's report: the client runs
 /// through the same jail, once per case, with srpc-check as the server on port 4444 of the
-/// box's own network.
+/// box's own network. Returns the client's Python program, as the kernel showed it while it
+/// ran.
 fn add_client_cases(
     report: &mut runner::RunReport,
     spec: &WorkerSpec,
     command: &str,
     wrapper: &[OsString],
     deadline: (Instant, String),
-) {
+) -> Option<crate::server::supervisor::Program> {
     use crate::client::{self, ClientCase, Listeners};
     let all = client::cases();
     let cases: Vec<&ClientCase> = all.iter().collect();
@@ -318,7 +321,9 @@ fn add_client_cases(
                 &mut |_| {},
             )
         });
-    client::append(report, &cases, run);
+    let program = run.as_ref().ok().and_then(|r| r.program.clone());
+    client::append(report, &cases, run.map(|r| r.report));
+    program
 }
 
 /// The report of a server that never started, what it printed, the limit it hit and why.

@@ -208,7 +208,7 @@ pub struct Supervised {
     running: Option<Running>,
     restarts: u32,
     /// The Python program in the tree, as the kernel showed it when the server first listened.
-    program: Option<Program>,
+    program: Option<Box<Program>>,
 }
 
 /// A running Python process: what it was started with, and where. The source scan reads the
@@ -335,7 +335,17 @@ impl Supervised {
     /// The Python program the server runs, read from the kernel when it first listened
     /// (None when it is not Python, or its process could not be read).
     pub fn program(&self) -> Option<&Program> {
-        self.program.as_ref()
+        self.program.as_deref()
+    }
+
+    /// Reads the Python program of the running tree from the kernel, once (for a program
+    /// that does not listen, such as a client: when it is known to be running).
+    pub fn capture_program(&mut self) {
+        if self.program.is_none() {
+            if let Some(run) = &self.running {
+                self.program = python_program(run.pid).map(Box::new);
+            }
+        }
     }
 
     /// Reads the server's source in the background: the program its Python process runs,
@@ -346,7 +356,7 @@ impl Supervised {
         dir: &std::path::Path,
     ) -> crate::diagnose::source::Pending {
         use crate::diagnose::Source;
-        match &self.program {
+        match self.program() {
             Some(program) => Source::program_in_background(program, dir),
             None => Source::read_in_background(command, dir),
         }
@@ -365,7 +375,7 @@ impl Supervised {
             if let Some(addr) = find_listener(run.pid, &self.spec.expect) {
                 run.addr = addr;
                 if self.program.is_none() {
-                    self.program = python_program(run.pid);
+                    self.program = python_program(run.pid).map(Box::new);
                 }
                 return Ok(addr);
             }
