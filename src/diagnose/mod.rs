@@ -704,4 +704,108 @@ mod tests {
         );
         assert_eq!(d.of_case, [Some(1), Some(0), None]);
     }
+
+    fn probe(confirmed: bool, reply_big_endian: bool, crash: Option<&str>) -> crate::runner::Probe {
+        crate::runner::Probe {
+            case: "grading/put",
+            trigger: crate::runner::Trigger::Silent,
+            text: String::new(),
+            answered: true,
+            confirmed,
+            reply_big_endian,
+            crash: crash.map(String::from),
+        }
+    }
+
+    fn errored(id: &'static str, group: Group, finding: Option<Code>) -> Outcome {
+        let mut o = outcome(id, Status::Fail, finding);
+        o.group = group;
+        o.actual = Some(ERROR_REPLY.into());
+        o
+    }
+
+    #[test]
+    fn what_an_error_to_every_request_explains_joins_it() {
+        let outcomes = || {
+            vec![
+                errored("grading/put", Group::Grading, None),
+                errored(
+                    "fragment/header-split-1",
+                    Group::Fragment,
+                    Some(Code::HeaderSingleRecv),
+                ),
+                errored(
+                    "concurrency/parallel-clients",
+                    Group::Concurrency,
+                    Some(Code::ParallelAnswersWrong),
+                ),
+            ]
+        };
+        let all = |code| {
+            (
+                code,
+                vec![
+                    "grading/put",
+                    "fragment/header-split-1",
+                    "concurrency/parallel-clients",
+                ],
+            )
+        };
+        assert_eq!(
+            codes(&diagnose(&report(outcomes()), None)),
+            [all("answers-error")]
+        );
+        // Answered (not ERROR) in the byte order it reads: the ERRORs were misread requests;
+        // and its replies are big-endian too: one finding for the header's byte order.
+        let mut r = report(outcomes());
+        r.probe = Some(probe(true, false, None));
+        assert_eq!(codes(&diagnose(&r, None)), [all("request-read-big-endian")]);
+        r.probe = Some(probe(true, true, None));
+        assert_eq!(codes(&diagnose(&r, None)), [all("header-big-endian")]);
+        // Only split requests got ERROR: that is the recv() bug, not ERROR to everything.
+        let mut split = outcomes();
+        split.remove(0);
+        assert_eq!(
+            codes(&diagnose(&report(split), None)),
+            [
+                ("header-single-recv", vec!["fragment/header-split-1"]),
+                (
+                    "parallel-answers-wrong",
+                    vec!["concurrency/parallel-clients"]
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn a_traceback_behind_the_byte_order_is_a_second_bug_unless_the_client_left() {
+        let mut hung = outcome("grading/put", Status::Fail, None);
+        hung.group = Group::Grading;
+        hung.went_down = Some(EventKind::Hung);
+        let tb = |kind: &str| {
+            format!("Traceback (most recent call last):\n  File \"/s/srv.py\", line 30, in handle\n    x()\n{kind}: boom\n")
+        };
+        let mut r = report(vec![hung]);
+        r.probe = Some(probe(true, false, Some(&tb("TypeError"))));
+        assert_eq!(
+            codes(&diagnose(&r, None)),
+            [
+                ("request-read-big-endian", vec!["grading/put"]),
+                ("crash-behind-byte-order", vec!["grading/put"])
+            ]
+        );
+        // The case stays the byte order's.
+        assert_eq!(diagnose(&r, None).of_case, [Some(0)]);
+        r.probe = Some(probe(true, false, Some(&tb("BrokenPipeError"))));
+        assert_eq!(
+            codes(&diagnose(&r, None)),
+            [("request-read-big-endian", vec!["grading/put"])]
+        );
+        // Not confirmed: no byte order, and nothing behind it.
+        r.probe = Some(probe(false, false, Some(&tb("TypeError"))));
+        assert_eq!(
+            codes(&diagnose(&r, None)),
+            [("stops-answering", vec!["grading/put"])]
+        );
+    }
 }

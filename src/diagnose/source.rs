@@ -436,6 +436,59 @@ mod tests {
         assert_eq!(of("python3 - x.py"), None);
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_running_program_is_followed_through_its_local_imports_and_no_further() {
+        let root = crate::test_dir("follow");
+        let outside = crate::test_dir("follow-outside");
+        let write = |dir: &Path, path: &str, text: &str| {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        let recv = "def f(conn):\n    return conn.recv(8)\n";
+        write(
+            &root,
+            "wrapper.py",
+            &format!(
+                "import sys, json, socket\nsys.path.append({:?})\nimport elsewhere\nfrom lab import server\nimport runpy\nrunpy.run_path(\"tools/run_me.py\")\n",
+                outside.display().to_string()
+            ),
+        );
+        write(&root, "lab/__init__.py", "");
+        write(
+            &root,
+            "lab/server.py",
+            &format!("from . import util\n{recv}"),
+        );
+        write(&root, "lab/util.py", recv);
+        write(&root, "tools/run_me.py", recv);
+        write(&root, "unused.py", recv);
+        write(&outside, "elsewhere.py", recv);
+        let program = |argv: &[&str]| crate::server::supervisor::Program {
+            pid: 0,
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            cwd: root.clone(),
+        };
+        let files = |s: &Source| {
+            let mut f: Vec<String> = s.facts.iter().map(|f| s.display(&f.file)).collect();
+            f.sort();
+            f.dedup();
+            f
+        };
+        let s = Source::for_program(&program(&["python3", "-u", "wrapper.py"]), &root);
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+        assert_eq!(
+            files(&s),
+            ["lab/server.py", "lab/util.py", "tools/run_me.py"],
+            "imported, imported relatively, run; not the unused file, not one outside"
+        );
+        let s = Source::for_program(&program(&["python3", "-m", "lab.server"]), &root);
+        assert_eq!(files(&s), ["lab/server.py", "lab/util.py"]);
+        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_dir_all(&outside).unwrap();
+    }
+
     #[test]
     fn a_file_that_does_not_parse_is_a_problem_not_a_failure() {
         let s = scan_text("def broken(:\n");
