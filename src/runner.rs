@@ -544,18 +544,22 @@ fn printed_traceback(
 ) -> Option<String> {
     use crate::server::traceback::Traceback;
     watch.settle(Duration::from_secs(1));
-    let deadline = Instant::now() + Duration::from_millis(500);
-    let mut last = String::new();
+    let started = Instant::now();
+    let mut last = None;
     loop {
         let text = c.printed_since(mark);
         let parsed = Traceback::parse(&text).is_some();
-        if parsed && text == last && text.ends_with('\n') {
+        let still = last.as_ref() == Some(&text);
+        // Whole once it stops growing; none if nothing like one came meanwhile.
+        if still && parsed && text.ends_with('\n') {
             return Some(text);
         }
-        if Instant::now() >= deadline {
+        if (still && !parsed && started.elapsed() >= Duration::from_millis(100))
+            || started.elapsed() >= Duration::from_millis(500)
+        {
             return parsed.then_some(text);
         }
-        last = text;
+        last = Some(text);
         std::thread::sleep(Duration::from_millis(20));
     }
 }
