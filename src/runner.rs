@@ -623,14 +623,11 @@ fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], trigger: Trigger, fresh: bool
         }
         // It read the whole request that way and acted on it, where the request as clients
         // send it left it waiting.
-        Err(e @ (NoReply::ClosedSilently | NoReply::Reset)) if trigger == Trigger::Silent => {
+        Err(e) if trigger == Trigger::Silent && !matches!(e, NoReply::Silent(_)) => {
             probe.confirmed = true;
             format!(
-                "confirmed: {which}, sent again with a big-endian header, was read to its end and {} instead of waited on, so the server reads the header as big-endian",
-                match e {
-                    NoReply::Reset => "reset",
-                    _ => "closed without a reply",
-                }
+                "confirmed: {which}, sent again with a big-endian header, was read to its end and acted on instead of waited on ({}), so the server reads the header as big-endian",
+                e.describe(timeout)
             )
         }
         Err(NoReply::Silent(_)) if fresh => format!(

@@ -171,7 +171,12 @@ fn a_servers_own_timeout_at_ours_is_judged_the_same_every_time() {
     for (timeout, status, finding, named) in [
         ("2", "warn", "delayed-by-idle-client", "2.0 s"),
         ("1.9", "warn", "delayed-by-idle-client", "1.9 s"),
-        ("2.1", "fail", "blocks-on-idle-client", "a timeout of 2.1s"),
+        (
+            "2.1",
+            "fail",
+            "blocks-on-idle-client",
+            "a timeout of 2s 100ms",
+        ),
     ] {
         for _ in 0..2 {
             let report = exec(&format!("python3 lab_server.py --timeout {timeout}"), IDLE);
