@@ -307,10 +307,25 @@ pub fn run(
                         let mut found =
                             probe_big_endian(&mut ctx, &payload, trigger, control.is_some());
                         found.case = case.id;
+                        // Did handling it make the server raise, or exit?
+                        let mut exit = None;
                         if let (Some(c), Some(mark), true) =
                             (control.as_deref_mut(), mark, found.answered)
                         {
                             found.crashed(printed_traceback(c, &ctx.settings.watch, mark));
+                            exit = c.exited(Duration::ZERO);
+                            found.event = match (&exit, &found.crash) {
+                                (Some(e), _) => Some(e.clone()),
+                                (None, Some(output)) => Some(ServerEvent {
+                                    event: EventKind::Raised,
+                                    status: None,
+                                    stderr_tail: output.clone(),
+                                    restarted: false,
+                                    oom_killed: false,
+                                    cause: None,
+                                }),
+                                (None, None) => None,
+                            };
                         }
                         let answered = found.answered;
                         // An ERROR probe that was answered ERROR too showed nothing.
@@ -323,7 +338,7 @@ pub fn run(
                         }
                         if let Some(c) = control.as_deref_mut() {
                             // Leave a server in a known state for the next case.
-                            if stop.is_none() && (!answered || c.exited(Duration::ZERO).is_some()) {
+                            if stop.is_none() && (!answered || exit.is_some()) {
                                 if !answered {
                                     c.kill_hung();
                                 }
@@ -469,6 +484,9 @@ fn blame(v: Verdict, event: &ServerEvent) -> Verdict {
             "the server stopped answering during or right after this case, so srpc-check stopped it"
                 .into()
         }
+        (EventKind::Raised, _) => {
+            "the server raised an exception during or right after this case".into()
+        }
     };
     let message = if v.status == Status::Fail {
         format!("{}; {what}", v.message)
@@ -513,6 +531,11 @@ pub struct Probe {
     pub reply_big_endian: bool,
     /// The traceback the server printed while it handled the probe, when it printed one.
     pub crash: Option<String>,
+    /// The probe's bytes both ways.
+    pub transcript: Transcript,
+    /// What the server did while it handled the probe, when it raised or exited: the evidence
+    /// of a bug found behind the byte order.
+    pub event: Option<ServerEvent>,
 }
 
 impl Probe {
@@ -577,6 +600,8 @@ fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], trigger: Trigger, fresh: bool
         confirmed: false,
         reply_big_endian: false,
         crash: None,
+        transcript: Transcript::default(),
+        event: None,
     };
     let mut conn = match Conn::connect(ctx.settings.addr, ctx.settings.timeout)
         .map(|c| c.watched(&ctx.settings.watch))
@@ -589,7 +614,7 @@ fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], trigger: Trigger, fresh: bool
     };
     let result = reply::exchange(&mut conn, &frame, &[], Duration::ZERO, false);
     let timeout = conn.timeout();
-    ctx.keep(conn);
+    probe.transcript = ctx.keep(conn);
     probe.answered = !matches!(result, Err(NoReply::Silent(_)));
     let which = match trigger {
         Trigger::Silent => "the request that got no reply",

@@ -295,6 +295,35 @@ fn a_server_that_reads_big_endian_and_waits_gets_the_byte_order_and_the_bug_behi
     let probe = report["big_endian_probe"].as_str().unwrap();
     assert!(probe.starts_with("confirmed"), "{probe}");
     assert!(probe.contains("TypeError"), "{probe}");
+    // Its evidence is the probe's own exchange: the request big-endian, the traceback it drew
+    // (the handler's thread died; the server went on), and a reproducer.
+    let evidence = &behind["evidence"];
+    assert!(
+        evidence["sent_hex"]
+            .as_str()
+            .unwrap()
+            .starts_with("00000001"),
+        "{evidence:#}"
+    );
+    assert_eq!(evidence["server"]["event"], "raised", "{evidence:#}");
+    assert!(evidence["server"]["stderr_tail"]
+        .as_str()
+        .unwrap()
+        .contains("TypeError: the JSON object must be str"));
+    assert!(evidence["reproducer"].is_string(), "{evidence:#}");
+    // The human report shows that traceback under the finding.
+    let human = cmd()
+        .current_dir(fixtures())
+        .args(["--exec", &format!("python3 {file}")])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let human = String::from_utf8(human.stdout).unwrap();
+    let block = &human[human
+        .find("error[crash-behind-byte-order]")
+        .expect("the finding")..];
+    assert!(block.contains("shown by the big-endian probe"), "{block}");
+    assert!(block.contains("its traceback:"), "{block}");
 }
 
 #[test]

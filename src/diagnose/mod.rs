@@ -50,6 +50,9 @@ pub struct Finding {
     /// The case whose details best show it.
     pub representative: &'static str,
     pub location: Option<Location>,
+    /// Shown by the big-endian probe that followed the representative case, not by a case of
+    /// its own: the probe's exchange is its evidence.
+    pub from_probe: bool,
 }
 
 /// Every finding of a run, and which finding each outcome belongs to.
@@ -177,7 +180,7 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
             (None, Some(EventKind::Exited)) => keep
                 .or_else(|| crash_code(o.id, None))
                 .unwrap_or(Code::Crash),
-            (Some(_), _) | (None, Some(EventKind::Hung)) => {
+            (Some(_), _) | (None, Some(EventKind::Hung | EventKind::Raised)) => {
                 o.finding.unwrap_or(if probe_confirmed {
                     Code::RequestReadBigEndian
                 } else {
@@ -316,6 +319,7 @@ fn behind_byte_order(
         cases: vec![probe.case],
         representative: probe.case,
         location,
+        from_probe: true,
     })
 }
 
@@ -364,6 +368,7 @@ fn group(
                 cases: cases.iter().map(|o| o.id).collect(),
                 representative: representative(&cases).id,
                 location: locate(code, &cases),
+                from_probe: false,
             }
         })
         .collect();
@@ -714,6 +719,8 @@ mod tests {
             confirmed,
             reply_big_endian,
             crash: crash.map(String::from),
+            transcript: Default::default(),
+            event: None,
         }
     }
 

@@ -59,6 +59,10 @@ pub struct Finding {
     pub representative: String,
     /// Where in the student's code, when srpc-check had the code and could tell.
     pub location: Option<Location>,
+    /// The evidence, when no case of its own shows it (a bug found behind the byte order is
+    /// shown by the big-endian probe's exchange, id `big-endian-probe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Test>,
 }
 
 impl Finding {
@@ -95,6 +99,35 @@ pub struct Test {
 impl Test {
     pub fn passed(&self) -> bool {
         matches!(self.status.as_str(), "pass" | "warn")
+    }
+}
+
+/// The big-endian probe's exchange as a test's evidence: what was sent and received, what the
+/// server did, and a reproducer.
+fn probe_test(p: &crate::runner::Probe, addr: std::net::SocketAddr) -> Test {
+    let sent = p.transcript.sent_bytes();
+    let received = &p.transcript.received;
+    Test {
+        id: "big-endian-probe".into(),
+        group: "probe".into(),
+        status: "fail".into(),
+        duration_ms: 0,
+        message: format!(
+            "the request of {}, sent again with a big-endian header, as the server reads it: {}",
+            p.case, p.text
+        ),
+        hint: p.event.as_ref().and_then(|e| {
+            crate::server::traceback::Traceback::parse(&e.stderr_tail).map(|t| t.explain())
+        }),
+        expected: None,
+        actual: None,
+        sent_hex: hex(&sent[..sent.len().min(HEX_LIMIT)]),
+        received_hex: hex(&received[..received.len().min(HEX_LIMIT)]),
+        sent_bytes: sent.len(),
+        received_bytes: received.len(),
+        reproducer: super::reproducer::reproducer(&p.transcript, None, addr),
+        server: p.event.clone(),
+        finding: None,
     }
 }
 
@@ -170,6 +203,11 @@ impl Doc {
                         cases: f.cases.iter().map(|c| c.to_string()).collect(),
                         representative: f.representative.into(),
                         location: f.location.clone(),
+                        evidence: report
+                            .probe
+                            .as_ref()
+                            .filter(|_| f.from_probe)
+                            .map(|p| probe_test(p, report.addr)),
                     }
                 })
                 .collect(),

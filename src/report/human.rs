@@ -34,6 +34,7 @@ pub fn server_event(e: &ServerEvent, indent: &str, subject: &str) -> String {
         (EventKind::Exited, None) => "exited".into(),
         (EventKind::Hung, _) if subject == "client" => "hung and was stopped".into(),
         (EventKind::Hung, _) => "stopped answering and was stopped".into(),
+        (EventKind::Raised, _) => "raised an exception and went on running".into(),
     };
     let again = if e.restarted {
         "; srpc-check started it again"
@@ -116,6 +117,8 @@ pub fn case_line(o: &Outcome, finding: Option<&str>, style: Style) -> String {
             (EventKind::Hung, false) => "server hung",
             (EventKind::Exited, true) => "client crashed",
             (EventKind::Hung, true) => "client hung",
+            (EventKind::Raised, false) => "server raised",
+            (EventKind::Raised, true) => "client raised",
         };
         line.push_str(&format!("  [{}]", style.paint("1;31", what)));
     }
@@ -203,7 +206,14 @@ fn finding_block(f: &json::Finding, report: &RunReport, doc: &json::Doc, style: 
         count(f.cases.len(), "case"),
         brief_list(&f.cases, 4)
     );
-    if let Some(t) = doc.test(&f.representative) {
+    if let Some(t) = &f.evidence {
+        let _ = writeln!(
+            out,
+            "  shown by the big-endian probe after {}: its request, in the byte order the server reads",
+            f.representative
+        );
+        out.push_str(&evidence(t, "    ", super::BRIEF_DUMP_LIMIT));
+    } else if let Some(t) = doc.test(&f.representative) {
         let description = report
             .outcomes
             .iter()

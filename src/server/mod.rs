@@ -41,6 +41,8 @@ pub enum EventKind {
     Exited,
     /// It stopped answering, and srpc-check stopped it.
     Hung,
+    /// It printed a traceback and went on running (one connection's handler raised).
+    Raised,
 }
 
 /// A server srpc-check ran that never listened.

@@ -529,7 +529,9 @@ impl Supervised {
                 &output,
                 status.as_deref().unwrap_or("unknown status"),
             )),
-            EventKind::Hung => super::traceback::Traceback::parse(&output).map(|t| t.explain()),
+            EventKind::Hung | EventKind::Raised => {
+                super::traceback::Traceback::parse(&output).map(|t| t.explain())
+            }
         };
         ServerEvent {
             event: kind,
