@@ -423,10 +423,12 @@ fn an_interrupted_grade_stops_every_box_and_resumes() {
     use std::time::{Duration, Instant};
     let class = Class::new("sigint");
     let tok = format!("srpc-grade-test-{}-sigint", std::process::id());
-    // Servers that wait 1.9 s on an idle client, so each takes seconds to grade and the class
-    // is surely still running when it is interrupted.
+    // Sequential servers that wait 5 s on an idle client, which srpc-check (with a timeout of
+    // 6 s) waits out: each submission takes over 10 s and, two at a time, the class over 20 s,
+    // however fast the machine. The interrupt comes within 10 s, so it surely finds the class
+    // running, however slow the machine.
     for name in ["a", "b", "c", "d"] {
-        class.add(name, json!({"bug": "daemon", "timeout": 1.9}));
+        class.add(name, json!({"bug": "daemon", "timeout": 5}));
     }
     let command = format!("python3 lab_server.py --port 4444 --token {tok}");
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("srpc-check"))
@@ -434,16 +436,20 @@ fn an_interrupted_grade_stops_every_box_and_resumes() {
         .arg(class.dir())
         .args(["--exec", &command, "--out"])
         .arg(class.out())
-        .args(["--jobs", "2"])
+        .args(["--jobs", "2", "--timeout", "6s"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Interrupted once the first servers (and their daemons) run.
+    // Interrupted once the first servers (and their daemons) run, or after 10 s.
     let started = Instant::now();
-    while leftovers_peek(&tok) < 2 && started.elapsed() < Duration::from_secs(20) {
+    while leftovers_peek(&tok) < 3 && started.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the class ended before it was interrupted"
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
