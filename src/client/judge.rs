@@ -47,6 +47,7 @@ impl Judged {
 /// pieces) and what it received (the request).
 fn transcript(c: &ConnLog) -> Box<Transcript> {
     Box::new(Transcript {
+        peer_reset: false,
         sent: c.pieces.clone(),
         half_closed: false,
         reset: false,

@@ -27,6 +27,8 @@ pub struct Transcript {
     pub half_closed: bool,
     /// The client left without reading, with a reset (SO_LINGER 0) after its half-close.
     pub reset: bool,
+    /// The server reset the connection: it closed it with bytes of ours unread.
+    pub peer_reset: bool,
     pub received: Vec<u8>,
 }
 
@@ -162,7 +164,15 @@ impl Conn {
                 pause_before,
                 bytes: bytes[start..end].to_vec(),
             });
-            self.stream.write_all(&bytes[start..end])?;
+            if let Err(e) = self.stream.write_all(&bytes[start..end]) {
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                ) {
+                    self.transcript.peer_reset = true;
+                }
+                return Err(e);
+            }
             self.sent += (end - start) as u64;
             start = end;
         }
@@ -366,7 +376,10 @@ impl Conn {
                 ReadStatus::Timeout
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadStatus::Data(0),
-            Err(_) => ReadStatus::Reset,
+            Err(_) => {
+                self.transcript.peer_reset = true;
+                ReadStatus::Reset
+            }
         }
     }
 

@@ -140,6 +140,7 @@ mod tests {
     #[test]
     fn reproducer_replays_pieces_pauses_and_half_close() {
         let t = Transcript {
+            peer_reset: false,
             sent: vec![
                 Piece {
                     pause_before: Duration::ZERO,
@@ -162,6 +163,7 @@ mod tests {
     #[test]
     fn reproducer_of_a_client_that_left_resets_instead_of_reading() {
         let t = Transcript {
+            peer_reset: false,
             sent: vec![Piece {
                 pause_before: Duration::ZERO,
                 bytes: vec![1, 0, 0, 0],

@@ -149,6 +149,7 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
     let _ = idle.send(&idle_frame[prefix_len..]);
     let _ = reply::read(&mut idle);
     let held = crate::net::conn::Transcript {
+        peer_reset: false,
         sent: idle
             .transcript
             .sent
