@@ -198,21 +198,6 @@ pub struct ClientRun {
     pub program: Option<crate::server::supervisor::Program>,
 }
 
-impl ClientRun {
-    /// The client's source: the program its Python process ran, or, when none was seen (it
-    /// never connected), the files `command` names, read from `dir`.
-    pub fn source(
-        program: Option<&crate::server::supervisor::Program>,
-        command: &str,
-        dir: &std::path::Path,
-    ) -> crate::diagnose::Source {
-        match program {
-            Some(program) => crate::diagnose::Source::for_program(program, dir),
-            None => crate::diagnose::Source::for_command(command, dir),
-        }
-    }
-}
-
 /// Runs each case (one run of the program each) and reports them as the server suite does.
 /// `deadline`: no case starts after it (the grader's wall-clock limit). Fails only when the
 /// program cannot be run at all.

@@ -195,15 +195,13 @@ impl ClientPart {
         };
         // The client's own files, where it runs others than the server.
         let dir = std::env::current_dir().ok();
-        if let (Some(source), Some(dir)) = (source.as_mut(), dir) {
-            let own = crate::client::ClientRun::source(
-                client.as_ref().ok().and_then(|c| c.program.as_ref()),
-                command,
-                &dir,
-            );
-            if Some(command) != args.exec.exec.as_ref() {
-                source.client = Some(Box::new(own));
-            }
+        if let (Some(source), Some(dir), true) = (
+            source.as_mut(),
+            dir,
+            Some(command) != args.exec.exec.as_ref(),
+        ) {
+            let program = client.as_ref().ok().and_then(|c| c.program.as_ref());
+            source.client = Some(Box::new(Source::for_run(program, command, &dir)));
         }
         crate::client::append(report, &cases, client.map(|c| c.report));
         Ok(())

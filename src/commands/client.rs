@@ -119,6 +119,6 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
     // The program the client's Python process ran, whatever command started it.
     let source = std::env::current_dir()
         .ok()
-        .map(|dir| client::ClientRun::source(run.program.as_ref(), &command, &dir));
+        .map(|dir| crate::diagnose::Source::for_run(run.program.as_ref(), &command, &dir));
     out.finish(&run.report, source.as_ref(), &rubric, None)
 }

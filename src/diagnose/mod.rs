@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 pub use code::{Code, Info, Severity};
 pub use source::Source;
 
-use crate::runner::{Outcome, RunReport};
+use crate::runner::{Outcome, RunReport, ERROR_REPLY};
 use crate::server::traceback::Traceback;
 use crate::server::EventKind;
 use crate::suite::Status;
@@ -79,8 +79,6 @@ impl Diagnosis {
 fn needs_finding(o: &Outcome) -> bool {
     o.status == Status::Fail || (o.status == Status::Warn && o.finding.is_some())
 }
-
-use crate::runner::ERROR_REPLY;
 
 /// Failures that an ERROR reply to a well-formed request explains, whatever the case set out to
 /// show: a server that answers every such request ERROR answers ERROR to a split one, to eight

@@ -148,25 +148,37 @@ impl Source {
         source
     }
 
-    /// [`Source::for_program`] on a thread of its own.
+    /// The source of a program srpc-check ran: what its Python process ran, when the kernel
+    /// showed it ([`Source::for_program`]), else the files `command` names
+    /// ([`Source::for_command`]: a program that ended before it could be read).
     #[cfg(target_os = "linux")]
-    pub fn program_in_background(
-        program: &crate::server::supervisor::Program,
+    pub fn for_run(
+        program: Option<&crate::server::supervisor::Program>,
+        command: &str,
+        dir: &Path,
+    ) -> Source {
+        match program {
+            Some(program) => Source::for_program(program, dir),
+            None => Source::for_command(command, dir),
+        }
+    }
+
+    /// [`Source::for_run`] on a thread of its own.
+    #[cfg(target_os = "linux")]
+    pub fn for_run_in_background(
+        program: Option<&crate::server::supervisor::Program>,
+        command: &str,
         dir: &Path,
     ) -> Pending {
-        let (program, dir) = (program.clone(), dir.to_owned());
-        Pending(std::thread::spawn(move || {
-            Source::for_program(&program, &dir)
-        }))
+        let (program, command, dir) = (program.cloned(), command.to_owned(), dir.to_owned());
+        in_background(move || Source::for_run(program.as_ref(), &command, &dir))
     }
 
     /// [`Source::for_command`] on a thread of its own, so reading the source (a Python start-up
     /// and a parse, a fifth of a second) overlaps the cases instead of adding to them.
     pub fn read_in_background(command: &str, dir: &Path) -> Pending {
         let (command, dir) = (command.to_owned(), dir.to_owned());
-        Pending(std::thread::spawn(move || {
-            Source::for_command(&command, &dir)
-        }))
+        in_background(move || Source::for_command(&command, &dir))
     }
 
     /// Runs the scan over `files` with `python`.
@@ -218,6 +230,11 @@ impl Source {
 
 /// A source being read on its own thread.
 pub struct Pending(std::thread::JoinHandle<Source>);
+
+/// Reads a source with `read` on a thread of its own.
+fn in_background(read: impl FnOnce() -> Source + Send + 'static) -> Pending {
+    Pending(std::thread::spawn(read))
+}
 
 impl Pending {
     /// The source, once read (empty, with the reason, if the reading thread failed).

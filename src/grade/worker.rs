@@ -120,8 +120,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     let client_cases = |report: &mut runner::RunReport| -> Option<Source> {
         let client = spec.client_command.as_ref()?;
         let program = add_client_cases(report, spec, client, &wrapper, deadline.clone());
-        (*client != spec.command)
-            .then(|| crate::client::ClientRun::source(program.as_ref(), client, &spec.scratch))
+        (*client != spec.command).then(|| Source::for_run(program.as_ref(), client, &spec.scratch))
     };
     // The server's source, read while the cases ran, with the client's.
     let source = |pending: source::Pending, client: Option<Source>| {

@@ -355,11 +355,7 @@ impl Supervised {
         command: &str,
         dir: &std::path::Path,
     ) -> crate::diagnose::source::Pending {
-        use crate::diagnose::Source;
-        match self.program() {
-            Some(program) => Source::program_in_background(program, dir),
-            None => Source::read_in_background(command, dir),
-        }
+        crate::diagnose::Source::for_run_in_background(self.program(), command, dir)
     }
 
     /// How often it was started again.
