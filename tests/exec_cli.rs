@@ -245,7 +245,14 @@ fn exec_and_builtin_together_is_a_usage_error() {
 
 #[test]
 fn sigterm_to_srpc_check_mid_run_stops_the_server_and_its_helper() {
-    let tok = token("sigterm");
+    sigterm_mid_run("sigterm", false);
+    // Also when its stderr is gone (the pipe of a parent that was killed): the message it
+    // writes on the way out fails, and it still stops everything and exits.
+    sigterm_mid_run("sigterm-no-stderr", true);
+}
+
+fn sigterm_mid_run(name: &str, stderr_gone: bool) {
+    let tok = token(name);
     let mut child = Command::new(env!("CARGO_BIN_EXE_srpc-check"))
         .args([
             "--exec",
@@ -256,9 +263,14 @@ fn sigterm_to_srpc_check_mid_run_stops_the_server_and_its_helper() {
         ])
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if stderr_gone {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .unwrap();
+    drop(child.stderr.take());
     // The first case line (--verbose prints each as it finishes) means the server is up and
     // being tested.
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

@@ -15,7 +15,7 @@
 //! connects and closes would itself be a test case, and it kills fragile servers.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
@@ -556,7 +556,10 @@ impl Supervised {
         }
         let left = sweep(root, &|| live_roots().clone(), Instant::now() + SWEEP_LIMIT);
         if !left.is_empty() {
-            eprintln!("srpc-check: could not stop processes {left:?} of the server");
+            let _ = writeln!(
+                std::io::stderr(),
+                "srpc-check: could not stop processes {left:?} of the server"
+            );
         }
         reap(&mut run);
         live_roots().remove(&root);
@@ -827,7 +830,7 @@ pub fn install_cleanup() {
                 .name("signals".into())
                 .spawn(move || {
                     if let Some(sig) = signals.forever().next() {
-                        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+                        INTERRUPTED.store(sig, std::sync::atomic::Ordering::SeqCst);
                         kill_everything();
                         for hook in INTERRUPT_HOOKS
                             .lock()
@@ -836,7 +839,12 @@ pub fn install_cleanup() {
                         {
                             hook();
                         }
-                        eprintln!("srpc-check: interrupted; the server was stopped");
+                        // Not eprintln!: with stderr gone (a killed parent's pipe) it panics,
+                        // and this thread would end without the exit below.
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "srpc-check: interrupted; the server was stopped"
+                        );
                         std::process::exit(128 + sig);
                     }
                 });
@@ -844,17 +852,22 @@ pub fn install_cleanup() {
     });
 }
 
-/// Set when Ctrl-C, SIGTERM or SIGHUP arrived: srpc-check is stopping and will exit with
-/// 128 + the signal.
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The signal (Ctrl-C, SIGTERM or SIGHUP) that arrived, 0 for none: srpc-check is stopping
+/// and will exit with 128 + the signal.
+static INTERRUPTED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 /// Once srpc-check has been interrupted, waits for the signal's own exit (128 + the signal),
 /// so work that ended because its servers were stopped cannot be reported as done, nor the
-/// run end with another exit code first. Returns at once otherwise.
+/// run end with another exit code first. Returns at once otherwise. Should the stopping not
+/// end in that exit in time, exits with that code here: an interrupted srpc-check never stays.
 pub fn wait_if_interrupted() {
-    while INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(50));
+    let sig = INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
+    if sig == 0 {
+        return;
     }
+    // The sweep's own limit, the hooks and a margin.
+    std::thread::sleep(SWEEP_LIMIT + Duration::from_secs(5));
+    std::process::exit(128 + sig);
 }
 
 /// Run after every server is stopped on Ctrl-C, SIGTERM or SIGHUP, before srpc-check exits.
