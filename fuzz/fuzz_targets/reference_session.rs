@@ -17,7 +17,7 @@ use libfuzzer_sys::fuzz_target;
 use reference_server::command::ERROR_REPLY;
 use reference_server::frame::{decode, Decoded, HEADER_LEN};
 use reference_server::json::{self, Value};
-use reference_server::{serve_connection, Config, Db};
+use reference_server::{serve_connection, Config, Srpc};
 use srpc_check::net::wire::{self, Header};
 use srpc_check_fuzz::{py_value, utf16, MemStream};
 
@@ -93,7 +93,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 /// One connection: `bytes` arrive in the pieces `cuts` make; `out` receives all the server
 /// wrote.
-fn exchange(db: &Db, config: &Config, bytes: &[u8], cuts: &[u16], out: &mut Vec<u8>) {
+fn exchange(db: &Srpc, config: &Config, bytes: &[u8], cuts: &[u16], out: &mut Vec<u8>) {
     out.clear();
     let mut stream = MemStream::new(bytes, cuts, out);
     let served = pin!(serve_connection(&mut stream, db, config));
@@ -110,10 +110,10 @@ fn is_func(units: &[u16], name: &str) -> bool {
 fuzz_target!(|steps: Vec<Step>| {
     let _context = runtime().enter();
     let config = Config::default();
-    let db = Db::new();
+    let db = Srpc::default();
     // Raw frames get a store of their own, so a frame that happens to be a valid PUT can never
     // make the model wrong.
-    let scratch = Db::new();
+    let scratch = Srpc::default();
     let mut stored: [Option<Vec<u8>>; ENTRIES] = Default::default();
     let mut request = Vec::new();
     let mut expected = Vec::new();

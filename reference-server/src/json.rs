@@ -403,6 +403,36 @@ pub fn dump_str(units: &[u16], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+/// A string as `json.dumps(..., ensure_ascii=False)` writes it and `.encode("utf-8")` encodes
+/// it: only `"`, `\\` and the control characters below U+0020 are escaped; everything else is
+/// written as UTF-8. `None` for a lone surrogate, where CPython's encode raises
+/// `UnicodeEncodeError`.
+pub fn dump_str_unicode(units: &[u16], out: &mut Vec<u8>) -> Option<()> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for c in char::decode_utf16(units.iter().copied()) {
+        match c.ok()? {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            c if (c as u32) < 0x20 => {
+                let u = c as usize;
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[u >> 4], HEX[u & 0xf]]);
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+    Some(())
+}
+
 /// Python's `float.__repr__`, plus `json`'s spellings of the non-finite values.
 ///
 /// Both Python and Rust produce the shortest digit string that round-trips; they differ only in

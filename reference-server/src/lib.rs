@@ -1,16 +1,23 @@
-//! The srpc reference server: the definition of the protocol that runs.
+//! The reference server of srpc-check: the definition of each lab protocol that runs.
 //!
-//! Layers, bottom up: [`frame`] turns bytes into frames, [`json`] reads and writes JSON the way
-//! CPython does, [`command`] turns a payload into a reply against the [`db`], and [`server`]
-//! owns the sockets. This crate shares no code with the srpc-check harness on purpose: if the two
-//! shared a codec, a bug in it would pass conformance unnoticed.
+//! [`server`] owns the sockets, the connection cap and the deadlines, and knows no protocol;
+//! each protocol is one module behind the [`protocol::Protocol`] trait: [`srpc`] (the GET/PUT
+//! lab) and [`app`] (lab 4, Real Python's socket tutorial). [`json`] reads and writes JSON the
+//! way CPython does, for both. This crate shares no code with the srpc-check harness on purpose:
+//! if the two shared a codec, a bug in it would pass conformance unnoticed.
 
-pub mod command;
-pub mod db;
-pub mod frame;
+pub mod app;
 pub mod json;
+pub mod protocol;
 pub mod server;
+pub mod srpc;
 
-pub use command::respond;
-pub use db::Db;
+pub use app::App;
+pub use protocol::{Protocol, Step, Unfinished};
 pub use server::{raise_fd_limit, run, run_with, serve_connection, Config};
+pub use srpc::{command, db, frame, Srpc};
+pub use srpc::command::respond;
+pub use srpc::db::Db;
+
+/// The protocols the server speaks, by the name `--protocol` takes.
+pub const PROTOCOLS: &[&str] = &["srpc", "app"];

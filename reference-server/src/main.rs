@@ -1,4 +1,5 @@
-//! `reference-server`: serve srpc on a TCP port until Ctrl-C or SIGTERM.
+//! `reference-server`: serve srpc (or, with `--protocol app`, the lab 4 protocol) on a TCP port
+//! until Ctrl-C or SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -6,18 +7,23 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use reference_server::{run_with, Config, Db};
+use reference_server::{run_with, App, Config, Srpc};
 
 #[derive(Parser, Debug)]
-#[command(version, about = "The srpc reference server")]
+#[command(version, about = "The reference server of srpc-check's lab protocols")]
 struct Args {
+    /// The protocol to serve: srpc (the GET/PUT lab) or app (lab 4, Real Python's socket
+    /// tutorial, with the assignment's double and negate).
+    #[arg(long, default_value = "srpc", value_parser = clap::builder::PossibleValuesParser::new(reference_server::PROTOCOLS))]
+    protocol: String,
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
     /// Port to bind; 0 picks a free one (printed on start).
     #[arg(long, default_value_t = 4444)]
     port: u16,
-    /// Largest request payload in bytes; longer declared lengths get ERROR unread.
+    /// Largest request payload (srpc) or content (app) in bytes; a longer declared length gets
+    /// ERROR (srpc) or a close (app) unread.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_payload: usize,
     /// Time a client has to deliver its whole request, e.g. 5s or 500ms.
@@ -70,9 +76,11 @@ async fn serve(args: Args) -> Result<(), String> {
         max_connections: args.max_connections as usize,
         ..Config::default()
     };
-    run_with(listener, config, Db::new(), shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    let served = match args.protocol.as_str() {
+        "app" => run_with(listener, config, App, shutdown_signal()).await,
+        _ => run_with(listener, config, Srpc::default(), shutdown_signal()).await,
+    };
+    served.map_err(|e| e.to_string())
 }
 
 async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, String> {

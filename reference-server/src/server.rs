@@ -4,8 +4,8 @@
 //! this module touches sockets. [`serve_connection`] is generic over any async byte stream so
 //! tests and fuzz targets can drive a whole session in memory.
 //!
-//! Every way a client can misbehave ends in an ERROR reply (when it can still be delivered) and
-//! a closed connection: the server itself never stops because of a client.
+//! Every way a client can misbehave ends in what its protocol owes it (srpc's ERROR reply, or
+//! for app a close) and a closed connection: the server itself never stops because of a client.
 
 use std::future::Future;
 use std::io;
@@ -19,9 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{timeout, timeout_at, Instant};
 
-use crate::command::{self, ERROR_REPLY};
-use crate::db::Db;
-use crate::frame::{self, Decoded, HEADER_LEN};
+use crate::protocol::{Protocol, Step, Unfinished};
 
 /// Limits that protect the server from its clients.
 #[derive(Debug, Clone)]
@@ -58,77 +56,59 @@ const READ_CHUNK: usize = 64 * 1024;
 const DRAIN_TIME: Duration = Duration::from_millis(500);
 const DRAIN_BYTES: usize = 1024 * 1024;
 
-/// Why a connection ended without a request to carry out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadFailure {
-    /// The peer closed before a whole frame arrived (includes an empty connection).
-    Eof,
-    /// The read deadline passed.
-    Timeout,
-    /// The header declared a length we refuse.
-    BadLength(frame::FrameError),
-}
-
-/// Reads one request frame, returning its payload. `buf` holds bytes already received. Returns
-/// once the whole frame is in, the peer closes, the header is refused, or `deadline` passes.
-pub async fn read_request<S: AsyncRead + Unpin>(
+/// Reads until `protocol` decides on the bytes received (`buf` holds bytes already received),
+/// the peer closes, or `deadline` passes.
+pub async fn read_request<S: AsyncRead + Unpin, P: Protocol>(
     stream: &mut S,
     mut buf: Vec<u8>,
-    max_payload: usize,
+    protocol: &P,
+    max_request: usize,
     deadline: Instant,
-) -> io::Result<Result<Vec<u8>, ReadFailure>> {
+) -> io::Result<Result<Step, Unfinished>> {
     loop {
-        match frame::decode(&buf, max_payload) {
-            Ok(Decoded::Frame { len, .. }) => {
-                buf.truncate(HEADER_LEN + len);
-                buf.drain(..HEADER_LEN);
-                return Ok(Ok(buf));
-            }
-            Err(e) => return Ok(Err(ReadFailure::BadLength(e))),
-            Ok(Decoded::Incomplete { need }) => {
-                let want = (need - buf.len()).min(READ_CHUNK);
+        match protocol.step(&buf, max_request) {
+            Step::Incomplete { need } => {
+                let want = need.saturating_sub(buf.len()).clamp(1, READ_CHUNK);
                 buf.reserve(want);
             }
+            decided => return Ok(Ok(decided)),
         }
         match timeout_at(deadline, stream.read_buf(&mut buf)).await {
-            Err(_) => return Ok(Err(ReadFailure::Timeout)),
-            Ok(Ok(0)) => return Ok(Err(ReadFailure::Eof)),
+            Err(_) => return Ok(Err(Unfinished::Timeout)),
+            Ok(Ok(0)) => return Ok(Err(Unfinished::Eof)),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(e),
         }
     }
 }
 
-/// The reply frame for what was read, and whether the client may still be sending.
-fn reply_to(request: &Result<Vec<u8>, ReadFailure>, db: &Db) -> (Vec<u8>, bool) {
-    let (payload, unread_input) = match request {
-        Ok(payload) => (command::respond(db, payload), false),
-        Err(ReadFailure::BadLength(_) | ReadFailure::Timeout) => (ERROR_REPLY.to_vec(), true),
-        Err(ReadFailure::Eof) => (ERROR_REPLY.to_vec(), false),
-    };
-    (frame::encode(&payload), unread_input)
+/// What to send for what was read (nothing: close), and whether the client may still be
+/// sending.
+fn reply_to<P: Protocol>(protocol: &P, request: Result<Step, Unfinished>) -> (Vec<u8>, bool) {
+    match request {
+        Ok(Step::Reply {
+            reply,
+            unread_input,
+        }) => (reply, unread_input),
+        Ok(Step::Close) => (Vec::new(), true),
+        Ok(Step::Incomplete { .. }) => unreachable!("read_request decides"),
+        Err(why) => (
+            protocol.unfinished(why).unwrap_or_default(),
+            why == Unfinished::Timeout,
+        ),
+    }
 }
 
 /// Serves one connection: one request, one reply, then the stream is closed.
-pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
-    db: &Db,
+pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin, P: Protocol>(
+    mut stream: S,
+    protocol: &P,
     config: &Config,
 ) -> io::Result<()> {
     let deadline = Instant::now() + config.read_timeout;
-    serve_from(stream, Vec::new(), deadline, db, config).await
-}
-
-/// Serves a connection of which `received` has already been read.
-async fn serve_from<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    received: Vec<u8>,
-    deadline: Instant,
-    db: &Db,
-    config: &Config,
-) -> io::Result<()> {
-    let request = read_request(&mut stream, received, config.max_payload, deadline).await?;
-    let (reply, unread_input) = reply_to(&request, db);
+    let request =
+        read_request(&mut stream, Vec::new(), protocol, config.max_payload, deadline).await?;
+    let (reply, unread_input) = reply_to(protocol, request);
     finish(stream, &reply, unread_input, config).await
 }
 
@@ -207,7 +187,11 @@ enum Immediate {
 /// registered with tokio's reactor only if it has to wait. A registration costs two `epoll_ctl`
 /// calls and wakes an idle worker for a socket that is about to be closed; skipping it is most of
 /// the server's own cost at tens of thousands of connections per second.
-fn serve_immediately(socket: &socket2::Socket, db: &Db, config: &Config) -> io::Result<Immediate> {
+fn serve_immediately<P: Protocol>(
+    socket: &socket2::Socket,
+    protocol: &P,
+    config: &Config,
+) -> io::Result<Immediate> {
     let mut received: Vec<u8> = Vec::with_capacity(4096);
     let n = match socket.recv_with_flags(received.spare_capacity_mut(), libc::MSG_DONTWAIT) {
         Ok(n) => n,
@@ -216,16 +200,18 @@ fn serve_immediately(socket: &socket2::Socket, db: &Db, config: &Config) -> io::
     };
     // SAFETY: recv initialised the first `n` bytes of the spare capacity.
     unsafe { received.set_len(n) };
-    let request = match frame::decode(&received, config.max_payload) {
-        Ok(Decoded::Frame { len, .. }) => Ok(received[HEADER_LEN..HEADER_LEN + len].to_vec()),
-        // Errors and end-of-stream take the slow path, which also drains and times out. A
-        // client that is slow to send keeps only what it sent, not the 4 KiB first read.
+    let reply = match protocol.step(&received, config.max_payload) {
+        Step::Reply {
+            reply,
+            unread_input: false,
+        } => reply,
+        // Refusals, closes and incomplete requests take the slow path, which also drains and
+        // times out. A client that is slow to send keeps only what it sent, not the 4 KiB first read.
         _ => {
             received.shrink_to_fit();
             return Ok(Immediate::Read { received });
         }
     };
-    let (reply, unread_input) = reply_to(&request, db);
     let written = match socket.send_with_flags(&reply, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) {
         Ok(n) => n,
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
@@ -236,7 +222,7 @@ fn serve_immediately(socket: &socket2::Socket, db: &Db, config: &Config) -> io::
     } else {
         Ok(Immediate::Write {
             rest: reply[written..].to_vec(),
-            unread_input,
+            unread_input: false,
         })
     }
 }
@@ -318,20 +304,24 @@ pub fn raise_fd_limit() -> Option<u64> {
 }
 
 /// Runs the server on `listener` with default limits until `shutdown` completes.
-pub async fn run(listener: TcpListener, shutdown: impl Future) -> io::Result<()> {
-    run_with(listener, Config::default(), Db::new(), shutdown).await
+pub async fn run<P: Protocol>(
+    listener: TcpListener,
+    protocol: P,
+    shutdown: impl Future,
+) -> io::Result<()> {
+    run_with(listener, Config::default(), protocol, shutdown).await
 }
 
-/// Runs the server with the given limits and store until `shutdown` completes, then waits (up
+/// Runs the server with the given limits and protocol until `shutdown` completes, then waits (up
 /// to the read and write deadlines) for connections already accepted to finish.
 ///
 /// One accept loop runs per runtime worker, each on its own duplicate of the listening
 /// descriptor, so that accepting and answering use every core rather than the one worker a
 /// single loop would sit on.
-pub async fn run_with(
+pub async fn run_with<P: Protocol>(
     listener: TcpListener,
     config: Config,
-    db: Db,
+    protocol: P,
     shutdown: impl Future,
 ) -> io::Result<()> {
     let config = Arc::new(config);
@@ -350,7 +340,7 @@ pub async fn run_with(
             config: config.clone(),
             permits: permits.clone(),
             waiting: waiting.clone(),
-            db: db.clone(),
+            protocol: protocol.clone(),
         };
         let listener = listener.try_clone()?;
         let mut stopped = stopped.clone();
@@ -377,24 +367,24 @@ pub async fn run_with(
 }
 
 /// What every accept loop shares.
-struct Shared {
+struct Shared<P> {
     config: Arc<Config>,
     permits: Arc<Semaphore>,
     waiting: Arc<Waiting>,
-    db: Db,
+    protocol: P,
 }
 
 /// Accepts and serves connections on one descriptor of the listener until `shutdown`.
-async fn accept_loop(
+async fn accept_loop<P: Protocol>(
     listener: std::net::TcpListener,
-    shared: Shared,
+    shared: Shared<P>,
     shutdown: impl Future,
 ) -> io::Result<()> {
     let Shared {
         config,
         permits,
         waiting,
-        db,
+        protocol,
     } = shared;
     // SAFETY: the std listener owns its descriptor, and the AsyncFd owns the listener, so the
     // descriptor stays open and the same for the AsyncFd's whole life.
@@ -436,7 +426,7 @@ async fn accept_loop(
         // No TCP_NODELAY: the reply goes out in a single write followed by close, so Nagle's
         // algorithm never holds anything back, and the setsockopt would cost a syscall.
         let deadline = Instant::now() + config.read_timeout;
-        let next = match serve_immediately(&socket, &db, &config) {
+        let next = match serve_immediately(&socket, &protocol, &config) {
             Ok(Immediate::Done) | Err(_) => continue,
             Ok(next) => next,
         };
@@ -447,7 +437,7 @@ async fn accept_loop(
             Ok(s) => s,
             Err(_) => continue,
         };
-        let db = db.clone();
+        let protocol = protocol.clone();
         let config = config.clone();
         let reading = matches!(next, Immediate::Read { .. });
         let ticket = waiting.ticket();
@@ -457,12 +447,18 @@ async fn accept_loop(
             let _ = match next {
                 Immediate::Read { received } => {
                     let mut socket = socket;
-                    let request =
-                        read_request(&mut socket, received, config.max_payload, deadline).await;
+                    let request = read_request(
+                        &mut socket,
+                        received,
+                        &protocol,
+                        config.max_payload,
+                        deadline,
+                    )
+                    .await;
                     list.done(ticket);
                     match request {
                         Ok(request) => {
-                            let (reply, unread_input) = reply_to(&request, &db);
+                            let (reply, unread_input) = reply_to(&protocol, request);
                             finish(socket, &reply, unread_input, &config).await
                         }
                         Err(e) => Err(e),

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use reference_server::{Config, Db};
+use reference_server::{Config, Srpc};
 use tokio::sync::oneshot;
 
 pub struct BuiltinServer {
@@ -47,7 +47,7 @@ impl BuiltinServer {
                         read_timeout: Duration::from_secs(5),
                         ..Config::default()
                     };
-                    if let Err(e) = reference_server::run_with(listener, config, Db::new(), async {
+                    if let Err(e) = reference_server::run_with(listener, config, Srpc::default(), async {
                         let _ = stopped.await;
                     })
                     .await

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use reference_server::{Config, Db};
+use reference_server::{Config, Srpc};
 
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -37,7 +37,7 @@ impl Server {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 ready_tx.send(listener.local_addr().unwrap()).unwrap();
-                reference_server::run_with(listener, config, Db::new(), async {
+                reference_server::run_with(listener, config, Srpc::default(), async {
                     let _ = stopped.await;
                 })
                 .await

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::db::{Db, Key};
+use super::db::{Db, Key};
 use crate::json::{self, Value};
 
 /// The reply to anything malformed.
