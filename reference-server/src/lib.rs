@@ -15,9 +15,9 @@ pub mod srpc;
 pub use app::App;
 pub use protocol::{Protocol, Step, Unfinished};
 pub use server::{raise_fd_limit, run, run_with, serve_connection, Config};
-pub use srpc::{command, db, frame, Srpc};
 pub use srpc::command::respond;
 pub use srpc::db::Db;
+pub use srpc::{command, db, frame, Srpc};
 
 /// The protocols the server speaks, by the name `--protocol` takes.
 pub const PROTOCOLS: &[&str] = &["srpc", "app"];

@@ -106,8 +106,14 @@ pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin, P: Protocol>(
     config: &Config,
 ) -> io::Result<()> {
     let deadline = Instant::now() + config.read_timeout;
-    let request =
-        read_request(&mut stream, Vec::new(), protocol, config.max_payload, deadline).await?;
+    let request = read_request(
+        &mut stream,
+        Vec::new(),
+        protocol,
+        config.max_payload,
+        deadline,
+    )
+    .await?;
     let (reply, unread_input) = reply_to(protocol, request);
     finish(stream, &reply, unread_input, config).await
 }

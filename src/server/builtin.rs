@@ -47,10 +47,11 @@ impl BuiltinServer {
                         read_timeout: Duration::from_secs(5),
                         ..Config::default()
                     };
-                    if let Err(e) = reference_server::run_with(listener, config, Srpc::default(), async {
-                        let _ = stopped.await;
-                    })
-                    .await
+                    if let Err(e) =
+                        reference_server::run_with(listener, config, Srpc::default(), async {
+                            let _ = stopped.await;
+                        })
+                        .await
                     {
                         eprintln!("srpc-check: builtin server: {e}");
                     }

@@ -171,7 +171,11 @@ mod tests {
 
     #[test]
     fn encode_writes_what_cpython_writes() {
-        let m = encode(b"result\x00\xe9\x97b", "binary/custom-server-binary-type", "binary");
+        let m = encode(
+            b"result\x00\xe9\x97b",
+            "binary/custom-server-binary-type",
+            "binary",
+        );
         assert_eq!(&m[..2], &[0, 0x7f]);
         assert_eq!(
             &m[2..],
@@ -181,11 +185,20 @@ mod tests {
 
     #[test]
     fn headers_the_tutorial_raises_on_are_refused() {
-        let msg = |h: &str| [(h.len() as u16).to_be_bytes().to_vec(), h.as_bytes().to_vec()].concat();
+        let msg = |h: &str| {
+            [
+                (h.len() as u16).to_be_bytes().to_vec(),
+                h.as_bytes().to_vec(),
+            ]
+            .concat()
+        };
         assert!(matches!(decode(&msg("{"), 9), Err(HeaderError::NotJson(_))));
         assert_eq!(decode(&msg("[]"), 9), Err(HeaderError::NotAnObject));
         assert_eq!(
-            decode(&msg(r#"{"byteorder": "little", "content-type": "x", "content-encoding": "x"}"#), 9),
+            decode(
+                &msg(r#"{"byteorder": "little", "content-type": "x", "content-encoding": "x"}"#),
+                9
+            ),
             Err(HeaderError::Missing("content-length"))
         );
         let h = |len: &str| {
@@ -198,8 +211,16 @@ mod tests {
         assert_eq!(decode(&h("5.0"), 9), Err(HeaderError::BadLength));
         assert_eq!(
             decode(&h("10"), 9),
-            Err(HeaderError::TooLong { declared: 10, max: 9 })
+            Err(HeaderError::TooLong {
+                declared: 10,
+                max: 9
+            })
         );
-        assert_eq!(decode(&h("9"), 9), Ok(Decoded::Incomplete { need: h("9").len() + 9 }));
+        assert_eq!(
+            decode(&h("9"), 9),
+            Ok(Decoded::Incomplete {
+                need: h("9").len() + 9
+            })
+        );
     }
 }

@@ -79,7 +79,11 @@ fn printable(c: u32) -> bool {
 
 fn repr_str(units: &[u16], out: &mut Vec<u16>) {
     let has = |c: u8| units.contains(&u16::from(c));
-    let quote = if has(b'\'') && !has(b'"') { b'"' } else { b'\'' };
+    let quote = if has(b'\'') && !has(b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
     out.push(u16::from(quote));
     for c in char::decode_utf16(units.iter().copied()) {
         let code = match c {
@@ -133,7 +137,10 @@ mod tests {
         assert_eq!(s("1e5"), "100000.0");
         assert_eq!(s("NaN"), "nan");
         assert_eq!(s("-Infinity"), "-inf");
-        assert_eq!(s(r#"[1, "a", null, {"k": 2.5}]"#), "[1, 'a', None, {'k': 2.5}]");
+        assert_eq!(
+            s(r#"[1, "a", null, {"k": 2.5}]"#),
+            "[1, 'a', None, {'k': 2.5}]"
+        );
         assert_eq!(s(r#"["it's"]"#), r#"["it's"]"#);
         assert_eq!(s(r#"["it's \"x\""]"#), r#"['it\'s "x"']"#);
         assert_eq!(s(r#"["a\nb\u0001\u00e9\u00a0"]"#), r"['a\nb\x01é\xa0']");

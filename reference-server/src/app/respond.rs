@@ -10,7 +10,10 @@ use crate::json::{self, Value};
 /// The tutorial's search table, code point for code point.
 pub const SEARCH_TABLE: [(&str, &str); 3] = [
     ("morpheus", "Follow the white rabbit. \u{1f430}"),
-    ("ring", "In the caves beneath the Misty Mountains. \u{1f48d}"),
+    (
+        "ring",
+        "In the caves beneath the Misty Mountains. \u{1f48d}",
+    ),
     ("\u{1f436}", "\u{1f43e} Playing ball! \u{1f3d0}"),
 ];
 
@@ -28,7 +31,11 @@ pub fn respond(message: &Message) -> Option<Vec<u8>> {
         let content = json_reply(message)?;
         Some(encode(&content, JSON_TYPE, "utf-8"))
     } else {
-        Some(encode(&binary_reply(&message.content)?, BINARY_TYPE, BINARY_ENCODING))
+        Some(encode(
+            &binary_reply(&message.content)?,
+            BINARY_TYPE,
+            BINARY_ENCODING,
+        ))
     }
 }
 
@@ -125,7 +132,10 @@ mod tests {
     #[test]
     fn search_answers_as_the_tutorial() {
         let r = respond(&text(r#"{"action": "search", "value": "morpheus"}"#)).unwrap();
-        assert_eq!(content(&r), "{\"result\": \"Follow the white rabbit. \u{1f430}\"}");
+        assert_eq!(
+            content(&r),
+            "{\"result\": \"Follow the white rabbit. \u{1f430}\"}"
+        );
         let header = &r[2..2 + usize::from(u16::from_be_bytes([r[0], r[1]]))];
         assert_eq!(
             header,
@@ -134,20 +144,41 @@ mod tests {
         let r = respond(&text(r#"{"action": "search", "value": "neo"}"#)).unwrap();
         assert_eq!(content(&r), r#"{"result": "No match for \"neo\"."}"#);
         let r = respond(&text(r#"{"action": "find", "value": 1}"#)).unwrap();
-        assert_eq!(content(&r), r#"{"result": "Error: invalid action \"find\"."}"#);
+        assert_eq!(
+            content(&r),
+            r#"{"result": "Error: invalid action \"find\"."}"#
+        );
         let r = respond(&text(r#"{"value": 1}"#)).unwrap();
-        assert_eq!(content(&r), r#"{"result": "Error: invalid action \"None\"."}"#);
-        assert_eq!(respond(&text(r#"{"action": "search", "value": [1]}"#)), None);
-        assert_eq!(respond(&text(r#"{"action": "search", "value": "\ud800"}"#)), None);
+        assert_eq!(
+            content(&r),
+            r#"{"result": "Error: invalid action \"None\"."}"#
+        );
+        assert_eq!(
+            respond(&text(r#"{"action": "search", "value": [1]}"#)),
+            None
+        );
+        assert_eq!(
+            respond(&text(r#"{"action": "search", "value": "\ud800"}"#)),
+            None
+        );
         assert_eq!(respond(&text("[]")), None);
     }
 
     #[test]
     fn binary_commands_are_the_labs() {
         let cmd = |name: &[u8], n: i32| [name, &n.to_be_bytes()].concat();
-        assert_eq!(binary_reply(&cmd(b"double", 7654321)).unwrap(), b"result\x00\xe9\x97b");
-        assert_eq!(binary_reply(&cmd(b"negate", 7654321)).unwrap(), b"result\xff\x8b4O");
-        assert_eq!(binary_reply(&cmd(b"negate", -300)).unwrap(), b"result\x00\x00\x01,");
+        assert_eq!(
+            binary_reply(&cmd(b"double", 7654321)).unwrap(),
+            b"result\x00\xe9\x97b"
+        );
+        assert_eq!(
+            binary_reply(&cmd(b"negate", 7654321)).unwrap(),
+            b"result\xff\x8b4O"
+        );
+        assert_eq!(
+            binary_reply(&cmd(b"negate", -300)).unwrap(),
+            b"result\x00\x00\x01,"
+        );
         assert_eq!(binary_reply(&cmd(b"double", i32::MAX)), None);
         assert_eq!(
             binary_reply("binary\u{1f603}".as_bytes()).unwrap(),

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use reference_server::{Config, Srpc};
+use reference_server::{Config, Protocol, Srpc};
 
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -26,6 +26,10 @@ impl Server {
     }
 
     pub fn with_config(config: Config) -> Server {
+        Server::speaking(Srpc::default(), config)
+    }
+
+    pub fn speaking<P: Protocol>(protocol: P, config: Config) -> Server {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -37,7 +41,7 @@ impl Server {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 ready_tx.send(listener.local_addr().unwrap()).unwrap();
-                reference_server::run_with(listener, config, Srpc::default(), async {
+                reference_server::run_with(listener, config, protocol, async {
                     let _ = stopped.await;
                 })
                 .await
@@ -78,15 +82,23 @@ impl Announced {
             .spawn()
             .expect("the server program starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
+        // The rest of its output is read and dropped, so a chatty server never blocks on (or
+        // dies of) a full or closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let announced = line
             .trim()
             .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
-            .parse()
-            .unwrap();
+            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"));
+        // `HOST:PORT`, or Python's tuple `('HOST', PORT)`.
+        let addr = match announced.strip_prefix("('") {
+            Some(tuple) => {
+                let (host, port) = tuple.trim_end_matches(')').split_once("', ").unwrap();
+                format!("{host}:{port}").parse().unwrap()
+            }
+            None => announced.parse().unwrap(),
+        };
         Announced { child, addr }
     }
 }
