@@ -8,9 +8,17 @@ use crate::error::Result;
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         None => check::check_command(cli.check),
-        Some(Command::List { findings: false }) => list::list_command(),
-        Some(Command::List { findings: true }) => list::list_findings_command(),
-        Some(Command::Explain { code }) => explain::explain_command(&code),
+        Some(Command::List {
+            findings: false,
+            protocol,
+        }) => list::list_command(protocol.get()),
+        Some(Command::List {
+            findings: true,
+            protocol,
+        }) => list::list_findings_command(protocol.get()),
+        Some(Command::Explain { code, protocol }) => {
+            explain::explain_command(&code, protocol.get())
+        }
         Some(Command::Bench(args)) => bench::bench_command(args),
         Some(Command::Call(args)) => call::call_command(args),
         #[cfg(target_os = "linux")]

@@ -146,12 +146,16 @@ pub enum Command {
         /// List the catalogue of finding codes instead of the cases.
         #[arg(long)]
         findings: bool,
+        #[command(flatten)]
+        protocol: ProtocolArg,
     },
     /// Explain a finding code: what goes wrong, the fix, and a wrong and a right example.
     #[command(after_help = EXPLAIN_HELP)]
     Explain {
         /// A finding code, as reports print it (e.g. header-single-recv).
         code: String,
+        #[command(flatten)]
+        protocol: ProtocolArg,
     },
     /// Measure requests/s and latency, one request per connection: closed or open loop (--rate),
     /// sweeps over --connections, two servers compared (--compare), slow clients held (--hold).
@@ -371,9 +375,11 @@ pub enum Format {
 #[group(id = "check")]
 pub struct CheckArgs {
     /// Server to check: HOST:PORT, or "builtin" for the embedded reference server
-    /// [default: localhost:4444, or where --exec's server listens].
+    /// [default: localhost:4444 (app: localhost:65432), or where --exec's server listens].
     #[arg(long)]
     pub target: Option<Target>,
+    #[command(flatten)]
+    pub protocol: ProtocolArg,
     #[command(flatten)]
     pub exec: ExecArgs,
     /// Limit for each network operation (connect, each read, each write).
@@ -486,4 +492,20 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("must be longer than zero".into());
     }
     Ok(d)
+}
+
+/// `--protocol`: which lab's protocol the server or client speaks.
+#[derive(Debug, Clone, Args)]
+pub struct ProtocolArg {
+    /// The protocol: srpc (the GET/PUT lab, the default) or app (lab 4, Real Python's socket
+    /// tutorial, with the assignment's double and negate).
+    #[arg(long = "protocol", value_name = "NAME", default_value = "srpc",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::protocol::names()))]
+    pub name: String,
+}
+
+impl ProtocolArg {
+    pub fn get(&self) -> &'static crate::protocol::Protocol {
+        crate::protocol::by_name(&self.name).expect("clap allows only registered names")
+    }
 }

@@ -21,6 +21,7 @@ pub mod model;
 pub mod net;
 pub mod observe;
 pub mod outcome;
+pub mod protocol;
 pub mod report;
 pub mod runner;
 pub mod sandbox;

@@ -54,7 +54,14 @@ pub(crate) fn selection(
 }
 
 pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
-    let cases = suite::all();
+    let protocol = args.protocol.get();
+    let cases = (protocol.cases)();
+    if args.client_exec.is_some() && protocol.name != crate::protocol::SRPC.name {
+        return Err(Error::Usage(format!(
+            "--client-exec checks an srpc client; with --protocol {} check the server alone",
+            protocol.name
+        )));
+    }
     let client = ClientPart::new(&args)?;
     let mut keys = suite::keys(&cases);
     keys.extend(client.keys());
@@ -72,7 +79,7 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
     let out = Outputs::new(&args.output);
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let target = target_name(args.target.as_ref(), &args.exec);
-    let located = locate(args.target.as_ref(), &args.exec, |host, port| {
+    let located = locate(protocol, args.target.as_ref(), &args.exec, |host, port| {
         reach(host, port, args.timeout, seed)
     });
     // With --exec, the student's code is at hand: findings point at its lines. It is read
@@ -94,6 +101,7 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
                 allow_missing_error: args.allow_missing_error,
                 seed,
                 watch: Default::default(),
+                protocol,
             };
             if out.human() {
                 out.emit(&human::header(&target, addr, seed))?;

@@ -35,7 +35,7 @@ pub(crate) fn fuzz_command(args: FuzzArgs) -> Result<u8> {
         }
         None => None,
     };
-    let (addr, mut server) = locate(args.target.as_ref(), &args.exec, |host, port| {
+    let (addr, mut server) = locate(&crate::protocol::SRPC, args.target.as_ref(), &args.exec, |host, port| {
         reach(host, port, args.timeout, seed)
     })?;
     let opts = FuzzOptions {

@@ -13,7 +13,7 @@ use super::load_rubric;
 #[cfg(target_os = "linux")]
 pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
     if args.print_rubric {
-        let cases = crate::grade::case_keys(args.client_exec.is_some());
+        let cases = crate::grade::case_keys(&crate::protocol::SRPC, args.client_exec.is_some());
         write_stdout(rubric::default_text(&cases))?;
         return Ok(EXIT_OK);
     }
@@ -23,7 +23,7 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
             .ok_or_else(|| Error::Usage("grade --merge needs --out".into()))?;
         return crate::grade::shard::merge(&args.merge, &out);
     }
-    let cases = crate::grade::case_keys(args.client_exec.is_some());
+    let cases = crate::grade::case_keys(&crate::protocol::SRPC, args.client_exec.is_some());
     let (rubric, rubric_text) = load_rubric(args.rubric.as_deref(), &cases)?;
     let (Some(dir), Some(command), Some(out)) = (args.dir, args.exec, args.out) else {
         return Err(Error::Usage("grade needs DIR, --exec and --out".into()));

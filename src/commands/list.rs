@@ -1,13 +1,13 @@
 //! `srpc-check list`: the cases, or (`--findings`) the finding codes.
 
-use crate::diagnose::Code;
+use crate::protocol::Protocol;
 use crate::error::{Result, EXIT_OK};
 use crate::report::write_stdout;
 
-pub(crate) fn list_command() -> Result<u8> {
+pub(crate) fn list_command(protocol: &Protocol) -> Result<u8> {
     let mut out = String::new();
     // The server's cases, then the client's (`srpc-check client`, where it can run).
-    for k in crate::grade::case_keys(true) {
+    for k in crate::grade::case_keys(protocol, true) {
         out.push_str(&format!(
             "{:<36} {:<12} {}\n{:<49} requires: {}\n",
             k.id,
@@ -21,10 +21,10 @@ pub(crate) fn list_command() -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-pub(crate) fn list_findings_command() -> Result<u8> {
+pub(crate) fn list_findings_command(protocol: &Protocol) -> Result<u8> {
     let mut out = String::new();
     let mut area = "";
-    for &code in Code::ALL {
+    for code in (protocol.codes)() {
         let info = code.info();
         if info.area != area {
             area = info.area;
@@ -40,7 +40,10 @@ pub(crate) fn list_findings_command() -> Result<u8> {
             info.title
         ));
     }
-    out.push_str("\n`srpc-check explain CODE` explains one, with a wrong and a right example.\n");
+    out.push_str(&format!(
+        "\n`srpc-check explain CODE{}` explains one, with a wrong and a right example.\n",
+        super::explain::flag(protocol)
+    ));
     write_stdout(&out)?;
     Ok(EXIT_OK)
 }

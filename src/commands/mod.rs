@@ -150,6 +150,7 @@ impl Server {
 /// The address to test, and what keeps that server running: the embedded reference server,
 /// the process --exec starts, or what `remote` finds for HOST:PORT.
 pub(crate) fn locate(
+    protocol: &crate::protocol::Protocol,
     target: Option<&Target>,
     exec: &ExecArgs,
     remote: impl FnOnce(&str, u16) -> Result<SocketAddr>,
@@ -159,11 +160,11 @@ pub(crate) fn locate(
     }
     let default = Target::Remote {
         host: "localhost".into(),
-        port: 4444,
+        port: protocol.default_port,
     };
     match target.unwrap_or(&default) {
         Target::Builtin => {
-            let server = BuiltinServer::start(2)
+            let server = BuiltinServer::speaking(protocol.name, 2)
                 .map_err(|e| Error::io("cannot start the builtin server", e))?;
             Ok((server.addr(), Server::Builtin(server)))
         }

@@ -39,8 +39,13 @@ pub struct Info {
     pub right: &'static str,
 }
 
+/// Declares a catalogue of codes: an enum named `$name` with one variant per entry, its
+/// `LISTED` codes in catalogue order and each one's [`Info`]. The shared catalogue (below) adds
+/// one variant per protocol that brings codes of its own (`extra`), each wrapping that
+/// protocol's enum, so a protocol's codes live in its own folder.
+#[macro_export]
 macro_rules! catalogue {
-    ($($variant:ident {
+    ($name:ident $(extra { $($extra:ident($ty:ty)),* })?; $($variant:ident {
         code: $code:literal,
         area: $area:literal,
         severity: $severity:ident,
@@ -52,15 +57,16 @@ macro_rules! catalogue {
     })*) => {
         /// A kind of bug srpc-check can diagnose.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Code { $($variant),* }
+        pub enum $name { $($variant,)* $($($extra($ty)),*)? }
 
-        impl Code {
-            /// Every code, in catalogue order.
-            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+        impl $name {
+            /// This catalogue's own codes, in catalogue order.
+            pub const LISTED: &'static [$name] = &[$($name::$variant),*];
 
-            pub fn info(self) -> &'static Info {
+            pub fn info(self) -> &'static $crate::diagnose::Info {
+                use $crate::diagnose::{Info, Severity};
                 match self {
-                    $(Code::$variant => &Info {
+                    $($name::$variant => &Info {
                         code: $code,
                         area: $area,
                         severity: Severity::$severity,
@@ -69,7 +75,8 @@ macro_rules! catalogue {
                         fix: $fix,
                         wrong: $wrong,
                         right: $right,
-                    }),*
+                    },)*
+                    $($($name::$extra(c) => c.info(),)*)?
                 }
             }
         }
@@ -92,7 +99,32 @@ impl Code {
 
     /// The code spelled `text`, if there is one.
     pub fn parse(text: &str) -> Option<Code> {
-        Code::ALL.iter().copied().find(|c| c.as_str() == text)
+        Code::all().find(|c| c.as_str() == text)
+    }
+
+    /// The codes that mean the same in every protocol.
+    pub const SHARED: &'static [Code] = &[
+        Code::NeverListens,
+        Code::CrashAtStart,
+        Code::StopsAnswering,
+        Code::CrashWhenClientLeaves,
+        Code::BlocksOnIdleClient,
+        Code::DelayedByIdleClient,
+        Code::NoClose,
+        Code::ExitsAfterOne,
+        Code::TooSlow,
+        Code::MemoryLimit,
+        Code::Crash,
+        Code::Unexplained,
+    ];
+
+    /// Every code: the shared and srpc catalogue, then each protocol's own.
+    pub fn all() -> impl Iterator<Item = Code> {
+        Code::LISTED.iter().copied().chain(
+            crate::protocol::app::findings::AppCode::LISTED
+                .iter()
+                .map(|&c| Code::App(c)),
+        )
     }
 }
 
@@ -103,6 +135,7 @@ impl std::fmt::Display for Code {
 }
 
 catalogue! {
+    Code extra { App(crate::protocol::app::findings::AppCode) };
     HeaderSingleRecv {
         code: "header-single-recv",
         area: "reading a request",
@@ -358,7 +391,7 @@ catalogue! {
         area: "connections",
         severity: Error,
         title: "the connection is not closed after the reply",
-        explanation: "srpc is one request per connection: after the reply the server closes the connection. Yours leaves it open, so a client that reads until the end of the stream waits forever.",
+        explanation: "One request per connection (srpc and lab 4 alike): after the reply the server closes the connection. Yours leaves it open, so a client that reads until the end of the stream waits forever.",
         fix: "call conn.close() once the reply is sent (a `with conn:` block does it for you)",
         wrong: "send_message(conn, reply)",
         right: "send_message(conn, reply)\nconn.close()",
@@ -662,7 +695,7 @@ mod tests {
     #[test]
     fn codes_are_unique_kebab_case_and_parse_back() {
         let mut seen = std::collections::HashSet::new();
-        for &c in Code::ALL {
+        for c in Code::all() {
             let s = c.as_str();
             assert!(seen.insert(s), "{s} twice");
             assert!(

@@ -18,10 +18,10 @@ mod class;
 pub use class::{run, GradeOptions};
 
 /// The cases a grade runs: the server's, and the client's with `--client-exec`.
-pub fn case_keys(client: bool) -> Vec<crate::suite::CaseKey> {
-    let mut keys = crate::suite::keys(&crate::suite::all());
+pub fn case_keys(protocol: &crate::protocol::Protocol, client: bool) -> Vec<crate::suite::CaseKey> {
+    let mut keys = crate::suite::keys(&(protocol.cases)());
     #[cfg(target_os = "linux")]
-    if client {
+    if client && protocol.name == crate::protocol::SRPC.name {
         keys.extend(crate::client::keys());
     }
     #[cfg(not(target_os = "linux"))]

@@ -254,7 +254,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<u8> {
             missing + 1
         )));
     }
-    let cases = crate::grade::case_keys(first.client_command.is_some());
+    let cases = crate::grade::case_keys(&crate::protocol::SRPC, first.client_command.is_some());
     let rubric = Rubric::parse(&first.rubric, INFO_FILE, &cases).map_err(Error::Usage)?;
     std::fs::create_dir_all(out)
         .map_err(|e| Error::io(format!("cannot create {}", out.display()), e))?;

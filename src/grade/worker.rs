@@ -164,6 +164,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         allow_missing_error: false,
         seed: spec.seed,
         watch: Default::default(),
+        protocol: &crate::protocol::SRPC,
     };
     let mut watched = Watched {
         server: &mut server,

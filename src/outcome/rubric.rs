@@ -49,6 +49,47 @@ group = "robust"
 points = 5
 "#;
 
+/// The default for lab 4 (`--protocol app`): the tutorial's own sample runs and the
+/// assignment's double and negate carry most of the points.
+pub const DEFAULT_APP: &str = r#"# srpc-check rubric for lab 4 (--protocol app). Each [[item]] shares its `points` equally
+# among the cases it matches (`cases`: id globs as `srpc-check list --protocol app` prints them;
+# or `group`: a whole group). A case belongs to the first item that matches it; a case no item
+# matches is worth nothing.
+# visibility (Gradescope): visible, after_due_date, after_published or hidden.
+
+# The tutorial's sample runs: search and the plain binary reply.
+[[item]]
+name = "grading"
+group = "grading"
+points = 40
+
+# The lab 4 assignment: double and negate.
+[[item]]
+name = "assignment"
+group = "assignment"
+points = 25
+
+[[item]]
+name = "protocol"
+group = "protocol"
+points = 10
+
+[[item]]
+name = "fragment"
+group = "fragment"
+points = 10
+
+[[item]]
+name = "concurrency"
+group = "concurrency"
+points = 10
+
+[[item]]
+name = "robust"
+group = "robust"
+points = 5
+"#;
+
 /// The default when `grade --client-exec` adds the client cases: the server keeps most of the
 /// points, the client gets its share.
 pub const DEFAULT_WITH_CLIENT: &str = r#"# srpc-check rubric for servers and clients (grade --client-exec). Each [[item]] shares its
@@ -114,6 +155,9 @@ points = 60
 
 /// The default rubric for these cases: server cases, client cases, or both.
 pub fn default_text(cases: &[CaseKey]) -> &'static str {
+    if cases.iter().any(|c| c.group == Group::Assignment) {
+        return DEFAULT_APP;
+    }
     let client = cases.iter().any(|c| c.group == Group::Client);
     let server = cases.iter().any(|c| c.group != Group::Client);
     match (server, client) {

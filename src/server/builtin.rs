@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use reference_server::{Config, Srpc};
+use reference_server::{App, Config, Srpc};
 use tokio::sync::oneshot;
 
 pub struct BuiltinServer {
@@ -19,6 +19,13 @@ pub struct BuiltinServer {
 impl BuiltinServer {
     /// Starts the reference server on 127.0.0.1, port 0, with `worker_threads` runtime threads.
     pub fn start(worker_threads: usize) -> std::io::Result<BuiltinServer> {
+        BuiltinServer::speaking("srpc", worker_threads)
+    }
+
+    /// Starts the reference server speaking the protocol called `protocol` (see
+    /// [`reference_server::PROTOCOLS`]).
+    pub fn speaking(protocol: &str, worker_threads: usize) -> std::io::Result<BuiltinServer> {
+        let app = protocol == "app";
         // As the reference server's binary does: the connection cap decides, not the fd limit.
         reference_server::raise_fd_limit();
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -47,12 +54,16 @@ impl BuiltinServer {
                         read_timeout: Duration::from_secs(5),
                         ..Config::default()
                     };
-                    if let Err(e) =
-                        reference_server::run_with(listener, config, Srpc::default(), async {
-                            let _ = stopped.await;
-                        })
-                        .await
-                    {
+                    let stopped = async {
+                        let _ = stopped.await;
+                    };
+                    let served = if app {
+                        reference_server::run_with(listener, config, App, stopped).await
+                    } else {
+                        reference_server::run_with(listener, config, Srpc::default(), stopped)
+                            .await
+                    };
+                    if let Err(e) = served {
                         eprintln!("srpc-check: builtin server: {e}");
                     }
                 });

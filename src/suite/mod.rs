@@ -31,19 +31,23 @@ pub enum Group {
     Fragment,
     Concurrency,
     Robust,
+    /// An assignment's additions to a lab's protocol (lab 4's double and negate), apart so
+    /// that a course that teaches the plain protocol can skip them.
+    Assignment,
     /// The student's client, with srpc-check as the server (`srpc-check client`).
     Client,
 }
 
 impl Group {
     /// Every group, in run order.
-    pub const ALL: [Group; 7] = [
+    pub const ALL: [Group; 8] = [
         Group::Grading,
         Group::Protocol,
         Group::State,
         Group::Fragment,
         Group::Concurrency,
         Group::Robust,
+        Group::Assignment,
         Group::Client,
     ];
 
@@ -55,6 +59,7 @@ impl Group {
             Group::Fragment => "fragment",
             Group::Concurrency => "concurrency",
             Group::Robust => "robust",
+            Group::Assignment => "assignment",
             Group::Client => "client",
         }
     }
@@ -236,6 +241,8 @@ pub struct Settings {
     pub seed: u64,
     /// The server's processes, when srpc-check runs it: waits are judged by watching them.
     pub watch: crate::observe::Watch,
+    /// The protocol the server is checked in.
+    pub protocol: &'static crate::protocol::Protocol,
 }
 
 /// What a case runs with: the settings, fresh keys, and the exchanges it made.
@@ -436,14 +443,20 @@ impl Ctx {
     /// Sends a fresh, well-formed PUT and tells from what comes back whether the server is up,
     /// down or hung.
     pub fn liveness(&mut self) -> Liveness {
-        match self.fresh_put() {
-            Err(ConnectError::Timeout) => {
+        use crate::protocol::Fresh;
+        match (self.settings.protocol.fresh)(self) {
+            Fresh::Connect(ConnectError::Timeout) => {
                 Liveness::Hung("a new connection was not accepted in time".into())
             }
-            Err(e) => Liveness::Down(format!("the server no longer accepts connections ({e})")),
-            Ok(Ok(_) | Err(NoReply::Garbled { .. } | NoReply::ClosedSilently)) => Liveness::Up,
-            Ok(Err(NoReply::Reset)) => Liveness::Down("a well-formed request was reset".into()),
-            Ok(Err(NoReply::Silent(seen))) => Liveness::Hung(match seen {
+            Fresh::Connect(e) => {
+                Liveness::Down(format!("the server no longer accepts connections ({e})"))
+            }
+            Fresh::Answered { .. }
+            | Fresh::NoReply(NoReply::Garbled { .. } | NoReply::ClosedSilently) => Liveness::Up,
+            Fresh::NoReply(NoReply::Reset) => {
+                Liveness::Down("a well-formed request was reset".into())
+            }
+            Fresh::NoReply(NoReply::Silent(seen)) => Liveness::Hung(match seen {
                 Some(why) => format!("a well-formed request got no reply: {why}"),
                 None => format!(
                     "a well-formed request got no reply within {}",
@@ -453,16 +466,17 @@ impl Ctx {
         }
     }
 
-    /// A fresh, well-formed PUT answered OK: the target is alive and serving.
+    /// A fresh, well-formed request answered right: the target is alive and serving.
     pub fn alive(&mut self) -> Result<(), Verdict> {
+        use crate::protocol::Fresh;
         let timeout = self.settings.timeout;
-        match self.fresh_put() {
-            Err(e) => Err(Verdict::fail(format!("the server no longer accepts connections ({e})"))
+        match (self.settings.protocol.fresh)(self) {
+            Fresh::Connect(e) => Err(Verdict::fail(format!("the server no longer accepts connections ({e})"))
                 .hint("the server exited or crashed on the input this case sent; catch exceptions per connection (try/except around the handling of one client) so one bad client cannot stop the server")),
-            Ok(Ok(r)) if r.status().as_deref() == Some("OK") => Ok(()),
-            Ok(Ok(r)) => Err(Verdict::fail(format!("a well-formed PUT after this case was not answered OK: {}", r.json))),
-            Ok(Err(e)) => Err(Verdict::fail(format!(
-                "a well-formed PUT after this case got no reply: {}",
+            Fresh::Answered { right: true, .. } => Ok(()),
+            Fresh::Answered { shown, .. } => Err(Verdict::fail(format!("a well-formed request after this case was not answered right: {shown}"))),
+            Fresh::NoReply(e) => Err(Verdict::fail(format!(
+                "a well-formed request after this case got no reply: {}",
                 e.describe(timeout)
             ))
             .hint("the server accepts connections but no longer answers: it is stuck, perhaps still waiting on the connection this case opened")),
@@ -471,7 +485,7 @@ impl Ctx {
 
     /// PUTs 1 under a fresh name on a new connection, keeping its transcript: what
     /// [`Ctx::liveness`] and [`Ctx::alive`] judge.
-    fn fresh_put(&mut self) -> Result<Result<Reply, NoReply>, ConnectError> {
+    pub(crate) fn fresh_put(&mut self) -> Result<Result<Reply, NoReply>, ConnectError> {
         let name = self.key();
         let mut conn =
             Conn::connect(self.settings.addr, self.settings.timeout)?.watched(&self.settings.watch);
@@ -479,6 +493,19 @@ impl Ctx {
         let result = reply::exchange(&mut conn, &request, &[], Duration::ZERO, false);
         self.keep(conn);
         Ok(result)
+    }
+}
+
+/// srpc's fresh request: a PUT of a fresh name, answered OK.
+pub fn fresh_put(ctx: &mut Ctx) -> crate::protocol::Fresh {
+    use crate::protocol::Fresh;
+    match ctx.fresh_put() {
+        Err(e) => Fresh::Connect(e),
+        Ok(Err(e)) => Fresh::NoReply(e),
+        Ok(Ok(r)) => Fresh::Answered {
+            right: r.status().as_deref() == Some("OK"),
+            shown: format!("not answered OK: {}", r.json),
+        },
     }
 }
 

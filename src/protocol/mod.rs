@@ -1,0 +1,84 @@
+//! The protocols srpc-check speaks: one folder each, one line each in [`REGISTRY`].
+//!
+//! A protocol brings what is its own: its codec (which can also build lying frames), its oracle,
+//! its cases (one file per group), its finding codes with their rules and source patterns, and
+//! the fresh request that tells whether a server is still serving. Everything else is the
+//! engine's and knows no protocol: the runner, supervision and observation, the sandbox, the
+//! diagnosis machinery, grading and the reports. Codes that mean the same in every protocol
+//! (`never-listens`, `stops-answering`, `no-close`, ...) are shared, in
+//! [`crate::diagnose::code`].
+//!
+//! srpc's own pieces still live where they grew (`suite/`, `model.rs`, `net/wire.rs`,
+//! `client/`); this registry is the one place that names them.
+
+pub mod app;
+
+use crate::diagnose::Code;
+use crate::net::conn::ConnectError;
+use crate::net::reply::NoReply;
+use crate::suite::{Case, Ctx};
+
+/// What a fresh, well-formed request showed.
+#[derive(Debug, Clone)]
+pub enum Fresh {
+    /// No connection.
+    Connect(ConnectError),
+    /// Connected, but no reply was understood.
+    NoReply(NoReply),
+    /// A reply; `right`: the one the protocol defines. `shown`: the reply, for a message.
+    Answered { right: bool, shown: String },
+}
+
+/// One protocol, as the engine sees it.
+pub struct Protocol {
+    /// The name `--protocol` takes: a public interface, never renamed.
+    pub name: &'static str,
+    /// Which lab it is, for people: "the srpc lab", "lab 4".
+    pub lab: &'static str,
+    /// One line: what it is.
+    pub summary: &'static str,
+    /// Its server cases, in run order.
+    pub cases: fn() -> Vec<Case>,
+    /// Sends a fresh, well-formed request that changes nothing.
+    pub fresh: fn(&mut Ctx) -> Fresh,
+    /// Its finding codes, the shared ones included, in catalogue order.
+    pub codes: fn() -> Vec<Code>,
+    /// The port its lab's servers listen on when none is given.
+    pub default_port: u16,
+}
+
+impl std::fmt::Debug for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl PartialEq for Protocol {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+/// srpc, the GET/PUT lab.
+pub static SRPC: Protocol = Protocol {
+    name: "srpc",
+    lab: "the srpc lab",
+    summary: "JSON GET/PUT requests behind an 8-byte little-endian header",
+    cases: crate::suite::all,
+    fresh: crate::suite::fresh_put,
+    codes: || Code::LISTED.to_vec(),
+    default_port: 4444,
+};
+
+/// Every protocol, by name: adding one is a folder and a line here.
+pub static REGISTRY: &[&Protocol] = &[&SRPC, &app::APP];
+
+/// The protocol called `name`.
+pub fn by_name(name: &str) -> Option<&'static Protocol> {
+    REGISTRY.iter().copied().find(|p| p.name == name)
+}
+
+/// The names, for `--protocol`'s possible values.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|p| p.name).collect()
+}
