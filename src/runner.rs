@@ -231,6 +231,7 @@ pub fn run(
             None => {
                 on_start(case, n);
                 ctx.begin(case.id);
+                let printed_mark = control.as_deref().map(|c| c.printed());
                 let mut v = (case.run)(&mut ctx);
                 if v.transcript.is_none() && v.status != Status::Pass {
                     v.transcript = ctx.exchanges.last().cloned().map(Box::new);
@@ -285,12 +286,34 @@ pub fn run(
                         }
                     }
                 }
+                // A server that prints a traceback per failed connection and goes on: what it
+                // printed is this failure's evidence.
+                if let (true, Status::Fail, None, Some(c), Some(mark)) = (
+                    ctx.settings.protocol.prints_tracebacks,
+                    v.status,
+                    &server,
+                    control.as_deref_mut(),
+                    printed_mark,
+                ) {
+                    if let Some(output) = printed_traceback(c, &ctx.settings.watch, mark) {
+                        server = Some(ServerEvent {
+                            event: EventKind::Raised,
+                            status: None,
+                            stderr_tail: output,
+                            restarted: false,
+                            oom_killed: false,
+                            cause: None,
+                        });
+                    }
+                }
                 // A request that hung, or was answered ERROR, sent again with a big-endian
                 // header: does the server read headers that way?
+                let silent = silent.filter(|_| ctx.settings.protocol.probes_byte_order);
                 let trigger = match (silent, hung) {
                     (Some(payload), true) => Some((payload, Trigger::Silent)),
                     // ERROR where the case knows no cause of its own, once a run.
                     _ if stop.is_none()
+                        && ctx.settings.protocol.probes_byte_order
                         && !error_probed
                         && v.status == Status::Fail
                         && v.finding.is_none()

@@ -19,14 +19,22 @@ pub(crate) fn bench_command(args: BenchArgs) -> Result<u8> {
     };
     let resolve_first =
         |host: &str, port: u16| Ok(runtime()?.block_on(server::resolve(host, port))?[0]);
-    let (addr, _server) = locate(&crate::protocol::SRPC, args.target.as_ref(), &args.exec, resolve_first)?;
+    let (addr, _server) = locate(
+        &crate::protocol::SRPC,
+        args.target.as_ref(),
+        &args.exec,
+        resolve_first,
+    )?;
     let name = target_name(args.target.as_ref(), &args.exec);
     let no_exec = ExecArgs {
         exec: None,
         start_timeout: args.exec.start_timeout,
     };
     let compared = match &args.compare {
-        Some(t) => Some((t.to_string(), locate(&crate::protocol::SRPC, Some(t), &no_exec, resolve_first)?)),
+        Some(t) => Some((
+            t.to_string(),
+            locate(&crate::protocol::SRPC, Some(t), &no_exec, resolve_first)?,
+        )),
         None => None,
     };
     let text = if args.connections.len() == 1 && compared.is_none() {

@@ -1,8 +1,8 @@
 //! `srpc-check explain CODE`: one finding code in full.
 
 use crate::diagnose::Code;
-use crate::protocol::Protocol;
 use crate::error::{Error, Result, EXIT_OK};
+use crate::protocol::Protocol;
 use crate::report::human;
 use crate::report::write_stdout;
 

@@ -35,9 +35,12 @@ pub(crate) fn fuzz_command(args: FuzzArgs) -> Result<u8> {
         }
         None => None,
     };
-    let (addr, mut server) = locate(&crate::protocol::SRPC, args.target.as_ref(), &args.exec, |host, port| {
-        reach(host, port, args.timeout, seed)
-    })?;
+    let (addr, mut server) = locate(
+        &crate::protocol::SRPC,
+        args.target.as_ref(),
+        &args.exec,
+        |host, port| reach(host, port, args.timeout, seed),
+    )?;
     let opts = FuzzOptions {
         addr,
         target: target_name(args.target.as_ref(), &args.exec),

@@ -1,7 +1,7 @@
 //! `srpc-check list`: the cases, or (`--findings`) the finding codes.
 
-use crate::protocol::Protocol;
 use crate::error::{Result, EXIT_OK};
+use crate::protocol::Protocol;
 use crate::report::write_stdout;
 
 pub(crate) fn list_command(protocol: &Protocol) -> Result<u8> {

@@ -506,7 +506,12 @@ fn locate(code: Code, cases: &[&Outcome], source: &Source) -> Option<Location> {
         Code::ExitsAfterOne => {
             fact(&|f| f.kind == "accept" && f.in_loop == Some(false)).or_else(crash)
         }
-        _ => crash(),
+        // Each protocol's own patterns, then the traceback's own frame.
+        _ => crate::protocol::REGISTRY
+            .iter()
+            .find_map(|p| (p.locate)(code, cases, source))
+            .map(|(file, line)| at(source, &file, line))
+            .or_else(crash),
     }
 }
 

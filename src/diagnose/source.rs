@@ -217,6 +217,25 @@ impl Source {
         file.to_owned()
     }
 
+    /// The first line (file, line from 1) of the scanned files that contains `needle`, files in
+    /// the order the scan found them.
+    pub fn find_text(&self, needle: &str) -> Option<(String, u32)> {
+        let mut files: Vec<&str> = Vec::new();
+        for f in &self.facts {
+            if !files.contains(&f.file.as_str()) {
+                files.push(&f.file);
+            }
+        }
+        files.into_iter().find_map(|file| {
+            let path = self.dir.join(self.display(file));
+            let f = std::fs::File::open(path).ok()?;
+            let mut text = String::new();
+            f.take(MAX_SOURCE).read_to_string(&mut text).ok()?;
+            let n = text.lines().position(|l| l.contains(needle))?;
+            Some((file.to_owned(), n as u32 + 1))
+        })
+    }
+
     /// The text of line `line` (from 1) of `file`, trimmed; None when it cannot be read.
     pub fn line_text(&self, file: &str, line: u32) -> Option<String> {
         let path = self.dir.join(self.display(file));

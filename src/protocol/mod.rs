@@ -45,6 +45,17 @@ pub struct Protocol {
     pub codes: fn() -> Vec<Code>,
     /// The port its lab's servers listen on when none is given.
     pub default_port: u16,
+    /// Its servers print a traceback for a connection that raised and go on serving (the
+    /// tutorial's main loop): a failed case's printed traceback is its evidence and its line.
+    pub prints_tracebacks: bool,
+    /// Where in a server's source a finding lives, by this protocol's own patterns (`None`: the
+    /// engine's rules, then a printed traceback, decide).
+    /// The failed cases the finding groups are given, for what they saw.
+    pub locate:
+        fn(Code, &[&crate::runner::Outcome], &crate::diagnose::Source) -> Option<(String, u32)>,
+    /// A request that got no reply (or ERROR) is sent again with a big-endian header, to tell
+    /// a server that reads headers that way (srpc's probe).
+    pub probes_byte_order: bool,
 }
 
 impl std::fmt::Debug for Protocol {
@@ -68,6 +79,9 @@ pub static SRPC: Protocol = Protocol {
     fresh: crate::suite::fresh_put,
     codes: || Code::LISTED.to_vec(),
     default_port: 4444,
+    locate: |_, _, _| None,
+    prints_tracebacks: false,
+    probes_byte_order: true,
 };
 
 /// Every protocol, by name: adding one is a folder and a line here.

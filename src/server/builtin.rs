@@ -60,8 +60,7 @@ impl BuiltinServer {
                     let served = if app {
                         reference_server::run_with(listener, config, App, stopped).await
                     } else {
-                        reference_server::run_with(listener, config, Srpc::default(), stopped)
-                            .await
+                        reference_server::run_with(listener, config, Srpc::default(), stopped).await
                     };
                     if let Err(e) = served {
                         eprintln!("srpc-check: builtin server: {e}");

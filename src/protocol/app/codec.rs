@@ -158,7 +158,11 @@ pub const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_millis(30
 
 /// Reads one reply from `conn` until `deadline`: the whole message, and whether the server then
 /// closed (waited for only when `wait_close`).
-pub fn read_reply(conn: &mut Conn, deadline: Instant, wait_close: bool) -> Result<Message, NoReply> {
+pub fn read_reply(
+    conn: &mut Conn,
+    deadline: Instant,
+    wait_close: bool,
+) -> Result<Message, NoReply> {
     let mut ended = None;
     loop {
         let received = &conn.transcript.received;
@@ -308,7 +312,10 @@ mod tests {
             b"ab",
         );
         let m = parse(&respelled, true).unwrap();
-        assert!(m.header_problem().unwrap().contains("lacks content-length"), "{m:?}");
+        assert!(
+            m.header_problem().unwrap().contains("lacks content-length"),
+            "{m:?}"
+        );
         assert_eq!(py_bytes(b"result\x00\xe9\x97b"), r"b'result\x00\xe9\x97b'");
     }
 }

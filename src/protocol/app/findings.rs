@@ -5,6 +5,8 @@
 //! `stops-answering`, ...) are the shared catalogue's, in [`crate::diagnose::code`].
 
 use crate::diagnose::source::{Fact, Source};
+use crate::diagnose::Code;
+use crate::runner::Outcome;
 
 crate::catalogue! {
     AppCode;
@@ -140,40 +142,82 @@ crate::catalogue! {
     }
 }
 
-/// The line an app finding lives on, from what the scan found (`None`: the caller falls back
-/// to the innermost own frame of a traceback the server printed).
-pub fn locate(code: AppCode, facts: &[Fact], source: &Source) -> Option<(String, u32)> {
-    let text_has = |f: &Fact, needle: &str| {
-        source
-            .line_text(&f.file, f.line)
-            .is_some_and(|t| t.contains(needle))
-    };
+/// The line a finding lives on in a lab 4 server, from what the scan found and the tutorial's
+/// own spellings (`None`: the engine falls back to the innermost own frame of a traceback the
+/// server printed).
+pub fn locate(code: Code, cases: &[&Outcome], source: &Source) -> Option<(String, u32)> {
     let first = |pick: &dyn Fn(&Fact) -> bool| {
-        facts
+        source
+            .facts
             .iter()
             .find(|f| pick(f))
             .map(|f| (f.file.clone(), f.line))
     };
-    let format = |f: &Fact, call: &str, pred: &dyn Fn(&str) -> bool| {
+    let text = |needles: &[&str]| needles.iter().find_map(|n| source.find_text(n));
+    let said = |words: &str| cases.iter().any(|o| o.message.contains(words));
+    let packs = |f: &Fact, call: &str, pred: &dyn Fn(&str) -> bool| {
         f.kind == "struct"
-            && f.call.as_deref().is_some_and(|c| c.starts_with(call))
+            && f.call.as_deref() == Some(call)
             && f.format.as_deref().is_some_and(pred)
     };
-    let result_pack = |f: &Fact| format(f, "pack", &|fmt| fmt.ends_with("si") || fmt.ends_with("sf") || fmt.ends_with('i') || fmt.ends_with('f'));
-    match code {
-        AppCode::ResultByteOrder => {
-            first(&|f| format(f, "pack", &|fmt| !fmt.starts_with(['>', '!']) && fmt.contains('i')))
+    let result_format = |fmt: &str| fmt.contains('s') && (fmt.ends_with('i') || fmt.ends_with('f'));
+    let app = match code {
+        Code::App(c) => c,
+        Code::NoClose => {
+            return text(&[
+                "_set_selector_events_mask(\"rw\")",
+                "_set_selector_events_mask('rw')",
+            ])
         }
-        AppCode::ResultWrong | AppCode::ResultOutOfRange => first(&result_pack),
+        _ => return None,
+    };
+    match app {
+        AppCode::ResultByteOrder => first(&|f| {
+            packs(f, "pack", &|fmt| {
+                result_format(fmt) && !fmt.starts_with(['>', '!'])
+            })
+        }),
+        AppCode::ResultWrong if said("as a float") => {
+            first(&|f| packs(f, "pack", &|fmt| fmt.ends_with('f')))
+                .or_else(|| first(&|f| packs(f, "pack", &result_format)))
+        }
+        AppCode::ResultWrong if said("bytes before it") => text(&[
+            "First 10 bytes of request: \" + struct.pack",
+            "First 10 bytes of request: \" +",
+        ])
+        .or_else(|| first(&|f| packs(f, "pack", &result_format))),
+        AppCode::ResultWrong => first(&|f| packs(f, "pack", &result_format)),
+        AppCode::ResultOutOfRange => text(&["% 2**32", "& 0xffffffff", "& 0xFFFFFFFF"])
+            .or_else(|| first(&|f| packs(f, "pack", &result_format))),
         AppCode::DoubleNegateMissing | AppCode::BinaryEchoWrong => {
-            first(&|f| f.kind == "echo_prefix")
+            text(&["First 10 bytes of request"])
         }
-        AppCode::ProtoheaderPartialRead => first(&|f| format(f, "unpack", &|fmt| fmt.contains('H'))),
-        AppCode::JsonheaderPartialRead => first(&|f| f.kind == "jsonheader_decode"),
-        AppCode::ContentPartialRead => first(&|f| f.kind == "content_slice"),
-        AppCode::ReplyHeaderWrong => first(&|f| f.kind == "header_key" && !text_has(f, "reqhdr")),
-        AppCode::EchoesRequest => first(&|f| f.kind == "send_received"),
-        AppCode::SearchWrong => first(&|f| f.kind == "search_table"),
+        AppCode::ProtoheaderPartialRead => text(&["hdrlen = 1"])
+            .or_else(|| first(&|f| packs(f, "unpack", &|fmt| fmt.contains('H')))),
+        AppCode::JsonheaderPartialRead => {
+            text(&["hdrlen = 0", "self.jsonheader = self._json_decode("])
+        }
+        AppCode::ContentPartialRead => text(&["content_len = min(", "data = self._recv_buffer["]),
+        AppCode::ReplyHeaderWrong => header_spelling(cases)
+            .and_then(|spelled| source.find_text(&spelled))
+            .or_else(|| text(&["del jsonheader[", ".pop(\"byteorder\"", "jsonheader = {"])),
+        AppCode::EchoesRequest => text(&["self._send_buffer = self._recv_buffer"]),
+        AppCode::SearchWrong => text(&["request_search = {", "table = {"]),
         AppCode::ClosesWithoutReply | AppCode::ReplyNotAMessage => None,
     }
+}
+
+/// The quoted spelling in a wrong reply header that the tutorial's has not: a key the tutorial
+/// does not spell so, or a content type it does not use.
+fn header_spelling(cases: &[&Outcome]) -> Option<String> {
+    use super::codec::KEYS;
+    cases.iter().find_map(|o| {
+        let header: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(o.actual.as_deref()?).ok()?;
+        if let Some(key) = header.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Some(format!("\"{key}\""));
+        }
+        let ct = header.get("content-type")?.as_str()?;
+        (!ct.starts_with("text/json") && !ct.starts_with("binary/")).then(|| format!("\"{ct}\""))
+    })
 }

@@ -6,7 +6,10 @@ use serde_json::Value;
 /// The tutorial's search table.
 pub const TABLE: [(&str, &str); 3] = [
     ("morpheus", "Follow the white rabbit. \u{1f430}"),
-    ("ring", "In the caves beneath the Misty Mountains. \u{1f48d}"),
+    (
+        "ring",
+        "In the caves beneath the Misty Mountains. \u{1f48d}",
+    ),
     ("\u{1f436}", "\u{1f43e} Playing ball! \u{1f3d0}"),
 ];
 
@@ -88,8 +91,14 @@ mod tests {
 
     #[test]
     fn the_seeds_sample_results() {
-        assert_eq!(result_content(compute(b"double", 7654321).unwrap()), b"result\x00\xe9\x97b");
-        assert_eq!(result_content(compute(b"negate", -300).unwrap()), b"result\x00\x00\x01,");
+        assert_eq!(
+            result_content(compute(b"double", 7654321).unwrap()),
+            b"result\x00\xe9\x97b"
+        );
+        assert_eq!(
+            result_content(compute(b"negate", -300).unwrap()),
+            b"result\x00\x00\x01,"
+        );
         assert_eq!(compute(b"negate", i32::MIN), None);
         assert_eq!(
             result_json(&search_answer("neo")),

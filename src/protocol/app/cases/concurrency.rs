@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::super::codec;
-use super::{judge, no_reply, Kind};
+use super::{code, judge, no_reply, part_at, Kind};
 use crate::diagnose::Code;
 use crate::net::conn::Conn;
 use crate::suite::{Case, Ctx, Group, Status, Verdict};
@@ -75,10 +75,23 @@ fn half_request_held(ctx: &mut Ctx) -> Verdict {
     let _ = held.send(&request[half..]);
     let reply = codec::read_reply(&mut held, Instant::now() + ctx.settings.timeout, false);
     ctx.keep(held);
-    match reply {
+    let v = match reply {
         Err(e) => no_reply(&e, ctx.settings.timeout),
         Ok(m) => judge(&request, &m, kind),
+    };
+    if v.status == Status::Pass {
+        return v;
     }
+    // Sent whole, the same request is answered (grading): it is the split that fails.
+    let (c, part) = part_at(&request, half);
+    Verdict {
+        message: format!("the held request, split {part}: {}", v.message),
+        ..v
+    }
+    .because(
+        code(c),
+        format!("served whole but not split {part}: each part must wait until all its bytes are in the buffer"),
+    )
 }
 
 fn many_clients(ctx: &mut Ctx) -> Verdict {

@@ -54,18 +54,25 @@ pub fn cases() -> Vec<Case> {
 fn unknown_action(ctx: &mut Ctx) -> Verdict {
     use super::super::codec::{self, py_bytes};
     use super::super::oracle;
-    let request = codec::request("text/json", "utf-8", br#"{"action": "find", "value": "ring"}"#);
+    let request = codec::request(
+        "text/json",
+        "utf-8",
+        br#"{"action": "find", "value": "ring"}"#,
+    );
     let want = oracle::result_json("Error: invalid action \"find\".");
     match super::send(ctx, &request, &[], std::time::Duration::ZERO, false) {
         Err(v) => v,
         Ok(Err(e)) => super::no_reply(&e, ctx.settings.timeout),
-        Ok(Ok(m)) if m.content == want => Verdict::pass(),
-        Ok(Ok(m)) => Verdict::fail("the action find is not answered as an invalid action")
-            .expected(py_bytes(&want))
-            .actual(py_bytes(&m.content))
-            .because(
-                super::code(super::AppCode::SearchWrong),
-                "any action but search is answered f'Error: invalid action \"{action}\".'",
-            ),
+        Ok(Ok(m)) => match super::check_message(&request, &m) {
+            Some(v) => v,
+            None if m.content == want => Verdict::pass(),
+            None => Verdict::fail("the action find is not answered as an invalid action")
+                .expected(py_bytes(&want))
+                .actual(py_bytes(&m.content))
+                .because(
+                    super::code(super::AppCode::SearchWrong),
+                    "any action but search is answered f'Error: invalid action \"{action}\".'",
+                ),
+        },
     }
 }

@@ -120,16 +120,8 @@ pub fn judge(request: &[u8], got: &Message, kind: Kind<'_>) -> Verdict {
             .expected(py_bytes(&want.content))
             .actual(py_bytes(&got.content))
     };
-    if got.raw.len() >= request.len() && got.raw[..request.len()] == *request {
-        return fail("the reply is the request itself, sent back".into()).because(
-            code(AppCode::EchoesRequest),
-            "the server echoes what it receives instead of answering it",
-        );
-    }
-    if let Some(problem) = got.header_problem() {
-        return fail(problem.clone())
-            .because(code(AppCode::ReplyHeaderWrong), problem)
-            .actual(got.header_text.clone());
+    if let Some(v) = check_message(request, got) {
+        return v.expected(py_bytes(&want.content));
     }
     if got.content != want.content {
         return content_wrong(fail, got, &want, kind);
@@ -149,6 +141,39 @@ pub fn judge(request: &[u8], got: &Message, kind: Kind<'_>) -> Verdict {
             .because(code(AppCode::ReplyHeaderWrong), m);
     }
     Verdict::pass()
+}
+
+/// What is wrong with any reply, whatever it answers: the request sent back, or a header that
+/// is not the tutorial's.
+pub fn check_message(request: &[u8], got: &Message) -> Option<Verdict> {
+    if got.raw.len() >= request.len() && got.raw[..request.len()] == *request {
+        return Some(
+            Verdict::fail("the reply is the request itself, sent back")
+                .actual(py_bytes(&got.raw))
+                .because(
+                    code(AppCode::EchoesRequest),
+                    "the server echoes what it receives instead of answering it",
+                ),
+        );
+    }
+    let problem = got.header_problem()?;
+    Some(
+        Verdict::fail(problem.clone())
+            .actual(got.header_text.clone())
+            .because(code(AppCode::ReplyHeaderWrong), problem),
+    )
+}
+
+/// The finding for a request that failed when cut at `cut` (and not whole): the part whose
+/// reading does not wait for all its bytes.
+pub fn part_at(request: &[u8], cut: usize) -> (AppCode, &'static str) {
+    match codec::boundaries(request) {
+        Some((_, header_end, _)) if cut >= header_end => {
+            (AppCode::ContentPartialRead, "inside the content")
+        }
+        _ if cut >= 2 => (AppCode::JsonheaderPartialRead, "inside the JSON header"),
+        _ => (AppCode::ProtoheaderPartialRead, "inside the 2-byte length"),
+    }
 }
 
 fn content_wrong(
@@ -193,6 +218,29 @@ fn content_wrong(
     }
 }
 
+/// The well-formed request after a bad one: any reply shows the server still serves.
+pub fn still_serving(ctx: &mut Ctx) -> Verdict {
+    use crate::net::reply::NoReply;
+    use crate::protocol::Fresh;
+    let timeout = ctx.settings.timeout;
+    match (ctx.settings.protocol.fresh)(ctx) {
+        Fresh::Answered { .. } => Verdict::pass(),
+        // Up, but it closes well-formed requests too: that is not this case's doing.
+        Fresh::NoReply(e @ (NoReply::ClosedSilently | NoReply::Reset)) => {
+            no_reply(&e, timeout).hint(
+                "a well-formed search after this case was closed unanswered too: the server closes every such request (see the grading cases)",
+            )
+        }
+        Fresh::NoReply(e) => Verdict::fail(format!(
+            "a well-formed request after this case got no reply: {}",
+            e.describe(timeout)
+        ))
+        .hint("the server accepts connections but no longer answers: it is stuck, perhaps still waiting on the connection this case opened"),
+        Fresh::Connect(e) => Verdict::fail(format!("the server no longer accepts connections ({e})"))
+            .hint("the server exited or crashed on what this case sent; the tutorial's main loop catches each connection's exception, prints it and closes that connection"),
+    }
+}
+
 /// The search the engine sends to tell whether the server is serving.
 pub fn fresh(ctx: &mut Ctx) -> crate::protocol::Fresh {
     use crate::protocol::Fresh;
@@ -205,14 +253,12 @@ pub fn fresh(ctx: &mut Ctx) -> crate::protocol::Fresh {
     let _ = conn.send(&request);
     let reply = codec::read_reply(&mut conn, Instant::now() + ctx.settings.timeout, false);
     ctx.keep(conn);
+    // Any lab 4 message shows a server that serves; what it says is the cases' business.
     match reply {
         Err(e) => Fresh::NoReply(e),
-        Ok(m) => {
-            let v = judge(&request, &m, kind);
-            Fresh::Answered {
-                right: v.status == crate::suite::Status::Pass,
-                shown: v.message,
-            }
-        }
+        Ok(m) => Fresh::Answered {
+            right: true,
+            shown: py_bytes(&m.content),
+        },
     }
 }

@@ -62,12 +62,7 @@ fn header_keys(ctx: &mut Ctx) -> Verdict {
     match send(ctx, &request, &[], Duration::ZERO, false) {
         Err(v) => v,
         Ok(Err(e)) => no_reply(&e, ctx.settings.timeout),
-        Ok(Ok(m)) => match m.header_problem() {
-            Some(p) => Verdict::fail(p.clone())
-                .actual(m.header_text.clone())
-                .because(code(AppCode::ReplyHeaderWrong), p),
-            None => Verdict::pass(),
-        },
+        Ok(Ok(m)) => super::check_message(&request, &m).unwrap_or_else(Verdict::pass),
     }
 }
 
@@ -77,6 +72,9 @@ fn reply_types(ctx: &mut Ctx) -> Verdict {
         let v = match send(ctx, &request, &[], Duration::ZERO, false) {
             Err(v) => v,
             Ok(Err(e)) => no_reply(&e, ctx.settings.timeout),
+            Ok(Ok(m)) if super::check_message(&request, &m).is_some() => {
+                super::check_message(&request, &m).expect("checked")
+            }
             Ok(Ok(m)) => {
                 let want = match kind {
                     Kind::Search(_) => (oracle::JSON_TYPE, "utf-8"),

@@ -34,10 +34,7 @@ fn send_bad(ctx: &mut Ctx, bytes: &[u8], end: End) -> Verdict {
             ctx.exchanges.push(t);
         }
     }
-    match ctx.alive() {
-        Ok(()) => Verdict::pass(),
-        Err(v) => v,
-    }
+    super::still_serving(ctx)
 }
 
 macro_rules! robust {
