@@ -1,0 +1,151 @@
+//! `--protocol app` (lab 4) against the tutorial-style server in tests/fixtures/app, correct and
+//! with each `--bug`: every bug gives exactly its finding, on its own line.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/app")
+}
+
+/// Runs the app suite against the fixture server with `bug` (none: the correct one).
+fn run(bug: Option<&str>) -> (i32, Value) {
+    let command = match bug {
+        Some(b) => format!("python3 app-server.py 127.0.0.1 0 --bug {b}"),
+        None => "python3 app-server.py 127.0.0.1 0".to_owned(),
+    };
+    let out = cmd()
+        .current_dir(fixtures())
+        .args(["--protocol", "app", "--exec", &command, "--format", "json"])
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+/// The bug's findings are exactly `codes`, and the first is located on a line of `file` that
+/// contains `text`.
+fn assert_bug(bug: &str, codes: &[&str], file: &str, text: &str) -> Value {
+    let (code, report) = run(Some(bug));
+    assert_eq!(
+        findings(&report),
+        codes.iter().map(|c| c.to_string()).collect(),
+        "{bug}: {report:#}"
+    );
+    let f = finding(&report, codes[0]);
+    let at = &f["location"];
+    assert_eq!(at["file"], file, "{bug}: {f:#}");
+    assert!(
+        at["text"].as_str().unwrap_or("").contains(text),
+        "{bug}: {f:#}"
+    );
+    let warning_only = codes.iter().all(|c| *c == "result-out-of-range");
+    assert_eq!(code, if warning_only { 0 } else { 1 }, "{bug}");
+    report
+}
+
+#[test]
+fn the_correct_tutorial_server_passes_every_case() {
+    let (code, report) = run(None);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(findings(&report).is_empty(), "{report:#}");
+    assert!(tests_with_status(&report, "fail").is_empty());
+    assert!(tests_with_status(&report, "pass").len() >= 35);
+}
+
+macro_rules! bugs {
+    ($($name:ident: $bug:literal => [$($code:literal),+] at $file:literal $text:literal;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                assert_bug($bug, &[$($code),+], $file, $text);
+            }
+        )*
+    };
+}
+
+bugs! {
+    no_double_negate: "no-double-negate" => ["double-negate-missing"] at "libserver.py" "First 10 bytes of request";
+    result_discarded: "result-discarded" => ["double-negate-missing"] at "libserver.py" "First 10 bytes of request";
+    json_actions: "json-actions" => ["double-negate-missing"] at "libserver.py" "First 10 bytes of request";
+    prefix_result: "prefix-result" => ["result-wrong"] at "libserver.py" "+ struct.pack(\">6si\"";
+    float_result: "float-result" => ["result-wrong"] at "libserver.py" ">6sf";
+    native_order: "native-order" => ["result-byte-order"] at "libserver.py" "\"<6si\"";
+    overflow_wraps: "overflow-wraps" => ["result-out-of-range"] at "libserver.py" "% 2**32";
+    substring_unpack: "substring-unpack" => ["closes-without-reply"] at "libserver.py" "struct.unpack(\">6si\", data)";
+    stub_response: "stub-response" => ["closes-without-reply"] at "libserver.py" "self._create_message(**response)";
+    textiowrapper_typo: "textiowrapper-typo" => ["closes-without-reply"] at "libserver.py" "io.TextIoWrapper";
+    header_respelled: "header-respelled" => ["reply-header-wrong"] at "libserver.py" "[\"Content-length\"]";
+    no_byteorder: "no-byteorder" => ["reply-header-wrong"] at "libserver.py" "del jsonheader[\"byteorder\"]";
+    application_json: "application-json" => ["reply-header-wrong"] at "libserver.py" "\"application/json\"";
+    no_close: "no-close" => ["no-close"] at "libserver.py" "_set_selector_events_mask(\"rw\")";
+    table_replaced: "table-replaced" => ["search-wrong"] at "libserver.py" "request_search = {";
+    echo_server: "echo-server" => ["echoes-request"] at "libserver.py" "self._send_buffer = self._recv_buffer";
+    protoheader_partial: "protoheader-partial" => ["protoheader-partial-read"] at "libserver.py" "hdrlen = 1";
+    jsonheader_partial: "jsonheader-partial" => ["jsonheader-partial-read"] at "libserver.py" "hdrlen = 0";
+    content_partial: "content-partial" => ["content-partial-read"] at "libserver.py" "content_len = min(";
+    blocking: "blocking" => ["blocks-on-idle-client"] at "app-server.py" "accept()";
+}
+
+#[test]
+fn a_printed_traceback_is_the_evidence_of_closes_without_reply() {
+    let report = assert_bug(
+        "stub-response",
+        &["closes-without-reply"],
+        "libserver.py",
+        "_create_message",
+    );
+    let text = report.to_string();
+    assert!(text.contains("TypeError"), "{report:#}");
+}
+
+#[test]
+fn builtin_speaks_app_and_passes() {
+    let (code, report) = run_json(&["--target", "builtin", "--protocol", "app", "--format", "json"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(findings(&report).is_empty());
+    assert!(test_by_id(&report, "assignment/double")["status"] == "pass");
+}
+
+#[test]
+fn list_and_explain_speak_each_protocol() {
+    cmd()
+        .args(["list", "--protocol", "app"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("assignment/double"))
+        .stdout(predicates::str::contains("grading/put").not());
+    cmd()
+        .args(["list", "--findings", "--protocol", "app"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("double-negate-missing"))
+        .stdout(predicates::str::contains("no-close"))
+        .stdout(predicates::str::contains("header-single-recv").not());
+    cmd()
+        .args(["explain", "result-byte-order", "--protocol", "app"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(">6si"));
+    cmd()
+        .args(["explain", "header-single-recv", "--protocol", "app"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--protocol srpc"));
+    cmd()
+        .args(["--protocol", "lab9", "--target", "builtin"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("app"));
+}
+
+use predicates::prelude::PredicateBooleanExt;
