@@ -123,6 +123,11 @@ pub struct RunReport {
     /// Where srpc-check listened for the client cases, when they ran: their reproducers
     /// serve on that port.
     pub client_port: Option<u16>,
+    /// The other protocol the server was heard to speak, when it answered no well-formed
+    /// request of the one it was checked in.
+    pub speaks: Option<&'static crate::protocol::Protocol>,
+    /// The protocol the server was checked in.
+    pub protocol: &'static crate::protocol::Protocol,
 }
 
 impl RunReport {
@@ -186,6 +191,7 @@ pub fn run(
     let addr = settings.addr;
     let seed = settings.seed;
     let watch = settings.watch.clone();
+    let protocol = settings.protocol;
     watch.set_root(control.as_deref().and_then(|c| c.pid()));
     let mut ctx = Ctx::new(settings);
     let mut outcomes = Vec::new();
@@ -404,6 +410,8 @@ pub fn run(
         observed: watch.observed(),
         timeouts_expired: watch.timeouts_expired(),
         client_port: None,
+        speaks: None,
+        protocol,
     }
 }
 
@@ -461,6 +469,8 @@ pub fn not_started(
         observed: false,
         timeouts_expired: 0,
         client_port: None,
+        speaks: None,
+        protocol: &crate::protocol::SRPC,
     }
 }
 

@@ -110,7 +110,14 @@ fn a_printed_traceback_is_the_evidence_of_closes_without_reply() {
 
 #[test]
 fn builtin_speaks_app_and_passes() {
-    let (code, report) = run_json(&["--target", "builtin", "--protocol", "app", "--format", "json"]);
+    let (code, report) = run_json(&[
+        "--target",
+        "builtin",
+        "--protocol",
+        "app",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0, "{report:#}");
     assert!(findings(&report).is_empty());
     assert!(test_by_id(&report, "assignment/double")["status"] == "pass");
@@ -149,3 +156,45 @@ fn list_and_explain_speak_each_protocol() {
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+#[test]
+fn a_lab_4_server_checked_as_srpc_is_named_so() {
+    let out = cmd()
+        .current_dir(fixtures())
+        .args(["--exec", "python3 app-server.py 127.0.0.1 0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("This server speaks app (lab 4): run with --protocol app."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("wrong-protocol"), "{stdout}");
+    assert!(!stdout.contains("stops-answering"), "{stdout}");
+}
+
+#[test]
+fn an_srpc_server_checked_as_app_is_named_so() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let out = cmd()
+        .current_dir(fixtures)
+        .args([
+            "--protocol",
+            "app",
+            "--exec",
+            "python3 lab_server.py",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        findings(&report),
+        ["wrong-protocol".to_string()].into(),
+        "{report:#}"
+    );
+    assert_eq!(report["protocol"], "app");
+    assert_eq!(report["speaks"], "srpc");
+}

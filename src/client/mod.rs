@@ -295,6 +295,8 @@ pub fn run(
         observed: true,
         timeouts_expired: idle_limits,
         client_port: listeners.addrs.first().map(|a| a.port()),
+        speaks: None,
+        protocol: &crate::protocol::SRPC,
     };
     Ok(ClientRun { report, program })
 }

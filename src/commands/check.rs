@@ -106,13 +106,22 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
             if out.human() {
                 out.emit(&human::header(&target, addr, seed))?;
             }
-            let report = run_with_progress(&plan, settings, &target, &mut server, &out)?;
+            let mut report = run_with_progress(&plan, settings, &target, &mut server, &out)?;
+            // A server checked in the wrong protocol: which one it speaks.
+            if let Some(other) = crate::protocol::speaks_instead(
+                protocol,
+                &report,
+                server.current_addr(addr),
+                args.timeout,
+            ) {
+                name_protocol(&mut report, other);
+            }
             drop(server);
             (report, None)
         }
         // The server exited or never listened: one finding, with its output.
         Err(Error::NotStarted { why, failure }) => {
-            let report = runner::not_started(
+            let mut report = runner::not_started(
                 &plan,
                 &target,
                 seed,
@@ -121,6 +130,7 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
                 Some(failure),
                 Duration::ZERO,
             );
+            report.protocol = protocol;
             (report, Some(why))
         }
         // A grading platform still gets its results: zero, and why.
@@ -140,6 +150,23 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
         client.run(&mut report, &mut source, listening, &args, &out, &keep)?;
     }
     out.finish(&report, source.as_ref(), &rubric, start_error)
+}
+
+/// Records that the server speaks `other`, and says so in every failed case's hint.
+pub(crate) fn name_protocol(
+    report: &mut runner::RunReport,
+    other: &'static crate::protocol::Protocol,
+) {
+    report.speaks = Some(other);
+    let line = format!(
+        "this server speaks {} ({}): run with --protocol {}",
+        other.name, other.lab, other.name
+    );
+    for o in &mut report.outcomes {
+        if o.status == suite::Status::Fail {
+            o.hint = Some(line.clone());
+        }
+    }
 }
 
 /// `--client-exec`: the client's cases after the server's, in the same report.

@@ -115,6 +115,7 @@ impl Code {
         Code::TooSlow,
         Code::MemoryLimit,
         Code::Crash,
+        Code::WrongProtocol,
         Code::Unexplained,
     ];
 
@@ -675,6 +676,16 @@ catalogue! {
         fix: "your client never closes its connections; call client_socket.close() once the reply is read (or use `with socket.socket() as s:`)",
         wrong: "json_dict = recv_message(client_socket)\nreturn json_dict",
         right: "json_dict = recv_message(client_socket)\nclient_socket.close()\nreturn json_dict",
+    }
+    WrongProtocol {
+        code: "wrong-protocol",
+        area: "other",
+        severity: Error,
+        title: "the server speaks another lab's protocol",
+        explanation: "The server answered no well-formed request of the protocol it was checked in, and answered a request of another lab's protocol as that protocol defines. It was checked in the wrong one: each case failed only for that reason, so no other finding is named.",
+        fix: "run srpc-check again with the --protocol its cases' hint names (for example --protocol app for lab 4)",
+        wrong: "srpc-check --exec 'python3 app-server.py 127.0.0.1 65432'",
+        right: "srpc-check --protocol app --exec 'python3 app-server.py 127.0.0.1 65432'",
     }
     Unexplained {
         code: "unexplained",

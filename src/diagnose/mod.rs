@@ -137,6 +137,15 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
             }
         });
     }
+    // A server that speaks another lab's protocol: one finding says so, whatever the cases saw.
+    if report.speaks.is_some() {
+        for (i, o) in outcomes.iter().enumerate() {
+            if o.status == Status::Fail && o.group != crate::suite::Group::Client {
+                codes[i] = Some(Code::WrongProtocol);
+            }
+        }
+        return group(report, codes, |_, _| None);
+    }
     let probe_confirmed = report.probe.as_ref().is_some_and(|p| p.confirmed);
     // Crashes whose cause the case does not tell, by their traceback's signature.
     let mut generic: Vec<(usize, String)> = Vec::new();
@@ -561,6 +570,8 @@ mod tests {
             observed: false,
             timeouts_expired: 0,
             client_port: None,
+            speaks: None,
+            protocol: &crate::protocol::SRPC,
         }
     }
 

@@ -82,7 +82,10 @@ impl Graded {
                 }
             })
             // The client's group only when its cases ran (`grade --client-exec`).
-            .filter(|t| t.total > 0 || t.group != Group::Client.name())
+            .filter(|t| {
+                t.total > 0
+                    || (t.group != Group::Client.name() && t.group != Group::Assignment.name())
+            })
             .collect();
         Graded {
             submission: submission.into(),

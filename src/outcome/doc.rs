@@ -14,6 +14,10 @@ use crate::words::hex;
 /// Bytes of each direction included in `sent_hex` / `received_hex` (totals are given separately).
 const HEX_LIMIT: usize = 64 * 1024;
 
+fn srpc() -> String {
+    "srpc".into()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Doc {
     pub tool: String,
@@ -22,6 +26,12 @@ pub struct Doc {
     /// The address the cases connected to (at the start, for a server that was restarted).
     pub addr: String,
     pub seed: u64,
+    /// The protocol the server was checked in (`--protocol`).
+    #[serde(default = "srpc")]
+    pub protocol: String,
+    /// The other protocol the server speaks, when it answered none of this one's requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaks: Option<String>,
     pub summary: Summary,
     pub target_down_after: Option<String>,
     /// The case that showed the server answers no well-formed request, even fresh.
@@ -181,6 +191,8 @@ impl Doc {
             target: report.target.clone(),
             addr: report.addr.to_string(),
             seed: report.seed,
+            protocol: report.protocol.name.into(),
+            speaks: report.speaks.map(|p| p.name.to_owned()),
             summary: report.summary(),
             target_down_after: report.down_after.map(Into::into),
             answers_no_request_after: report.answers_none_after.map(Into::into),

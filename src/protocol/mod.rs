@@ -29,6 +29,10 @@ pub enum Fresh {
     Answered { right: bool, shown: String },
 }
 
+/// Where a finding lives in a server's source (file, line), by a protocol's own patterns.
+pub type Locate =
+    fn(Code, &[&crate::runner::Outcome], &crate::diagnose::Source) -> Option<(String, u32)>;
+
 /// One protocol, as the engine sees it.
 pub struct Protocol {
     /// The name `--protocol` takes: a public interface, never renamed.
@@ -48,11 +52,13 @@ pub struct Protocol {
     /// Its servers print a traceback for a connection that raised and go on serving (the
     /// tutorial's main loop): a failed case's printed traceback is its evidence and its line.
     pub prints_tracebacks: bool,
+    /// Sends one harmless request of this protocol to `addr` and says whether the reply is one
+    /// of this protocol's (to name the protocol for a server checked in the wrong one).
+    pub sniff: fn(std::net::SocketAddr, std::time::Duration) -> bool,
     /// Where in a server's source a finding lives, by this protocol's own patterns (`None`: the
     /// engine's rules, then a printed traceback, decide).
     /// The failed cases the finding groups are given, for what they saw.
-    pub locate:
-        fn(Code, &[&crate::runner::Outcome], &crate::diagnose::Source) -> Option<(String, u32)>,
+    pub locate: Locate,
     /// A request that got no reply (or ERROR) is sent again with a big-endian header, to tell
     /// a server that reads headers that way (srpc's probe).
     pub probes_byte_order: bool,
@@ -79,6 +85,7 @@ pub static SRPC: Protocol = Protocol {
     fresh: crate::suite::fresh_put,
     codes: || Code::LISTED.to_vec(),
     default_port: 4444,
+    sniff: crate::suite::sniff,
     locate: |_, _, _| None,
     prints_tracebacks: false,
     probes_byte_order: true,
@@ -95,4 +102,29 @@ pub fn by_name(name: &str) -> Option<&'static Protocol> {
 /// The names, for `--protocol`'s possible values.
 pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|p| p.name).collect()
+}
+
+/// Whether a run in `protocol` shows a server that answers none of its well-formed requests
+/// (no grading case passed) but speaks another registered protocol at `addr` (where it listens
+/// now: a restarted server may listen on another port); which one.
+pub fn speaks_instead(
+    protocol: &Protocol,
+    report: &crate::runner::RunReport,
+    addr: std::net::SocketAddr,
+    timeout: std::time::Duration,
+) -> Option<&'static Protocol> {
+    use crate::suite::{Group, Status};
+    let grading: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.group == Group::Grading)
+        .collect();
+    if grading.is_empty() || grading.iter().any(|o| o.status != Status::Fail) {
+        return None;
+    }
+    REGISTRY
+        .iter()
+        .copied()
+        .filter(|p| p.name != protocol.name)
+        .find(|p| (p.sniff)(addr, timeout))
 }

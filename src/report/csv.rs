@@ -11,13 +11,16 @@ use crate::suite::Group;
 pub fn summary_csv(rows: &[Row]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     // A column per group; the client's only when the class's clients were tested.
-    let client = rows.iter().any(|r| match r {
-        Row::Graded(g, _) => g.groups.iter().any(|t| t.group == Group::Client.name()),
-        Row::Ungraded { .. } => false,
-    });
+    // (and the assignment's only when the protocol has one).
+    let has = |group: Group| {
+        rows.iter().any(|r| match r {
+            Row::Graded(g, _) => g.groups.iter().any(|t| t.group == group.name()),
+            Row::Ungraded { .. } => false,
+        })
+    };
     let groups: Vec<Group> = Group::ALL
         .into_iter()
-        .filter(|g| client || *g != Group::Client)
+        .filter(|g| !matches!(g, Group::Client | Group::Assignment) || has(*g))
         .collect();
     let mut header = vec!["submission", "score", "max_score"];
     header.extend(groups.iter().map(|g| g.name()));

@@ -407,6 +407,12 @@ fn summary(report: &RunReport, doc: &json::Doc, style: Style) -> String {
     let mut alert = |text: String| {
         let _ = writeln!(out, "{}", style.paint("1;31", &text));
     };
+    if let Some(other) = report.speaks {
+        alert(format!(
+            "This server speaks {} ({}): run with --protocol {}.",
+            other.name, other.lab, other.name
+        ));
+    }
     if let Some(down) = report.down_after {
         alert(format!(
             "The target stopped answering after {down}; later cases were not run."

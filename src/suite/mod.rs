@@ -496,6 +496,19 @@ impl Ctx {
     }
 }
 
+/// A GET of a name no one stores: is the reply an srpc frame with a status?
+pub fn sniff(addr: SocketAddr, timeout: Duration) -> bool {
+    let Ok(mut conn) = Conn::connect(addr, timeout) else {
+        return false;
+    };
+    let name = Value::from(format!("srpc-check-sniff-{:x}", fastrand::u32(..)));
+    let request = crate::net::wire::request(&model::get_request(&name));
+    matches!(
+        reply::exchange(&mut conn, &request, &[], Duration::ZERO, false),
+        Ok(r) if r.status().is_some() && r.anomalies.is_empty()
+    )
+}
+
 /// srpc's fresh request: a PUT of a fresh name, answered OK.
 pub fn fresh_put(ctx: &mut Ctx) -> crate::protocol::Fresh {
     use crate::protocol::Fresh;

@@ -30,6 +30,7 @@ pub static APP: Protocol = Protocol {
     },
     // The tutorial's port (the lab's examples use 9000).
     default_port: 65432,
+    sniff: cases::sniff,
     locate: findings::locate,
     prints_tracebacks: true,
     probes_byte_order: false,
