@@ -198,6 +198,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct GradeArgs {
+    #[command(flatten)]
+    pub protocol: ProtocolArg,
     /// The class folder: one subfolder per submission.
     // Required, so help shows <DIR>; an argument that conflicts with one given is not.
     #[arg(required = true, conflicts_with_all = ["print_rubric", "merge"])]
@@ -412,13 +414,18 @@ pub struct CheckArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct CallArgs {
-    /// GET or PUT.
-    #[arg(required_unless_present = "json", value_parser = ["GET", "PUT", "get", "put"])]
+    #[command(flatten)]
+    pub protocol: ProtocolArg,
+    /// GET or PUT; with --protocol app, the action: search, double, negate, or any other word
+    /// (sent as binary, as the tutorial's client does).
+    #[arg(required_unless_present = "json")]
     pub func: Option<String>,
-    /// The name (the request's obj), as a string.
+    /// The name (the request's obj), as a string; with --protocol app, the action's value.
+    #[arg(allow_hyphen_values = true)]
     pub name: Option<String>,
     /// PUT's value: JSON when it parses as JSON (42, [1, 2], {"a": 1}, "text"), a string
     /// otherwise.
+    #[arg(allow_hyphen_values = true)]
     pub value: Option<String>,
     /// Send this text as the request's JSON payload, as it is, instead of GET or PUT.
     #[arg(long, value_name = "TEXT", conflicts_with_all = ["func", "name", "value"])]
@@ -499,7 +506,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 pub struct ProtocolArg {
     /// The protocol: srpc (the GET/PUT lab, the default) or app (lab 4, Real Python's socket
     /// tutorial, with the assignment's double and negate).
-    #[arg(long = "protocol", value_name = "NAME", default_value = "srpc",
+    #[arg(id = "protocol", long = "protocol", value_name = "NAME", default_value = "srpc",
           value_parser = clap::builder::PossibleValuesParser::new(crate::protocol::names()))]
     pub name: String,
 }

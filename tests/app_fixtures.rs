@@ -198,3 +198,137 @@ fn an_srpc_server_checked_as_app_is_named_so() {
     assert_eq!(report["protocol"], "app");
     assert_eq!(report["speaks"], "srpc");
 }
+
+/// A class folder of lab 4 submissions: the fixture server, with `BUG` set in libserver.py.
+fn app_class(test: &str, submissions: &[(&str, Option<&str>)]) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("app-grade-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for (name, bug) in submissions {
+        let dir = root.join("class").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(fixtures().join("app-server.py"), dir.join("app-server.py")).unwrap();
+        let lib = std::fs::read_to_string(fixtures().join("libserver.py")).unwrap();
+        let bug = bug.map_or("None".to_owned(), |b| format!("{b:?}"));
+        std::fs::write(
+            dir.join("libserver.py"),
+            lib.replace("BUG = None", &format!("BUG = {bug}")),
+        )
+        .unwrap();
+    }
+    root
+}
+
+#[test]
+fn grade_checks_a_lab_4_class_in_app_and_records_it() {
+    let root = app_class(
+        "class",
+        &[("good", None), ("tutorial", Some("no-double-negate"))],
+    );
+    let out = root.join("out");
+    cmd()
+        .arg("grade")
+        .arg(root.join("class"))
+        .args([
+            "--protocol",
+            "app",
+            "--exec",
+            "python3 app-server.py 127.0.0.1 65432",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .args(["--jobs", "2", "--seed", "3"])
+        .assert()
+        .success();
+    let read = |p: PathBuf| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+        .unwrap()
+    };
+    assert_eq!(read(out.join("grade.json"))["protocol"], "app");
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert!(
+        csv.lines().next().unwrap().contains(",assignment,"),
+        "{csv}"
+    );
+    assert!(!csv.lines().next().unwrap().contains(",state,"), "{csv}");
+    let good = read(out.join("good").join("report.json"));
+    assert!(findings(&good).is_empty(), "{good:#}");
+    let tutorial = read(out.join("tutorial").join("report.json"));
+    assert_eq!(
+        findings(&tutorial),
+        ["double-negate-missing".to_string()].into(),
+        "{tutorial:#}"
+    );
+    // Shards graded in other protocols do not merge.
+    let srpc_info = read(out.join("grade.json"));
+    let other = root.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let mut info = srpc_info.clone();
+    info["protocol"] = "srpc".into();
+    info["shard"] = serde_json::json!([2, 2]);
+    std::fs::write(other.join("grade.json"), info.to_string()).unwrap();
+    let mut mine = srpc_info;
+    mine["shard"] = serde_json::json!([1, 2]);
+    std::fs::write(out.join("grade.json"), mine.to_string()).unwrap();
+    cmd()
+        .arg("grade")
+        .arg("--merge")
+        .arg(&out)
+        .arg("--merge")
+        .arg(&other)
+        .arg("--out")
+        .arg(root.join("merged"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--protocol"));
+}
+
+#[test]
+fn call_sends_what_the_lab_4_client_sends() {
+    cmd()
+        .args([
+            "call",
+            "--protocol",
+            "app",
+            "--target",
+            "builtin",
+            "negate",
+            "-300",
+        ])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "got response: b'result\\x00\\x00\\x01,'",
+        ))
+        .stdout(predicates::str::contains("result: 300"));
+    cmd()
+        .args([
+            "call",
+            "--protocol",
+            "app",
+            "--target",
+            "builtin",
+            "search",
+            "ring",
+        ])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "got result: In the caves beneath the Misty Mountains. \u{1f48d}",
+        ));
+    cmd()
+        .args([
+            "call",
+            "--protocol",
+            "app",
+            "--target",
+            "builtin",
+            "double",
+            "seven",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("32-bit integer"));
+}

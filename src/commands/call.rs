@@ -48,17 +48,33 @@ pub(crate) fn value_of(text: &str, string: bool) -> Value {
 }
 
 pub(crate) fn call_command(args: CallArgs) -> Result<u8> {
-    let payload = payload(&args)?;
+    let protocol = args.protocol.get();
+    let app = protocol.name == crate::protocol::app::APP.name;
+    let frame = if app {
+        if args.json.is_some() || args.value.is_some() {
+            return Err(Error::Usage(
+                "with --protocol app, call takes an ACTION and a VALUE: srpc-check call --protocol app search morpheus".into(),
+            ));
+        }
+        let (Some(action), Some(value)) = (&args.func, &args.name) else {
+            return Err(Error::Usage(
+                "give an ACTION and a VALUE: srpc-check call --protocol app double 7".into(),
+            ));
+        };
+        crate::protocol::app::call::request(action, value).map_err(Error::Usage)?
+    } else {
+        wire::request(&payload(&args)?)
+    };
     let timeout = args.timeout;
     let target = args.target.clone().unwrap_or(Target::Remote {
         host: "localhost".into(),
-        port: 4444,
+        port: protocol.default_port,
     });
     // Held for the length of the call: the embedded server lives as long as this does.
     let _builtin;
     let mut conn = match &target {
         Target::Builtin => {
-            let server = BuiltinServer::start(1)
+            let server = BuiltinServer::speaking(protocol.name, 1)
                 .map_err(|e| Error::io("cannot start the reference server", e))?;
             let conn = Conn::connect(server.addr(), timeout).map_err(|e| Error::Unreachable {
                 target: "builtin".into(),
@@ -73,7 +89,35 @@ pub(crate) fn call_command(args: CallArgs) -> Result<u8> {
             connect_any(host, *port, timeout, "srpc-check call ...", not_running)?.1
         }
     };
-    let frame = wire::request(&payload);
+    if app {
+        let _ = conn.send(&frame);
+        let reply = crate::protocol::app::codec::read_reply(
+            &mut conn,
+            std::time::Instant::now() + timeout,
+            false,
+        );
+        let mut out = String::new();
+        if args.hex {
+            out.push_str(&dumps(&frame, &conn.transcript.received));
+        }
+        let code = match reply {
+            Ok(m) => {
+                let (text, ok) = crate::protocol::app::call::show(&m);
+                out.push_str(&text);
+                if ok {
+                    EXIT_OK
+                } else {
+                    EXIT_FAILED
+                }
+            }
+            Err(no) => {
+                eprintln!("srpc-check: no reply: {}", no.describe(timeout));
+                EXIT_FAILED
+            }
+        };
+        write_stdout(&out)?;
+        return Ok(code);
+    }
     let sent = conn.send(&frame);
     let result = match sent {
         Ok(()) => reply::read(&mut conn),
@@ -83,11 +127,7 @@ pub(crate) fn call_command(args: CallArgs) -> Result<u8> {
     };
     let mut out = String::new();
     if args.hex {
-        out.push_str(&format!("sent {} bytes:\n", frame.len()));
-        out.push_str(&hex_dump_upto(&frame, "  ", HEX_LIMIT));
-        let received = &conn.transcript.received;
-        out.push_str(&format!("received {} bytes:\n", received.len()));
-        out.push_str(&hex_dump_upto(received, "  ", HEX_LIMIT));
+        out.push_str(&dumps(&frame, &conn.transcript.received));
     }
     let code = match result {
         Ok(r) => {
@@ -123,6 +163,15 @@ pub(crate) fn call_command(args: CallArgs) -> Result<u8> {
     Ok(code)
 }
 
+/// The bytes both ways, as `--hex` shows them.
+fn dumps(sent: &[u8], received: &[u8]) -> String {
+    let mut out = format!("sent {} bytes:\n", sent.len());
+    out.push_str(&hex_dump_upto(sent, "  ", HEX_LIMIT));
+    out.push_str(&format!("received {} bytes:\n", received.len()));
+    out.push_str(&hex_dump_upto(received, "  ", HEX_LIMIT));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +179,9 @@ mod tests {
 
     fn args(func: &str, name: &str, value: Option<&str>, string: bool) -> CallArgs {
         CallArgs {
+            protocol: crate::cli::ProtocolArg {
+                name: "srpc".into(),
+            },
             func: Some(func.into()),
             name: Some(name.into()),
             value: value.map(String::from),

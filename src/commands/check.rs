@@ -114,7 +114,7 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
                 server.current_addr(addr),
                 args.timeout,
             ) {
-                name_protocol(&mut report, other);
+                crate::protocol::name_in(&mut report, other);
             }
             drop(server);
             (report, None)
@@ -150,23 +150,6 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
         client.run(&mut report, &mut source, listening, &args, &out, &keep)?;
     }
     out.finish(&report, source.as_ref(), &rubric, start_error)
-}
-
-/// Records that the server speaks `other`, and says so in every failed case's hint.
-pub(crate) fn name_protocol(
-    report: &mut runner::RunReport,
-    other: &'static crate::protocol::Protocol,
-) {
-    report.speaks = Some(other);
-    let line = format!(
-        "this server speaks {} ({}): run with --protocol {}",
-        other.name, other.lab, other.name
-    );
-    for o in &mut report.outcomes {
-        if o.status == suite::Status::Fail {
-            o.hint = Some(line.clone());
-        }
-    }
 }
 
 /// `--client-exec`: the client's cases after the server's, in the same report.

@@ -12,8 +12,15 @@ use super::load_rubric;
 
 #[cfg(target_os = "linux")]
 pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
+    let protocol = args.protocol.get();
+    if args.client_exec.is_some() && protocol.name != crate::protocol::SRPC.name {
+        return Err(Error::Usage(format!(
+            "--client-exec grades srpc clients; with --protocol {} grade the servers alone",
+            protocol.name
+        )));
+    }
     if args.print_rubric {
-        let cases = crate::grade::case_keys(&crate::protocol::SRPC, args.client_exec.is_some());
+        let cases = crate::grade::case_keys(protocol, args.client_exec.is_some());
         write_stdout(rubric::default_text(&cases))?;
         return Ok(EXIT_OK);
     }
@@ -23,7 +30,7 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
             .ok_or_else(|| Error::Usage("grade --merge needs --out".into()))?;
         return crate::grade::shard::merge(&args.merge, &out);
     }
-    let cases = crate::grade::case_keys(&crate::protocol::SRPC, args.client_exec.is_some());
+    let cases = crate::grade::case_keys(protocol, args.client_exec.is_some());
     let (rubric, rubric_text) = load_rubric(args.rubric.as_deref(), &cases)?;
     let (Some(dir), Some(command), Some(out)) = (args.dir, args.exec, args.out) else {
         return Err(Error::Usage("grade needs DIR, --exec and --out".into()));
@@ -36,6 +43,7 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
     crate::grade::run(crate::grade::GradeOptions {
         dir,
         command,
+        protocol: protocol.name.to_owned(),
         client_command: args.client_exec,
         out,
         jobs: args.jobs.map_or_else(

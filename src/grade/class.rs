@@ -27,6 +27,8 @@ pub struct GradeOptions {
     pub dir: PathBuf,
     pub command: String,
     /// `--client-exec`: the client command, whose cases run after the server's.
+    /// The protocol the servers are checked in (`--protocol`).
+    pub protocol: String,
     pub client_command: Option<String>,
     pub out: PathBuf,
     pub jobs: usize,
@@ -187,6 +189,7 @@ pub fn run(opts: GradeOptions) -> Result<u8> {
         tool: "srpc-check".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         command: opts.command.clone(),
+        protocol: opts.protocol.clone(),
         client_command: opts.client_command.clone(),
         seed: opts.seed,
         rubric: opts.rubric_text.clone(),
@@ -288,6 +291,7 @@ impl Ctx<'_> {
             name: name.into(),
             submission: self.dir.join(name),
             command: opts.command.clone(),
+            protocol: opts.protocol.clone(),
             client_command: opts.client_command.clone(),
             boxed,
             hide: vec![self.dir.to_path_buf(), self.out.to_path_buf()],

@@ -116,6 +116,9 @@ pub struct GradeInfo {
     pub tool: String,
     pub version: String,
     pub command: String,
+    /// The protocol the servers were checked in (`--protocol`).
+    #[serde(default = "crate::grade::worker::srpc")]
+    pub protocol: String,
     /// `--client-exec`: the client command, when the client cases were run too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_command: Option<String>,
@@ -206,6 +209,9 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<u8> {
         if info.command != first.command {
             return Err(differs("--exec"));
         }
+        if info.protocol != first.protocol {
+            return Err(differs("--protocol"));
+        }
         if info.client_command != first.client_command {
             return Err(differs("--client-exec"));
         }
@@ -254,7 +260,14 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<u8> {
             missing + 1
         )));
     }
-    let cases = crate::grade::case_keys(&crate::protocol::SRPC, first.client_command.is_some());
+    let protocol = crate::protocol::by_name(&first.protocol).ok_or_else(|| {
+        Error::Usage(format!(
+            "{} was graded in protocol '{}', which this srpc-check does not know",
+            shards[0].display(),
+            first.protocol
+        ))
+    })?;
+    let cases = crate::grade::case_keys(protocol, first.client_command.is_some());
     let rubric = Rubric::parse(&first.rubric, INFO_FILE, &cases).map_err(Error::Usage)?;
     std::fs::create_dir_all(out)
         .map_err(|e| Error::io(format!("cannot create {}", out.display()), e))?;

@@ -17,7 +17,12 @@ use crate::sandbox::cgroup::CgroupSpec;
 use crate::sandbox::{self, JailSpec, Limits};
 use crate::server::supervisor::{ExecSpec, StartError, Supervised};
 use crate::server::{Control, EventKind, ServerEvent};
-use crate::suite::{self, Settings};
+use crate::suite::Settings;
+
+/// The protocol of a spec or a record that names none (written before there were others).
+pub fn srpc() -> String {
+    crate::protocol::SRPC.name.into()
+}
 
 /// Most bytes of a submission copied into its box.
 const COPY_LIMIT: u64 = 256 << 20;
@@ -28,6 +33,9 @@ pub struct WorkerSpec {
     /// The submission's folder.
     pub submission: PathBuf,
     pub command: String,
+    /// The protocol the server is checked in.
+    #[serde(default = "srpc")]
+    pub protocol: String,
     /// The client command (`grade --client-exec`), run once per client case.
     #[serde(default)]
     pub client_command: Option<String>,
@@ -101,7 +109,9 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
             .into(),
         "--".into(),
     ];
-    let cases = suite::all();
+    let protocol = crate::protocol::by_name(&spec.protocol)
+        .ok_or_else(|| format!("unknown protocol '{}'", spec.protocol))?;
+    let cases = (protocol.cases)();
     let plan = Plan {
         cases: cases.iter().collect(),
         left_out: 0,
@@ -164,7 +174,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         allow_missing_error: false,
         seed: spec.seed,
         watch: Default::default(),
-        protocol: &crate::protocol::SRPC,
+        protocol,
     };
     let mut watched = Watched {
         server: &mut server,
@@ -179,6 +189,13 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         &mut |_, _| {},
         &mut |_| {},
     );
+    // A server graded in the wrong protocol: which one it speaks.
+    if let Some(addr) = server.addr() {
+        if let Some(other) = crate::protocol::speaks_instead(protocol, &report, addr, spec.timeout)
+        {
+            crate::protocol::name_in(&mut report, other);
+        }
+    }
     let mut limit = None;
     for o in &mut report.outcomes {
         if let Some(e) = &o.server {
@@ -345,7 +362,7 @@ fn never_started(
     let hint = limit.clone().or_else(|| {
         Some(crate::server::traceback::explain_exit(output, status)).filter(|_| !status.is_empty())
     });
-    let report = runner::not_started(
+    let mut report = runner::not_started(
         plan,
         target,
         spec.seed,
@@ -354,5 +371,6 @@ fn never_started(
         err.failure(),
         started.elapsed(),
     );
+    report.protocol = crate::protocol::by_name(&spec.protocol).unwrap_or(&crate::protocol::SRPC);
     (report, output.to_owned(), limit, Some(why))
 }

@@ -82,10 +82,8 @@ impl Graded {
                 }
             })
             // The client's group only when its cases ran (`grade --client-exec`).
-            .filter(|t| {
-                t.total > 0
-                    || (t.group != Group::Client.name() && t.group != Group::Assignment.name())
-            })
+            // Only the groups its protocol has (the client's only when its cases ran).
+            .filter(|t| t.total > 0)
             .collect();
         Graded {
             submission: submission.into(),

@@ -128,3 +128,17 @@ pub fn speaks_instead(
         .filter(|p| p.name != protocol.name)
         .find(|p| (p.sniff)(addr, timeout))
 }
+
+/// Records that the server speaks `other`, and says so in every failed case's hint.
+pub fn name_in(report: &mut crate::runner::RunReport, other: &'static Protocol) {
+    report.speaks = Some(other);
+    let line = format!(
+        "this server speaks {} ({}): run with --protocol {}",
+        other.name, other.lab, other.name
+    );
+    for o in &mut report.outcomes {
+        if o.status == crate::suite::Status::Fail {
+            o.hint = Some(line.clone());
+        }
+    }
+}

@@ -18,9 +18,10 @@ pub fn summary_csv(rows: &[Row]) -> String {
             Row::Ungraded { .. } => false,
         })
     };
+    let graded = rows.iter().any(|r| matches!(r, Row::Graded(..)));
     let groups: Vec<Group> = Group::ALL
         .into_iter()
-        .filter(|g| !matches!(g, Group::Client | Group::Assignment) || has(*g))
+        .filter(|g| has(*g) || (!graded && !matches!(g, Group::Client | Group::Assignment)))
         .collect();
     let mut header = vec!["submission", "score", "max_score"];
     header.extend(groups.iter().map(|g| g.name()));

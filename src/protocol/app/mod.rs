@@ -7,6 +7,7 @@
 //! and reads messages, [`oracle`] says what the server answers, [`cases`] holds the cases (one
 //! file per group) and [`findings`] the codes, their rules and their source patterns.
 
+pub mod call;
 pub mod cases;
 pub mod codec;
 pub mod findings;
