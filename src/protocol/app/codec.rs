@@ -211,7 +211,7 @@ pub fn read_reply(
 
 /// A whole message at the start of `bytes`; `ended`: nothing more will come (so a header
 /// without content-length takes the rest as content).
-fn parse(bytes: &[u8], ended: bool) -> Option<Message> {
+pub fn parse(bytes: &[u8], ended: bool) -> Option<Message> {
     let n = usize::from(u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?]));
     let header_bytes = bytes.get(2..2 + n)?;
     let header_text = String::from_utf8_lossy(header_bytes).into_owned();
