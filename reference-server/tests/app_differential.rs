@@ -190,3 +190,27 @@ fn malformed_requests_are_closed_unanswered_and_the_server_goes_on() {
     );
     assert!(!exchange(server.addr, &search).is_empty());
 }
+
+#[test]
+fn a_declared_content_over_the_cap_is_refused_from_the_header_alone() {
+    let server = Server::speaking(
+        App,
+        Config {
+            max_payload: 1000,
+            // Longer than the test's read deadline: only the cap can end the connection in time.
+            read_timeout: std::time::Duration::from_secs(60),
+            ..Config::default()
+        },
+    );
+    // Declares a terabyte and sends none of it: closed at once, nothing allocated for it.
+    let header = r#"{"byteorder": "little", "content-type": "binary/x", "content-encoding": "binary", "content-length": 1000000000000}"#;
+    let mut bytes = (header.len() as u16).to_be_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    // (The read has a 10 s deadline: a server that waited for the content would fail it.)
+    let mut s = connect(server.addr);
+    std::io::Write::write_all(&mut s, &bytes).unwrap();
+    assert_eq!(read_to_end(s), b"");
+    // 1000 bytes are served.
+    let ok = message("binary/x", "binary", &[b'a'; 1000], "little");
+    assert!(!exchange(server.addr, &ok).is_empty());
+}
