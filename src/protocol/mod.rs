@@ -104,6 +104,9 @@ pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|p| p.name).collect()
 }
 
+/// The longest a sniff waits for its reply.
+pub const SNIFF_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Whether a run in `protocol` shows a server that answers none of its well-formed requests
 /// (no grading case passed) but speaks another registered protocol at `addr` (where it listens
 /// now: a restarted server may listen on another port); which one.
@@ -119,14 +122,19 @@ pub fn speaks_instead(
         .iter()
         .filter(|o| o.group == Group::Grading)
         .collect();
-    if grading.is_empty() || grading.iter().any(|o| o.status != Status::Fail) {
+    // A confirmed byte-order probe showed a server of this protocol that misreads headers.
+    let misreads = report.probe.as_ref().is_some_and(|p| p.confirmed);
+    if grading.is_empty() || misreads || grading.iter().any(|o| o.status != Status::Fail) {
         return None;
     }
+    // A server of the other protocol answers its sniff at once; one that does not speak it
+    // costs this wait, so it is short.
+    let wait = timeout.min(SNIFF_WAIT);
     REGISTRY
         .iter()
         .copied()
         .filter(|p| p.name != protocol.name)
-        .find(|p| (p.sniff)(addr, timeout))
+        .find(|p| (p.sniff)(addr, wait))
 }
 
 /// Records that the server speaks `other`, and says so in every failed case's hint.
