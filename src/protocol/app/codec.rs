@@ -153,11 +153,9 @@ impl Message {
     }
 }
 
-/// How long to wait for the close after a whole reply (a correct server closes at once).
-pub const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
-
 /// Reads one reply from `conn` until `deadline`: the whole message, and whether the server then
-/// closed (waited for only when `wait_close`).
+/// closed (waited for, until the same deadline, only when `wait_close`; a watched connection
+/// ends that wait as soon as the server is seen not to close).
 pub fn read_reply(
     conn: &mut Conn,
     deadline: Instant,
@@ -169,7 +167,7 @@ pub fn read_reply(
         if let Some(whole) = parse(received, ended.is_some()) {
             let mut m = whole;
             if ended.is_none() && wait_close {
-                let (status, _) = conn.wait_close(Instant::now() + CLOSE_GRACE);
+                let (status, _) = conn.wait_close(deadline);
                 m.closed = matches!(status, ReadStatus::Eof | ReadStatus::Reset);
                 let all = conn.transcript.received.len();
                 m.extra = all - (m.raw.len() - m.extra);
