@@ -125,8 +125,8 @@ Exit codes:
 #[command(
     name = "srpc-check",
     version,
-    about = "Checks an srpc server against the protocol and says what is wrong and why.",
-    long_about = "Checks an srpc server against the protocol and says what is wrong and why.\n\nWithout a subcommand it runs the conformance suite against --target or the server --exec starts. The subcommands grade a class, benchmark and fuzz a server.",
+    about = "Checks a lab's server against its protocol and says what is wrong and why.",
+    long_about = "Checks a lab's server against its protocol and says what is wrong and why.\n\nThe protocol is srpc unless --protocol app names lab 4's (Real Python's socket tutorial). Without a subcommand it runs the conformance suite against --target or the server --exec starts. The subcommands grade a class, benchmark and fuzz a server.",
     after_help = CHECK_HELP,
     args_conflicts_with_subcommands = true
 )]
