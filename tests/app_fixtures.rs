@@ -332,3 +332,39 @@ fn call_sends_what_the_lab_4_client_sends() {
         .code(2)
         .stderr(predicates::str::contains("32-bit integer"));
 }
+
+#[test]
+fn the_gradescope_autograder_grades_a_lab_4_submission() {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("app-gradescope-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let submission = root.join("submission");
+    std::fs::create_dir_all(&submission).unwrap();
+    for f in ["app-server.py", "libserver.py"] {
+        std::fs::copy(fixtures().join(f), submission.join(f)).unwrap();
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/gradescope/run_autograder"
+    );
+    // In a box of its own: the server takes the tutorial's port 65432.
+    cmd()
+        .env("AUTOGRADER_ROOT", &root)
+        .env("SRPC_CHECK", assert_cmd::cargo::cargo_bin("srpc-check"))
+        .env("SRPC_PROTOCOL", "app")
+        .args(["__box", "--", "bash", script])
+        .assert()
+        .success();
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("results/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["score"], 100.0, "{results}");
+    let tests = results["tests"].as_array().unwrap();
+    assert!(
+        tests
+            .iter()
+            .any(|t| t["name"].as_str().unwrap().starts_with("assignment/double")),
+        "{results}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}
