@@ -94,13 +94,14 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
     };
     let (report, start_error) = match located {
         Ok((addr, mut server)) => {
+            let watch = crate::observe::Watch::default();
             let settings = Settings {
                 addr,
                 timeout: args.timeout,
                 split_pause: args.split_pause,
                 allow_missing_error: args.allow_missing_error,
                 seed,
-                watch: Default::default(),
+                watch: watch.clone(),
                 protocol,
             };
             if out.human() {
@@ -113,6 +114,7 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
                 &report,
                 server.current_addr(addr),
                 args.timeout,
+                &watch,
             ) {
                 crate::protocol::name_in(&mut report, other);
             }

@@ -167,13 +167,14 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     };
     // The program the server's Python process runs, read while the cases run.
     let pending = server.read_source(&spec.command, &spec.scratch);
+    let watch = crate::observe::Watch::default();
     let settings = Settings {
         addr: server.addr().expect("a started server has an address"),
         timeout: spec.timeout,
         split_pause: spec.split_pause,
         allow_missing_error: false,
         seed: spec.seed,
-        watch: Default::default(),
+        watch: watch.clone(),
         protocol,
     };
     let mut watched = Watched {
@@ -191,7 +192,8 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     );
     // A server graded in the wrong protocol: which one it speaks.
     if let Some(addr) = server.addr() {
-        if let Some(other) = crate::protocol::speaks_instead(protocol, &report, addr, spec.timeout)
+        if let Some(other) =
+            crate::protocol::speaks_instead(protocol, &report, addr, spec.timeout, &watch)
         {
             crate::protocol::name_in(&mut report, other);
         }

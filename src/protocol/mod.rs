@@ -29,6 +29,11 @@ pub enum Fresh {
     Answered { right: bool, shown: String },
 }
 
+/// Sends a protocol's harmless request to an address and says whether the reply is that
+/// protocol's; the watch (a run's, when srpc-check runs the server) ends a wait the server is
+/// seen not to answer.
+pub type Sniff = fn(std::net::SocketAddr, std::time::Duration, &crate::observe::Watch) -> bool;
+
 /// Where a finding lives in a server's source (file, line), by a protocol's own patterns.
 pub type Locate =
     fn(Code, &[&crate::runner::Outcome], &crate::diagnose::Source) -> Option<(String, u32)>;
@@ -54,7 +59,7 @@ pub struct Protocol {
     pub prints_tracebacks: bool,
     /// Sends one harmless request of this protocol to `addr` and says whether the reply is one
     /// of this protocol's (to name the protocol for a server checked in the wrong one).
-    pub sniff: fn(std::net::SocketAddr, std::time::Duration) -> bool,
+    pub sniff: Sniff,
     /// Where in a server's source a finding lives, by this protocol's own patterns (`None`: the
     /// engine's rules, then a printed traceback, decide).
     /// The failed cases the finding groups are given, for what they saw.
@@ -115,6 +120,7 @@ pub fn speaks_instead(
     report: &crate::runner::RunReport,
     addr: std::net::SocketAddr,
     timeout: std::time::Duration,
+    watch: &crate::observe::Watch,
 ) -> Option<&'static Protocol> {
     use crate::suite::{Group, Status};
     let grading: Vec<_> = report
@@ -122,19 +128,17 @@ pub fn speaks_instead(
         .iter()
         .filter(|o| o.group == Group::Grading)
         .collect();
-    // A confirmed byte-order probe showed a server of this protocol that misreads headers.
-    let misreads = report.probe.as_ref().is_some_and(|p| p.confirmed);
-    if grading.is_empty() || misreads || grading.iter().any(|o| o.status != Status::Fail) {
+    if grading.is_empty() || grading.iter().any(|o| o.status != Status::Fail) {
         return None;
     }
     // A server of the other protocol answers its sniff at once; one that does not speak it
-    // costs this wait, so it is short.
+    // costs this wait (ended early where the server is watched), so it is short.
     let wait = timeout.min(SNIFF_WAIT);
     REGISTRY
         .iter()
         .copied()
         .filter(|p| p.name != protocol.name)
-        .find(|p| (p.sniff)(addr, wait))
+        .find(|p| (p.sniff)(addr, wait, watch))
 }
 
 /// Records that the server speaks `other`, and says so in every failed case's hint.

@@ -497,10 +497,11 @@ impl Ctx {
 }
 
 /// A GET of a name no one stores: is the reply an srpc frame with a status?
-pub fn sniff(addr: SocketAddr, timeout: Duration) -> bool {
-    let Ok(mut conn) = Conn::connect(addr, timeout) else {
+pub fn sniff(addr: SocketAddr, timeout: Duration, watch: &crate::observe::Watch) -> bool {
+    let Ok(conn) = Conn::connect(addr, timeout) else {
         return false;
     };
+    let mut conn = conn.watched(watch);
     let name = Value::from(format!("srpc-check-sniff-{:x}", fastrand::u32(..)));
     let request = crate::net::wire::request(&model::get_request(&name));
     matches!(

@@ -264,10 +264,11 @@ pub fn fresh(ctx: &mut Ctx) -> crate::protocol::Fresh {
 }
 
 /// A search for morpheus: is the reply a lab 4 message with the tutorial's keys?
-pub fn sniff(addr: std::net::SocketAddr, timeout: Duration) -> bool {
-    let Ok(mut conn) = crate::net::conn::Conn::connect(addr, timeout) else {
+pub fn sniff(addr: std::net::SocketAddr, timeout: Duration, watch: &crate::observe::Watch) -> bool {
+    let Ok(conn) = crate::net::conn::Conn::connect(addr, timeout) else {
         return false;
     };
+    let mut conn = conn.watched(watch);
     let _ = conn.send(&codec::search("morpheus"));
     codec::read_reply(&mut conn, Instant::now() + timeout, false)
         .is_ok_and(|m| m.header.contains_key("content-type"))
