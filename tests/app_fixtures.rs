@@ -172,6 +172,7 @@ fn a_lab_4_server_checked_as_srpc_is_named_so() {
     );
     assert!(stdout.contains("wrong-protocol"), "{stdout}");
     assert!(!stdout.contains("stops-answering"), "{stdout}");
+    assert!(!stdout.contains("Big-endian probe"), "{stdout}");
 }
 
 #[test]

@@ -427,7 +427,8 @@ fn summary(report: &RunReport, doc: &json::Doc, style: Style) -> String {
     if let Some(shown) = report.answers_none_after {
         alert(format!("The server answers no well-formed request, even right after a restart (shown in {shown}); the cases after it failed without being tried."));
     }
-    if let Some(probe) = report.probe.as_ref().map(|p| &p.text) {
+    // (Beside another protocol, what srpc's probe saw says nothing.)
+    if let (Some(probe), None) = (report.probe.as_ref().map(|p| &p.text), report.speaks) {
         let _ = writeln!(out, "Big-endian probe: {probe}.");
     }
     if report.restarts > 0 {
