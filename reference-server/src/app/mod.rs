@@ -6,7 +6,9 @@
 //! tutorial raises (a missing header key, a header or content that is not JSON, an unknown
 //! encoding, a result outside 32 bits), it closes that connection with no reply, as the tutorial
 //! does; where the tutorial would wait for ever (a declared content longer than what arrives, an
-//! empty request), this one times out or answers.
+//! empty request), this one times out or answers. Text content is read as UTF-8 only (any of
+//! CPython's spellings of it); another encoding Python would decode, such as latin-1, is closed
+//! unanswered: no request of the lab's client uses one.
 
 pub mod frame;
 pub mod pystr;
