@@ -148,6 +148,8 @@ impl RunReport {
 
 /// Which cases run, and how many --only/--skip left out.
 pub struct Plan<'a> {
+    /// The protocol the cases speak (they are some of its cases).
+    pub protocol: &'static crate::protocol::Protocol,
     pub cases: Vec<&'a Case>,
     pub left_out: usize,
     /// No case starts after this; the later ones are `not_run` with the reason given.
@@ -191,9 +193,9 @@ pub fn run(
     let addr = settings.addr;
     let seed = settings.seed;
     let watch = settings.watch.clone();
-    let protocol = settings.protocol;
+    let protocol = plan.protocol;
     watch.set_root(control.as_deref().and_then(|c| c.pid()));
-    let mut ctx = Ctx::new(settings);
+    let mut ctx = Ctx::new(settings, protocol);
     let mut outcomes = Vec::new();
     let mut stop: Option<Stop> = None;
     let mut probe: Option<Probe> = None;
@@ -295,7 +297,7 @@ pub fn run(
                 // A server that prints a traceback per failed connection and goes on: what it
                 // printed is this failure's evidence.
                 if let (true, Status::Fail, None, Some(c), Some(mark)) = (
-                    ctx.settings.protocol.prints_tracebacks,
+                    protocol.prints_tracebacks,
                     v.status,
                     &server,
                     control.as_deref_mut(),
@@ -314,12 +316,12 @@ pub fn run(
                 }
                 // A request that hung, or was answered ERROR, sent again with a big-endian
                 // header: does the server read headers that way?
-                let silent = silent.filter(|_| ctx.settings.protocol.probes_byte_order);
+                let silent = silent.filter(|_| protocol.probes_byte_order);
                 let trigger = match (silent, hung) {
                     (Some(payload), true) => Some((payload, Trigger::Silent)),
                     // ERROR where the case knows no cause of its own, once a run.
                     _ if stop.is_none()
-                        && ctx.settings.protocol.probes_byte_order
+                        && protocol.probes_byte_order
                         && !error_probed
                         && v.status == Status::Fail
                         && v.finding.is_none()
@@ -385,7 +387,7 @@ pub fn run(
         on_outcome(&outcome);
         outcomes.push(outcome);
     }
-    RunReport {
+    let mut report = RunReport {
         target: target.to_owned(),
         addr,
         seed,
@@ -412,7 +414,14 @@ pub fn run(
         client_port: None,
         speaks: None,
         protocol,
+    };
+    // A server checked in the wrong protocol: which one it speaks (where it listens now).
+    if let Some(other) =
+        crate::protocol::speaks_instead(&report, ctx.settings.addr, ctx.settings.timeout, &watch)
+    {
+        crate::protocol::name_in(&mut report, other);
     }
+    report
 }
 
 /// The report of a server that never started: every case fails, saying why (`why`'s first
@@ -470,7 +479,7 @@ pub fn not_started(
         timeouts_expired: 0,
         client_port: None,
         speaks: None,
-        protocol: &crate::protocol::SRPC,
+        protocol: plan.protocol,
     }
 }
 

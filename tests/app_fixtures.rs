@@ -286,8 +286,8 @@ fn grade_checks_a_lab_4_class_in_app_and_records_it() {
         .stderr(predicates::str::contains("--protocol"));
 }
 
-#[test]
-fn call_sends_what_the_lab_4_client_sends() {
+/// `srpc-check call --protocol app --target builtin ACTION VALUE`.
+fn call_builtin(action: &str, value: &str) -> assert_cmd::assert::Assert {
     cmd()
         .args([
             "call",
@@ -295,41 +295,26 @@ fn call_sends_what_the_lab_4_client_sends() {
             "app",
             "--target",
             "builtin",
-            "negate",
-            "-300",
+            action,
+            value,
         ])
         .assert()
+}
+
+#[test]
+fn call_sends_what_the_lab_4_client_sends() {
+    call_builtin("negate", "-300")
         .success()
         .stdout(predicates::str::contains(
             "got response: b'result\\x00\\x00\\x01,'",
         ))
         .stdout(predicates::str::contains("result: 300"));
-    cmd()
-        .args([
-            "call",
-            "--protocol",
-            "app",
-            "--target",
-            "builtin",
-            "search",
-            "ring",
-        ])
-        .assert()
+    call_builtin("search", "ring")
         .success()
         .stdout(predicates::str::contains(
             "got result: In the caves beneath the Misty Mountains. \u{1f48d}",
         ));
-    cmd()
-        .args([
-            "call",
-            "--protocol",
-            "app",
-            "--target",
-            "builtin",
-            "double",
-            "seven",
-        ])
-        .assert()
+    call_builtin("double", "seven")
         .code(2)
         .stderr(predicates::str::contains("32-bit integer"));
 }
@@ -344,21 +329,8 @@ fn the_gradescope_autograder_grades_a_lab_4_submission() {
     for f in ["app-server.py", "libserver.py"] {
         std::fs::copy(fixtures().join(f), submission.join(f)).unwrap();
     }
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/gradescope/run_autograder"
-    );
-    // In a box of its own: the server takes the tutorial's port 65432.
-    cmd()
-        .env("AUTOGRADER_ROOT", &root)
-        .env("SRPC_CHECK", assert_cmd::cargo::cargo_bin("srpc-check"))
-        .env("SRPC_PROTOCOL", "app")
-        .args(["__box", "--", "bash", script])
-        .assert()
-        .success();
-    let results: Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("results/results.json")).unwrap())
-            .unwrap();
+    // The server takes the tutorial's port 65432, in the autograder's box.
+    let results = run_autograder_in(&root, &[("SRPC_PROTOCOL", "app")]);
     assert_eq!(results["score"], 100.0, "{results}");
     let tests = results["tests"].as_array().unwrap();
     assert!(

@@ -229,18 +229,7 @@ fn run_autograder_with(test: &str, submission: Option<&str>, env: &[(&str, &str)
         )
         .unwrap();
     }
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/gradescope/run_autograder"
-    );
-    cmd()
-        .env("AUTOGRADER_ROOT", &root)
-        .env("SRPC_CHECK", assert_cmd::cargo::cargo_bin("srpc-check"))
-        .envs(env.iter().copied())
-        .args(["__box", "--", "bash", script])
-        .assert()
-        .success();
-    let r = read_json(&root.join("results/results.json"));
+    let r = run_autograder_in(&root, env);
     std::fs::remove_dir_all(&root).unwrap();
     r
 }

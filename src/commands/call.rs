@@ -49,7 +49,7 @@ pub(crate) fn value_of(text: &str, string: bool) -> Value {
 
 pub(crate) fn call_command(args: CallArgs) -> Result<u8> {
     let protocol = args.protocol.get();
-    let app = protocol.name == crate::protocol::app::APP.name;
+    let app = *protocol == crate::protocol::app::APP;
     let frame = if app {
         if args.json.is_some() || args.value.is_some() {
             return Err(Error::Usage(

@@ -56,18 +56,15 @@ pub(crate) fn selection(
 pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
     let protocol = args.protocol.get();
     let cases = (protocol.cases)();
-    if args.client_exec.is_some() && protocol.name != crate::protocol::SRPC.name {
-        return Err(Error::Usage(format!(
-            "--client-exec checks an srpc client; with --protocol {} check the server alone",
-            protocol.name
-        )));
-    }
+    crate::protocol::client_exec_allowed(protocol, args.client_exec.is_some())
+        .map_err(Error::Usage)?;
     let client = ClientPart::new(&args)?;
     let mut keys = suite::keys(&cases);
     keys.extend(client.keys());
     let keep = selection(&args.only, &args.skip, &keys)?;
     let selected: Vec<&Case> = cases.iter().filter(|c| keep(c.id)).collect();
     let plan = Plan {
+        protocol,
         left_out: cases.len() - selected.len(),
         cases: selected,
         deadline: None,
@@ -94,36 +91,24 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
     };
     let (report, start_error) = match located {
         Ok((addr, mut server)) => {
-            let watch = crate::observe::Watch::default();
             let settings = Settings {
                 addr,
                 timeout: args.timeout,
                 split_pause: args.split_pause,
                 allow_missing_error: args.allow_missing_error,
                 seed,
-                watch: watch.clone(),
-                protocol,
+                watch: Default::default(),
             };
             if out.human() {
                 out.emit(&human::header(&target, addr, seed))?;
             }
-            let mut report = run_with_progress(&plan, settings, &target, &mut server, &out)?;
-            // A server checked in the wrong protocol: which one it speaks.
-            if let Some(other) = crate::protocol::speaks_instead(
-                protocol,
-                &report,
-                server.current_addr(addr),
-                args.timeout,
-                &watch,
-            ) {
-                crate::protocol::name_in(&mut report, other);
-            }
+            let report = run_with_progress(&plan, settings, &target, &mut server, &out)?;
             drop(server);
             (report, None)
         }
         // The server exited or never listened: one finding, with its output.
         Err(Error::NotStarted { why, failure }) => {
-            let mut report = runner::not_started(
+            let report = runner::not_started(
                 &plan,
                 &target,
                 seed,
@@ -132,7 +117,6 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
                 Some(failure),
                 Duration::ZERO,
             );
-            report.protocol = protocol;
             (report, Some(why))
         }
         // A grading platform still gets its results: zero, and why.

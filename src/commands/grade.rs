@@ -13,12 +13,8 @@ use super::load_rubric;
 #[cfg(target_os = "linux")]
 pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
     let protocol = args.protocol.get();
-    if args.client_exec.is_some() && protocol.name != crate::protocol::SRPC.name {
-        return Err(Error::Usage(format!(
-            "--client-exec grades srpc clients; with --protocol {} grade the servers alone",
-            protocol.name
-        )));
-    }
+    crate::protocol::client_exec_allowed(protocol, args.client_exec.is_some())
+        .map_err(Error::Usage)?;
     if args.print_rubric {
         let cases = crate::grade::case_keys(protocol, args.client_exec.is_some());
         write_stdout(rubric::default_text(&cases))?;

@@ -137,17 +137,6 @@ impl Server {
         }
     }
 
-    /// Where the server listens now (a restarted `--exec` server may have another port), or
-    /// `addr` where srpc-check cannot tell.
-    pub fn current_addr(&self, addr: SocketAddr) -> SocketAddr {
-        match self {
-            Server::Builtin(s) => s.addr(),
-            #[cfg(target_os = "linux")]
-            Server::Exec(s) => s.addr().unwrap_or(addr),
-            Server::Remote => addr,
-        }
-    }
-
     /// The process to restart, when srpc-check runs it.
     pub fn control(&mut self) -> Option<&mut dyn Control> {
         match self {

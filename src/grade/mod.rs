@@ -21,7 +21,7 @@ pub use class::{run, GradeOptions};
 pub fn case_keys(protocol: &crate::protocol::Protocol, client: bool) -> Vec<crate::suite::CaseKey> {
     let mut keys = crate::suite::keys(&(protocol.cases)());
     #[cfg(target_os = "linux")]
-    if client && protocol.name == crate::protocol::SRPC.name {
+    if client && protocol.checks_clients {
         keys.extend(crate::client::keys());
     }
     #[cfg(not(target_os = "linux"))]

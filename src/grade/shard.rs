@@ -117,7 +117,7 @@ pub struct GradeInfo {
     pub version: String,
     pub command: String,
     /// The protocol the servers were checked in (`--protocol`).
-    #[serde(default = "crate::grade::worker::srpc")]
+    #[serde(default = "crate::protocol::default_name")]
     pub protocol: String,
     /// `--client-exec`: the client command, when the client cases were run too.
     #[serde(default, skip_serializing_if = "Option::is_none")]

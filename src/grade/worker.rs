@@ -19,11 +19,6 @@ use crate::server::supervisor::{ExecSpec, StartError, Supervised};
 use crate::server::{Control, EventKind, ServerEvent};
 use crate::suite::Settings;
 
-/// The protocol of a spec or a record that names none (written before there were others).
-pub fn srpc() -> String {
-    crate::protocol::SRPC.name.into()
-}
-
 /// Most bytes of a submission copied into its box.
 const COPY_LIMIT: u64 = 256 << 20;
 
@@ -34,7 +29,7 @@ pub struct WorkerSpec {
     pub submission: PathBuf,
     pub command: String,
     /// The protocol the server is checked in.
-    #[serde(default = "srpc")]
+    #[serde(default = "crate::protocol::default_name")]
     pub protocol: String,
     /// The client command (`grade --client-exec`), run once per client case.
     #[serde(default)]
@@ -113,6 +108,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         .ok_or_else(|| format!("unknown protocol '{}'", spec.protocol))?;
     let cases = (protocol.cases)();
     let plan = Plan {
+        protocol,
         cases: cases.iter().collect(),
         left_out: 0,
         deadline: Some((
@@ -167,15 +163,13 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     };
     // The program the server's Python process runs, read while the cases run.
     let pending = server.read_source(&spec.command, &spec.scratch);
-    let watch = crate::observe::Watch::default();
     let settings = Settings {
         addr: server.addr().expect("a started server has an address"),
         timeout: spec.timeout,
         split_pause: spec.split_pause,
         allow_missing_error: false,
         seed: spec.seed,
-        watch: watch.clone(),
-        protocol,
+        watch: Default::default(),
     };
     let mut watched = Watched {
         server: &mut server,
@@ -190,14 +184,6 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         &mut |_, _| {},
         &mut |_| {},
     );
-    // A server graded in the wrong protocol: which one it speaks.
-    if let Some(addr) = server.addr() {
-        if let Some(other) =
-            crate::protocol::speaks_instead(protocol, &report, addr, spec.timeout, &watch)
-        {
-            crate::protocol::name_in(&mut report, other);
-        }
-    }
     let mut limit = None;
     for o in &mut report.outcomes {
         if let Some(e) = &o.server {
@@ -364,7 +350,7 @@ fn never_started(
     let hint = limit.clone().or_else(|| {
         Some(crate::server::traceback::explain_exit(output, status)).filter(|_| !status.is_empty())
     });
-    let mut report = runner::not_started(
+    let report = runner::not_started(
         plan,
         target,
         spec.seed,
@@ -373,6 +359,5 @@ fn never_started(
         err.failure(),
         started.elapsed(),
     );
-    report.protocol = crate::protocol::by_name(&spec.protocol).unwrap_or(&crate::protocol::SRPC);
     (report, output.to_owned(), limit, Some(why))
 }

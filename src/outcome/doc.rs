@@ -14,10 +14,6 @@ use crate::words::hex;
 /// Bytes of each direction included in `sent_hex` / `received_hex` (totals are given separately).
 const HEX_LIMIT: usize = 64 * 1024;
 
-fn srpc() -> String {
-    "srpc".into()
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Doc {
     pub tool: String,
@@ -27,7 +23,7 @@ pub struct Doc {
     pub addr: String,
     pub seed: u64,
     /// The protocol the server was checked in (`--protocol`).
-    #[serde(default = "srpc")]
+    #[serde(default = "crate::protocol::default_name")]
     pub protocol: String,
     /// The other protocol the server speaks, when it answered none of this one's requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -54,6 +54,10 @@ pub struct Protocol {
     pub codes: fn() -> Vec<Code>,
     /// The port its lab's servers listen on when none is given.
     pub default_port: u16,
+    /// What its grading cases are, for the summary line ("lab autograder cases: 3/3").
+    pub grading_label: &'static str,
+    /// `srpc-check client` (and `--client-exec`) can check its clients.
+    pub checks_clients: bool,
     /// Its servers print a traceback for a connection that raised and go on serving (the
     /// tutorial's main loop): a failed case's printed traceback is its evidence and its line.
     pub prints_tracebacks: bool,
@@ -90,6 +94,8 @@ pub static SRPC: Protocol = Protocol {
     fresh: crate::suite::fresh_put,
     codes: || Code::LISTED.to_vec(),
     default_port: 4444,
+    grading_label: "lab autograder cases",
+    checks_clients: true,
     sniff: crate::suite::sniff,
     locate: |_, _, _| None,
     prints_tracebacks: false,
@@ -104,6 +110,22 @@ pub fn by_name(name: &str) -> Option<&'static Protocol> {
     REGISTRY.iter().copied().find(|p| p.name == name)
 }
 
+/// The protocol a file written before there were several names (`#[serde(default)]`).
+pub fn default_name() -> String {
+    SRPC.name.into()
+}
+
+/// `--client-exec` with a protocol whose clients srpc-check cannot check yet: a usage error.
+pub fn client_exec_allowed(protocol: &Protocol, given: bool) -> Result<(), String> {
+    if given && !protocol.checks_clients {
+        return Err(format!(
+            "--client-exec checks srpc clients; with --protocol {} check the servers alone",
+            protocol.name
+        ));
+    }
+    Ok(())
+}
+
 /// The names, for `--protocol`'s possible values.
 pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|p| p.name).collect()
@@ -112,11 +134,10 @@ pub fn names() -> Vec<&'static str> {
 /// The longest a sniff waits for its reply.
 pub const SNIFF_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Whether a run in `protocol` shows a server that answers none of its well-formed requests
-/// (no grading case passed) but speaks another registered protocol at `addr` (where it listens
+/// Whether a run shows a server that answers none of its protocol's well-formed requests (no
+/// grading case passed) but speaks another registered protocol at `addr` (where it listens
 /// now: a restarted server may listen on another port); which one.
 pub fn speaks_instead(
-    protocol: &Protocol,
     report: &crate::runner::RunReport,
     addr: std::net::SocketAddr,
     timeout: std::time::Duration,
@@ -137,7 +158,7 @@ pub fn speaks_instead(
     REGISTRY
         .iter()
         .copied()
-        .filter(|p| p.name != protocol.name)
+        .filter(|p| *p != report.protocol)
         .find(|p| (p.sniff)(addr, wait, watch))
 }
 

@@ -369,12 +369,7 @@ fn summary(report: &RunReport, doc: &json::Doc, style: Style) -> String {
     let grading: Vec<&json::Test> = doc.tests.iter().filter(|t| t.group == "grading").collect();
     if !grading.is_empty() {
         let passed = grading.iter().filter(|t| t.passed()).count();
-        // srpc's grading cases are its lab's autograder; lab 4's are the tutorial's samples.
-        let label = if report.protocol.name == crate::protocol::SRPC.name {
-            "lab autograder cases"
-        } else {
-            "the lab's sample runs"
-        };
+        let label = report.protocol.grading_label;
         let _ = writeln!(out, "{label}: {passed}/{}", grading.len());
     }
     let errors = doc.findings.iter().filter(|f| f.is_error()).count();

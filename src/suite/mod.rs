@@ -241,13 +241,13 @@ pub struct Settings {
     pub seed: u64,
     /// The server's processes, when srpc-check runs it: waits are judged by watching them.
     pub watch: crate::observe::Watch,
-    /// The protocol the server is checked in.
-    pub protocol: &'static crate::protocol::Protocol,
 }
 
 /// What a case runs with: the settings, fresh keys, and the exchanges it made.
 pub struct Ctx {
     pub settings: Settings,
+    /// The protocol the cases speak: its fresh request tells whether the server serves.
+    pub protocol: &'static crate::protocol::Protocol,
     pub rng: fastrand::Rng,
     tag: String,
     case: &'static str,
@@ -284,9 +284,10 @@ pub enum Liveness {
 }
 
 impl Ctx {
-    pub fn new(settings: Settings) -> Ctx {
+    pub fn new(settings: Settings, protocol: &'static crate::protocol::Protocol) -> Ctx {
         let tag = format!("{:x}", settings.seed & 0xffff_ffff);
         Ctx {
+            protocol,
             rng: fastrand::Rng::with_seed(settings.seed),
             settings,
             tag,
@@ -444,7 +445,7 @@ impl Ctx {
     /// down or hung.
     pub fn liveness(&mut self) -> Liveness {
         use crate::protocol::Fresh;
-        match (self.settings.protocol.fresh)(self) {
+        match (self.protocol.fresh)(self) {
             Fresh::Connect(ConnectError::Timeout) => {
                 Liveness::Hung("a new connection was not accepted in time".into())
             }
@@ -470,7 +471,7 @@ impl Ctx {
     pub fn alive(&mut self) -> Result<(), Verdict> {
         use crate::protocol::Fresh;
         let timeout = self.settings.timeout;
-        match (self.settings.protocol.fresh)(self) {
+        match (self.protocol.fresh)(self) {
             Fresh::Connect(e) => Err(Verdict::fail(format!("the server no longer accepts connections ({e})"))
                 .hint("the server exited or crashed on the input this case sent; catch exceptions per connection (try/except around the handling of one client) so one bad client cannot stop the server")),
             Fresh::Answered { right: true, .. } => Ok(()),

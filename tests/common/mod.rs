@@ -265,3 +265,22 @@ impl Drop for Class {
         let _ = std::fs::remove_dir_all(&self.root);
     }
 }
+
+/// Runs `examples/gradescope/run_autograder` on the submission in `root/submission`, in a box
+/// of its own (so the server may take its lab's fixed port), with `env` set; the
+/// results.json it leaves.
+pub fn run_autograder_in(root: &Path, env: &[(&str, &str)]) -> Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/gradescope/run_autograder"
+    );
+    cmd()
+        .env("AUTOGRADER_ROOT", root)
+        .env("SRPC_CHECK", assert_cmd::cargo::cargo_bin("srpc-check"))
+        .envs(env.iter().copied())
+        .args(["__box", "--", "bash", script])
+        .assert()
+        .success();
+    let results = root.join("results/results.json");
+    serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap()
+}

@@ -31,6 +31,8 @@ pub static APP: Protocol = Protocol {
     },
     // The tutorial's port (the lab's examples use 9000).
     default_port: 65432,
+    grading_label: "the lab's sample runs",
+    checks_clients: false,
     sniff: cases::sniff,
     locate: findings::locate,
     prints_tracebacks: true,

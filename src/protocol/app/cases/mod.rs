@@ -223,7 +223,7 @@ pub fn still_serving(ctx: &mut Ctx) -> Verdict {
     use crate::net::reply::NoReply;
     use crate::protocol::Fresh;
     let timeout = ctx.settings.timeout;
-    match (ctx.settings.protocol.fresh)(ctx) {
+    match (ctx.protocol.fresh)(ctx) {
         Fresh::Answered { .. } => Verdict::pass(),
         // Up, but it closes well-formed requests too: that is not this case's doing.
         Fresh::NoReply(e @ (NoReply::ClosedSilently | NoReply::Reset)) => {
