@@ -57,45 +57,35 @@ const DRAIN_TIME: Duration = Duration::from_millis(500);
 const DRAIN_BYTES: usize = 1024 * 1024;
 
 /// Reads until `protocol` decides on the bytes received (`buf` holds bytes already received),
-/// the peer closes, or `deadline` passes.
+/// the peer closes, or `deadline` passes, and returns the reply that calls for (empty: close
+/// without one) and whether the client may still be sending.
 pub async fn read_request<S: AsyncRead + Unpin, P: Protocol>(
     stream: &mut S,
     mut buf: Vec<u8>,
     protocol: &P,
     max_request: usize,
     deadline: Instant,
-) -> io::Result<Result<Step, Unfinished>> {
+) -> io::Result<(Vec<u8>, bool)> {
     loop {
         match protocol.step(&buf, max_request) {
             Step::Incomplete { need } => {
                 let want = need.saturating_sub(buf.len()).clamp(1, READ_CHUNK);
                 buf.reserve(want);
             }
-            decided => return Ok(Ok(decided)),
+            Step::Reply {
+                reply,
+                unread_input,
+            } => return Ok((reply, unread_input)),
+            Step::Close => return Ok((Vec::new(), true)),
         }
-        match timeout_at(deadline, stream.read_buf(&mut buf)).await {
-            Err(_) => return Ok(Err(Unfinished::Timeout)),
-            Ok(Ok(0)) => return Ok(Err(Unfinished::Eof)),
-            Ok(Ok(_)) => {}
+        let why = match timeout_at(deadline, stream.read_buf(&mut buf)).await {
+            Err(_) => Unfinished::Timeout,
+            Ok(Ok(0)) => Unfinished::Eof,
+            Ok(Ok(_)) => continue,
             Ok(Err(e)) => return Err(e),
-        }
-    }
-}
-
-/// What to send for what was read (nothing: close), and whether the client may still be
-/// sending.
-fn reply_to<P: Protocol>(protocol: &P, request: Result<Step, Unfinished>) -> (Vec<u8>, bool) {
-    match request {
-        Ok(Step::Reply {
-            reply,
-            unread_input,
-        }) => (reply, unread_input),
-        Ok(Step::Close) => (Vec::new(), true),
-        Ok(Step::Incomplete { .. }) => unreachable!("read_request decides"),
-        Err(why) => (
-            protocol.unfinished(why).unwrap_or_default(),
-            why == Unfinished::Timeout,
-        ),
+        };
+        let reply = protocol.unfinished(why).unwrap_or_default();
+        return Ok((reply, why == Unfinished::Timeout));
     }
 }
 
@@ -106,7 +96,7 @@ pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin, P: Protocol>(
     config: &Config,
 ) -> io::Result<()> {
     let deadline = Instant::now() + config.read_timeout;
-    let request = read_request(
+    let (reply, unread_input) = read_request(
         &mut stream,
         Vec::new(),
         protocol,
@@ -114,7 +104,6 @@ pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin, P: Protocol>(
         deadline,
     )
     .await?;
-    let (reply, unread_input) = reply_to(protocol, request);
     finish(stream, &reply, unread_input, config).await
 }
 
@@ -463,8 +452,7 @@ async fn accept_loop<P: Protocol>(
                     .await;
                     list.done(ticket);
                     match request {
-                        Ok(request) => {
-                            let (reply, unread_input) = reply_to(&protocol, request);
+                        Ok((reply, unread_input)) => {
                             finish(socket, &reply, unread_input, &config).await
                         }
                         Err(e) => Err(e),
