@@ -295,7 +295,8 @@ pub fn run(
                     }
                 }
                 // A server that prints a traceback per failed connection and goes on: what it
-                // printed is this failure's evidence.
+                // printed is this failure's evidence (unless it is a client's departure, which
+                // such a server prints for srpc-check's own connections too).
                 if let (true, Status::Fail, None, Some(c), Some(mark)) = (
                     protocol.prints_tracebacks,
                     v.status,
@@ -303,7 +304,11 @@ pub fn run(
                     control.as_deref_mut(),
                     printed_mark,
                 ) {
-                    if let Some(output) = printed_traceback(c, &ctx.settings.watch, mark) {
+                    let printed = printed_traceback(c, &ctx.settings.watch, mark).filter(|out| {
+                        crate::server::traceback::Traceback::parse(out)
+                            .is_some_and(|tb| !tb.is_departure())
+                    });
+                    if let Some(output) = printed {
                         server = Some(ServerEvent {
                             event: EventKind::Raised,
                             status: None,

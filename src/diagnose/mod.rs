@@ -317,7 +317,7 @@ fn behind_byte_order(
         .findings
         .iter()
         .any(|f| matches!(f.code, Code::RequestReadBigEndian | Code::HeaderBigEndian));
-    if !read_be || is_departure(&tb) {
+    if !read_be || tb.is_departure() {
         return None;
     }
     let location = source.and_then(|s| {
@@ -340,14 +340,6 @@ fn big_endian_struct(call: &str, f: &source::Fact) -> bool {
         && f.format
             .as_deref()
             .is_some_and(|s| s.starts_with(['!', '>']))
-}
-
-/// The exception a server raises when the client has gone.
-fn is_departure(tb: &Traceback) -> bool {
-    matches!(
-        tb.kind(),
-        "BrokenPipeError" | "ConnectionResetError" | "ConnectionAbortedError"
-    )
 }
 
 /// Collects the outcomes' codes into findings, each with its representative and location.
@@ -412,7 +404,7 @@ fn representative<'a>(cases: &[&'a Outcome]) -> &'a Outcome {
 
 /// The crash a case's own input explains, whatever the traceback says.
 fn crash_code(case: &str, tb: Option<&Traceback>) -> Option<Code> {
-    if tb.is_some_and(is_departure) {
+    if tb.is_some_and(Traceback::is_departure) {
         return Some(Code::CrashWhenClientLeaves);
     }
     Some(match case {

@@ -106,13 +106,21 @@ impl Traceback {
         self.exception.rsplit('.').next().unwrap_or(&self.exception)
     }
 
+    /// The exception a server raises when the client has gone.
+    pub fn is_departure(&self) -> bool {
+        matches!(
+            self.kind(),
+            "BrokenPipeError" | "ConnectionResetError" | "ConnectionAbortedError"
+        )
+    }
+
     /// The likely cause of the crash, in a student's words.
     pub fn explain(&self) -> String {
         let at = self.location();
         let raised = format!("{}: {}", self.exception, self.message);
         let raised = raised.trim_end_matches([' ', ':']);
         match self.kind() {
-            "BrokenPipeError" | "ConnectionResetError" | "ConnectionAbortedError" => {
+            _ if self.is_departure() => {
                 let inside = if self.during_handling {
                     ", inside an except block (while it was handling an earlier error)"
                 } else {
