@@ -99,7 +99,7 @@ fn many_clients(ctx: &mut Ctx) -> Verdict {
         .map(|n| match n % 4 {
             0 => Kind::Search("morpheus"),
             1 => Kind::Search("\u{1f436}"),
-            2 => Kind::Command(b"double", n),
+            2 => Kind::Search("ring"),
             _ => Kind::Echo(b"parallel request"),
         })
         .collect();

@@ -23,7 +23,7 @@ pub fn cases() -> Vec<Case> {
             group: Group::Fragment,
             description: "the request split at each offset of the JSON header",
             requirement: "The JSON header is decoded once all jsonheader_len bytes are in the buffer.",
-            run: |ctx: &mut Ctx| split(ctx, Kind::Command(b"double", 7654321), Where::Header),
+            run: |ctx: &mut Ctx| split(ctx, Kind::Echo(b"binary request"), Where::Header),
         },
         Case {
             id: "fragment/split-content",
@@ -117,7 +117,7 @@ fn split(ctx: &mut Ctx, kind: Kind<'_>, place: Where) -> Verdict {
 }
 
 fn byte_at_a_time(ctx: &mut Ctx) -> Verdict {
-    let kind = Kind::Command(b"negate", 300);
+    let kind = Kind::Search("\u{1f436}");
     if let Err(v) = whole_first(ctx, kind) {
         return v;
     }

@@ -58,7 +58,7 @@ fn length_prefix(ctx: &mut Ctx) -> Verdict {
 }
 
 fn header_keys(ctx: &mut Ctx) -> Verdict {
-    let request = codec::command(b"double", 21);
+    let request = codec::binary(b"0123456789");
     match send(ctx, &request, &[], Duration::ZERO, false) {
         Err(v) => v,
         Ok(Err(e)) => no_reply(&e, ctx.settings.timeout),
