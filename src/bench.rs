@@ -28,8 +28,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::model;
-use crate::net::wire;
+use crate::protocol::srpc::codec;
+use crate::protocol::srpc::oracle;
 use serde_json::Value;
 
 /// Keys each worker cycles through.
@@ -157,7 +157,7 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
     }
     let tag = std::process::id();
     // One real request first: proves the target answers, without a bare connect-and-close.
-    let probe = wire::request(&model::get_request(&Value::String(format!(
+    let probe = codec::request(&oracle::get_request(&Value::String(format!(
         "bench-{tag}-probe"
     ))));
     if let Err(f) = one_request(addr, &probe, opts.timeout, &mut Vec::new()) {
@@ -178,8 +178,8 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
                     .flat_map(|k| {
                         let name = Value::String(format!("bench-{tag}-{id}-{k}"));
                         [
-                            wire::request(&model::put_request(&name, &value)),
-                            wire::request(&model::get_request(&name)),
+                            codec::request(&oracle::put_request(&name, &value)),
+                            codec::request(&oracle::get_request(&name)),
                         ]
                     })
                     .collect();
@@ -368,10 +368,10 @@ fn one_request(
         stream.set_write_timeout(Some(limit)).map_err(io)?;
     }
     stream.write_all(request).map_err(io)?;
-    let mut header = [0u8; wire::HEADER_LEN];
+    let mut header = [0u8; codec::HEADER_LEN];
     stream.read_exact(&mut header).map_err(io)?;
     let length = i32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
-    if length < 0 || length as usize > wire::MAX_REPLY {
+    if length < 0 || length as usize > codec::MAX_REPLY {
         return Err(Failure::BadReply);
     }
     buf.resize(length as usize, 0);

@@ -266,12 +266,16 @@ pub struct GradeArgs {
 /// Flags of `srpc-check client`.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
+    #[command(flatten)]
+    pub protocol: ProtocolArg,
     /// The client program, run by `sh -c` in the current directory once per case, e.g.
-    /// 'python3 srpc_lab.py CLIENT'.
+    /// 'python3 srpc_lab.py CLIENT', or 'python3 app-client.py {host} {port} double 7':
+    /// {host} and {port} become the address srpc-check listens on.
     #[arg(long, value_name = "COMMAND", required_unless_present = "print_rubric")]
     pub exec: Option<String>,
-    /// Listen on ADDR in this machine's network instead of on port 4444 in a private one
-    /// (where network namespaces are unavailable, srpc-check uses 0.0.0.0:4444 and says so).
+    /// Listen on ADDR in this machine's network instead of on the protocol's port (srpc 4444,
+    /// app 65432) in a private one (where network namespaces are unavailable, srpc-check
+    /// listens in this machine's network and says so).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
     /// How long the client may take to make its first connection in each run.

@@ -1,7 +1,7 @@
 //! srpc-check: conformance tests, load and fuzzing for servers that speak srpc.
 //!
-//! `net` holds the bytes on sockets (the harness's own codec `wire`, independent of the
-//! reference server's, connections, reply reading, the kernel's socket tables), `server` says
+//! `protocol` holds each protocol srpc-check speaks, one folder each (codec, oracle, cases,
+//! findings); `net` holds the bytes on sockets (connections, the kernel's socket tables), `server` says
 //! what is being tested (the builtin reference server, a HOST:PORT, or a process srpc-check runs
 //! and supervises itself with `--exec`), `bench` generates load, and `cli`/`app` turn a command
 //! line into work and an exit code. `client` turns it around: srpc-check plays the server and the
@@ -12,12 +12,12 @@ pub mod bench;
 pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod client;
+pub mod codes;
 pub mod commands;
 pub mod diagnose;
 pub mod error;
 pub mod fuzz;
 pub mod grade;
-pub mod model;
 pub mod net;
 pub mod observe;
 pub mod outcome;

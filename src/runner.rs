@@ -15,10 +15,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::diagnose::Code;
-use crate::net::conn::{Conn, Transcript};
-use crate::net::reply::{self, NoReply};
-use crate::net::wire;
+use crate::codes::Code;
+use crate::net::conn::Transcript;
 pub use crate::server::StartFailure;
 use crate::server::{Control, EventKind, ServerEvent, EXIT_WAIT};
 use crate::suite::{Case, CaseKey, Ctx, Group, Liveness, Settings, Status, Verdict};
@@ -321,27 +319,30 @@ pub fn run(
                 }
                 // A request that hung, or was answered ERROR, sent again with a big-endian
                 // header: does the server read headers that way?
-                let silent = silent.filter(|_| protocol.probes_byte_order);
+                let silent = silent.filter(|_| protocol.probe.is_some());
                 let trigger = match (silent, hung) {
                     (Some(payload), true) => Some((payload, Trigger::Silent)),
                     // ERROR where the case knows no cause of its own, once a run.
                     _ if stop.is_none()
-                        && protocol.probes_byte_order
                         && !error_probed
                         && v.status == Status::Fail
                         && v.finding.is_none()
-                        && v.actual.as_deref() == Some(ERROR_REPLY) =>
+                        && protocol
+                            .probe
+                            .is_some_and(|p| v.actual.as_deref() == Some(p.refused)) =>
                     {
                         error_probed = true;
                         ctx.errored.take().map(|p| (p, Trigger::Error))
                     }
                     _ => None,
                 };
-                if let (Some((payload, trigger)), None) = (trigger, &probe) {
+                if let (Some((payload, trigger)), None, Some(prober)) =
+                    (trigger, &probe, protocol.probe)
+                {
                     if !matches!(stop, Some(Stop::NoRestart(..))) {
                         let mark = control.as_deref().map(|c| c.printed());
                         let mut found =
-                            probe_big_endian(&mut ctx, &payload, trigger, control.is_some());
+                            (prober.send)(&mut ctx, &payload, trigger, control.is_some());
                         found.case = case.id;
                         // Did handling it make the server raise, or exit?
                         let mut exit = None;
@@ -548,9 +549,6 @@ fn blame(v: Verdict, event: &ServerEvent) -> Verdict {
     }
 }
 
-/// `{"status": "ERROR"}` as the cases write an actual reply.
-pub const ERROR_REPLY: &str = r#"{"status":"ERROR"}"#;
-
 /// What made srpc-check send a request again with a big-endian header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
@@ -632,82 +630,4 @@ fn printed_traceback(
         last = Some(text);
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Sends the request that got no reply (or ERROR) again, with a big-endian header, and says
-/// what that shows about how the server reads headers (and what else goes wrong behind that),
-/// and whether anything came back.
-fn probe_big_endian(ctx: &mut Ctx, payload: &[u8], trigger: Trigger, fresh: bool) -> Probe {
-    let frame = wire::request_big_endian(payload);
-    let mut probe = Probe {
-        case: "",
-        trigger,
-        text: String::new(),
-        answered: false,
-        confirmed: false,
-        reply_big_endian: false,
-        crash: None,
-        transcript: Transcript::default(),
-        event: None,
-    };
-    let mut conn = match Conn::connect(ctx.settings.addr, ctx.settings.timeout)
-        .map(|c| c.watched(&ctx.settings.watch))
-    {
-        Ok(c) => c,
-        Err(e) => {
-            probe.text = format!("a request with a big-endian header could not be sent ({e})");
-            return probe;
-        }
-    };
-    let result = reply::exchange(&mut conn, &frame, &[], Duration::ZERO, false);
-    let timeout = conn.timeout();
-    probe.transcript = ctx.keep(conn);
-    probe.answered = !matches!(result, Err(NoReply::Silent(_)));
-    let which = match trigger {
-        Trigger::Silent => "the request that got no reply",
-        Trigger::Error => "the request answered ERROR",
-    };
-    probe.text = match result {
-        Ok(r) => {
-            let error = r.status().as_deref() == Some("ERROR");
-            probe.confirmed = trigger == Trigger::Silent || !error;
-            probe.reply_big_endian = r
-                .anomalies
-                .contains(&reply::Anomaly::BigEndianHeader);
-            let mut found = if probe.confirmed {
-                format!(
-                    "confirmed: {which}, sent again with a big-endian header, was answered ({}), so the server reads the header as big-endian",
-                    crate::words::clip(&r.json.to_string(), 160)
-                )
-            } else {
-                format!(
-                    "not big-endian: {which}, sent again with a big-endian header, was answered ERROR too"
-                )
-            };
-            let mut behind: Vec<String> = r.anomalies.iter().map(|a| a.explain().0).collect();
-            if error && probe.confirmed {
-                behind.push("even then it answers ERROR, so what it does after reading the header fails too (for example json.loads on what it already decoded)".into());
-            }
-            if !behind.is_empty() {
-                found.push_str(&format!("; behind that: {}", behind.join("; ")));
-            }
-            found
-        }
-        // It read the whole request that way and acted on it, where the request as clients
-        // send it left it waiting.
-        Err(e) if trigger == Trigger::Silent && !matches!(e, NoReply::Silent(_)) => {
-            probe.confirmed = true;
-            format!(
-                "confirmed: {which}, sent again with a big-endian header, was read to its end and acted on instead of waited on ({}), so the server reads the header as big-endian",
-                e.describe(timeout)
-            )
-        }
-        Err(NoReply::Silent(_)) if fresh => format!(
-            "not big-endian: {which}, sent again with a big-endian header, got no reply within {} either, so the server waits for something else",
-            humantime::format_duration(timeout)
-        ),
-        Err(NoReply::Silent(_)) => format!("{which}, sent again with a big-endian header, got no reply either; a server that serves one connection at a time may still be stuck on the earlier one, so this does not rule the cause out"),
-        Err(e) => format!("{which}, sent again with a big-endian header: {}", e.describe(timeout)),
-    };
-    probe
 }

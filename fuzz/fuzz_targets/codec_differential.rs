@@ -11,8 +11,8 @@ use reference_server::command::{parse_request, Command};
 use reference_server::frame::{decode, Decoded, HEADER_LEN};
 use reference_server::json;
 use serde_json::Value;
-use srpc_check::model;
-use srpc_check::net::wire;
+use srpc_check::protocol::srpc::oracle;
+use srpc_check::protocol::srpc::codec;
 use srpc_check_fuzz::{holds, json_value};
 
 srpc_check_fuzz::asan_defaults!();
@@ -21,8 +21,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(val) = json_value(&mut Unstructured::new(data), 0) else {
         return;
     };
-    let payload = model::put_request(&Value::String("k".into()), &val);
-    let frame = wire::request(&payload);
+    let payload = oracle::put_request(&Value::String("k".into()), &val);
+    let frame = codec::request(&payload);
     assert_eq!(
         decode(&frame, usize::MAX),
         Ok(Decoded::Frame {

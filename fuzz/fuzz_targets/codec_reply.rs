@@ -9,7 +9,7 @@ use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use reference_server::json;
 use serde_json::Value;
-use srpc_check::model::{self, Compare};
+use srpc_check::protocol::srpc::oracle::{self, Compare};
 use srpc_check_fuzz::{as_python, json_value};
 
 srpc_check_fuzz::asan_defaults!();
@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
         )
     });
     assert_eq!(
-        model::compare(&val, &read),
+        oracle::compare(&val, &read),
         Compare::Equal,
         "{val} came back as {}",
         String::from_utf8_lossy(&written)

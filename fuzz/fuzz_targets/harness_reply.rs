@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use srpc_check::net::conn::ReadStatus;
-use srpc_check::net::reply::{read, Scripted};
+use srpc_check::protocol::srpc::reply::{read, Scripted};
 
 srpc_check_fuzz::asan_defaults!();
 

@@ -18,7 +18,7 @@ use reference_server::command::ERROR_REPLY;
 use reference_server::frame::{decode, Decoded, HEADER_LEN};
 use reference_server::json::{self, Value};
 use reference_server::{serve_connection, Config, Srpc};
-use srpc_check::net::wire::{self, Header};
+use srpc_check::protocol::srpc::codec::{self, Header};
 use srpc_check_fuzz::{py_value, utf16, MemStream};
 
 srpc_check_fuzz::asan_defaults!();
@@ -198,9 +198,9 @@ fuzz_target!(|steps: Vec<Step>| {
             length: expected.len() as i32,
         };
         assert!(
-            out.len() == wire::HEADER_LEN + expected.len()
-                && Header::parse(out[..wire::HEADER_LEN].try_into().unwrap()) == header
-                && out[wire::HEADER_LEN..] == expected,
+            out.len() == codec::HEADER_LEN + expected.len()
+                && Header::parse(out[..codec::HEADER_LEN].try_into().unwrap()) == header
+                && out[codec::HEADER_LEN..] == expected,
             "{step:?}\nrequest  {}\nexpected {header:?} {}\ngot      {}",
             String::from_utf8_lossy(&request),
             String::from_utf8_lossy(&expected),

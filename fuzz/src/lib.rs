@@ -31,7 +31,7 @@ macro_rules! asan_defaults {
 
 use reference_server::json as py;
 use serde_json::Value;
-use srpc_check::model::integer_text;
+use srpc_check::protocol::srpc::oracle::integer_text;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The object key serde_json reserves for numbers under its `arbitrary_precision` feature.

@@ -1,171 +1,75 @@
 //! `srpc-check client`: the student's client under test. srpc-check plays the server.
 //!
-//! Each case is one run of the client program (the lab's CLIENT mode makes six calls). Within
-//! a run srpc-check is a correct srpc server with a real store, the reference server's own
-//! `respond`; what changes from case to case is how the replies are delivered ([`Delivery`]):
-//! in one piece, the header split at every offset, the payload in pieces, a byte at a time, a
-//! large value, non-ASCII text, a slow reply, or no reply at all.
-//!
-//! - `serve`: the server srpc-check plays for one run, and what it saw on each connection.
-//! - `judge`: the case's verdict from that: the requests, whether each reply was read whole,
-//!   how the program ended, and whether it printed (`Ret:...`) exactly the replies it got.
-//! - `repr`: Python's repr of a reply, for that comparison.
+//! Each case is one run of the client program. What srpc-check plays, and how it judges the
+//! run, is the protocol's (its `client` folder: `crate::protocol::srpc::client`, ...); here is
+//! what every protocol shares: where srpc-check listens and the loop that attends a run
+//! (`listen`), running each case once, and the report.
 //!
 //! The results are the same [`RunReport`] the server suite makes, in group `client`, so the
 //! diagnosis, every report format and the grader take them as they are.
 
-mod judge;
-pub mod repr;
-pub mod serve;
+pub mod conn;
+pub mod listen;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-
+use crate::protocol::Protocol;
 use crate::runner::{Outcome, RunReport};
 use crate::server::supervisor::{ExecSpec, Supervised};
+use crate::server::ServerEvent;
 use crate::suite::{CaseKey, Group, Status, Verdict};
 
-pub use serve::Listeners;
+pub use listen::Listeners;
 
-/// How the replies of a run are delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    OnePiece,
-    /// The header in two pieces, cut after this many bytes (1 to 7).
-    HeaderSplit(usize),
-    HeaderThenPayload,
-    /// The payload in three pieces (the first with the header).
-    PayloadSplit,
-    /// One byte at a time.
-    Dribble,
-    /// A GET of a name nobody has PUT finds a large value, sent in 64 KiB pieces.
-    Large,
-    /// A GET of a name nobody has PUT finds text that is not ASCII (escaped on the wire).
-    NonAscii,
-    /// The first reply comes after [`serve::SLOW`].
-    Slow,
-    /// Every connection is closed without a reply.
-    CloseWithoutReply,
-}
-
-/// One client case.
+/// One client case: one run of the client program, with srpc-check playing the server as
+/// the case says.
 pub struct ClientCase {
     /// Stable identifier, `client/name`.
     pub id: &'static str,
     pub description: &'static str,
     pub requirement: &'static str,
-    pub delivery: Delivery,
+    /// Plays the server for one run of the program, and judges what it did.
+    pub play: Play,
 }
 
-const SPLIT_DESCRIPTIONS: [&str; 7] = [
-    "each reply's 8-byte header arrives in two pieces, cut after byte 1",
-    "each reply's 8-byte header arrives in two pieces, cut after byte 2",
-    "each reply's 8-byte header arrives in two pieces, cut after byte 3",
-    "each reply's 8-byte header arrives in two pieces, cut after byte 4",
-    "each reply's 8-byte header arrives in two pieces, cut after byte 5",
-    "each reply's 8-byte header arrives in two pieces, cut after byte 6",
-    "each reply's 8-byte header arrives in two pieces, cut after byte 7",
-];
-const SPLIT_IDS: [&str; 7] = [
-    "client/header-split-1",
-    "client/header-split-2",
-    "client/header-split-3",
-    "client/header-split-4",
-    "client/header-split-5",
-    "client/header-split-6",
-    "client/header-split-7",
-];
-const READ_WHOLE: &str = "the client reads each reply whole: the 8-byte header in a loop, then the payload in a loop until all `length` bytes have arrived";
+/// See [`ClientCase::play`]: the protocol's server for one run, and its judge.
+pub type Play = Box<dyn Fn(&Stage<'_>, &mut Supervised) -> Judged + Send + Sync>;
 
-/// Every client case, in run order.
-pub fn cases() -> Vec<ClientCase> {
-    let mut cases = vec![ClientCase {
-        id: "client/one-piece",
-        description: "each reply arrives in one piece",
-        requirement: "the client sends well-formed requests (a little-endian header, exactly the declared length, JSON with func and params), reads each reply, closes the connection, and prints what it received",
-        delivery: Delivery::OnePiece,
-    }];
-    for k in 1..=7 {
-        cases.push(ClientCase {
-            id: SPLIT_IDS[k - 1],
-            description: SPLIT_DESCRIPTIONS[k - 1],
-            requirement:
-                "the client reads the reply header in a loop until all 8 bytes have arrived",
-            delivery: Delivery::HeaderSplit(k),
-        });
+/// What a case plays on.
+pub struct Stage<'a> {
+    pub listeners: &'a Listeners,
+    pub settings: &'a Settings,
+}
+
+/// A verdict, and the program's ending when it matters (a crash or a hang).
+pub struct Judged {
+    pub verdict: Verdict,
+    pub event: Option<ServerEvent>,
+}
+
+impl Judged {
+    pub fn not_run(why: String) -> Judged {
+        Judged {
+            verdict: Verdict::new(Status::NotRun, why),
+            event: None,
+        }
     }
-    cases.extend([
-        ClientCase {
-            id: "client/header-then-payload",
-            description: "each reply's header, then its payload, in two pieces",
-            requirement: "the client reads the header and the payload as separate reads: one recv() does not return a whole message",
-            delivery: Delivery::HeaderThenPayload,
-        },
-        ClientCase {
-            id: "client/payload-split",
-            description: "each reply's payload arrives in three pieces",
-            requirement: READ_WHOLE,
-            delivery: Delivery::PayloadSplit,
-        },
-        ClientCase {
-            id: "client/dribble",
-            description: "every reply arrives one byte at a time",
-            requirement: READ_WHOLE,
-            delivery: Delivery::Dribble,
-        },
-        ClientCase {
-            id: "client/large-reply",
-            description: "a GET of a name not yet PUT finds a 256 KiB value (as if another client had stored it), sent in 64 KiB pieces",
-            requirement: "the client reads a reply of any size whole",
-            delivery: Delivery::Large,
-        },
-        ClientCase {
-            id: "client/non-ascii",
-            description: "a GET of a name not yet PUT finds a value with non-ASCII text, escaped (\\u00eb) as json.dumps writes it",
-            requirement: "the client handles any text in a reply: json.loads gives back the real characters",
-            delivery: Delivery::NonAscii,
-        },
-        ClientCase {
-            id: "client/slow-reply",
-            description: "the first reply comes after 1.5 s",
-            requirement: "the client waits for a reply that takes its time",
-            delivery: Delivery::Slow,
-        },
-        ClientCase {
-            id: "client/server-closes",
-            description: "the server closes every connection without replying",
-            requirement: "the client does not hang when the server closes early: recv() returning b\"\" ends its wait",
-            delivery: Delivery::CloseWithoutReply,
-        },
-    ]);
-    cases
-}
 
-/// The value the large case's store already holds under any name the client GETs first.
-pub fn large_value() -> Value {
-    let chunk: String = (0..64).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
-    json!({
-        "note": "stored by another client",
-        "data": chunk.repeat(4096),
-    })
-}
-
-/// The value the non-ASCII case's store already holds under any name the client GETs first.
-pub fn non_ascii_value() -> Value {
-    json!({
-        "name": "Zoë",
-        "city": "Kraków",
-        "greeting": "こんにちは",
-        "smile": "🙂",
-        "text": "naïve café, “quoted”",
-    })
+    /// A failure that follows from `case`'s, without running the client again.
+    pub fn same_as(why: String, case: &'static str) -> Judged {
+        Judged {
+            verdict: Verdict::fail(why).same_as(case),
+            event: None,
+        }
+    }
 }
 
 /// How a run of the client is set up.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The protocol the client speaks.
+    pub protocol: &'static Protocol,
     /// The client program (its command, folder, wrapper).
     pub program: ExecSpec,
     /// Limit for each wait on the client.
@@ -210,10 +114,9 @@ pub fn run(
     deadline: Option<(Instant, String)>,
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> Result<ClientRun, String> {
+    let protocol = settings.protocol;
     let started = Instant::now();
     let mut program = None;
-    let large = large_value();
-    let non_ascii = non_ascii_value();
     let mut outcomes = Vec::new();
     let mut out_of_time_before = None;
     // Runs that ended because the client did nothing for the idle limit.
@@ -225,11 +128,11 @@ pub fn run(
         let judged = match &deadline {
             Some((when, why)) if t0 >= *when => {
                 out_of_time_before.get_or_insert(case.id);
-                judge::Judged::not_run(format!("not run: {why} before this case"))
+                Judged::not_run(format!("not run: {why} before this case"))
             }
             _ if never_connects.is_some() => {
                 let shown = never_connects.expect("just matched");
-                judge::Judged::same_as(
+                Judged::same_as(
                     format!("not tried: the client never connects (shown in {shown})"),
                     shown,
                 )
@@ -238,26 +141,16 @@ pub fn run(
                 listeners.drain();
                 let mut process = Supervised::run_program(settings.program.clone())
                     .map_err(|e| format!("cannot run the client: {e}"))?;
-                let preload = match case.delivery {
-                    Delivery::Large => Some(&large),
-                    Delivery::NonAscii => Some(&non_ascii),
-                    _ => None,
+                let stage = Stage {
+                    listeners,
+                    settings,
                 };
-                let log = serve::serve(
-                    &serve::Serve {
-                        listeners,
-                        delivery: case.delivery,
-                        timeout: settings.timeout,
-                        start_timeout: settings.start_timeout,
-                        preload,
-                    },
-                    &mut process,
-                );
+                let judged = (case.play)(&stage, &mut process);
                 if program.is_none() {
                     program = process.program().cloned();
                 }
                 drop(process);
-                judge::judge(case, &log, settings)
+                judged
             }
         };
         if judged
@@ -268,7 +161,7 @@ pub fn run(
             idle_limits += 1;
         }
         let v = judged.verdict;
-        if v.finding == Some(crate::diagnose::Code::ClientNeverConnects) {
+        if v.finding == Some(crate::codes::Code::ClientNeverConnects) {
             never_connects.get_or_insert(case.id);
         }
         let outcome = Outcome::of(case.key(), v, t0.elapsed(), judged.event, None);
@@ -281,7 +174,7 @@ pub fn run(
             .addrs
             .first()
             .copied()
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4444))),
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], protocol.default_port))),
         seed: 0,
         outcomes,
         down_after: None,
@@ -296,7 +189,7 @@ pub fn run(
         timeouts_expired: idle_limits,
         client_port: listeners.addrs.first().map(|a| a.port()),
         speaks: None,
-        protocol: &crate::protocol::SRPC,
+        protocol,
     };
     Ok(ClientRun { report, program })
 }
@@ -312,9 +205,39 @@ impl ClientCase {
     }
 }
 
+/// The client cases of `protocol`, in run order (none when its clients cannot be checked).
+pub fn cases(protocol: &Protocol) -> Vec<ClientCase> {
+    protocol
+        .client_cases
+        .map(|cases| cases())
+        .unwrap_or_default()
+}
+
 /// The keys of every client case, for rubrics and `--only`/`--skip`.
-pub fn keys() -> Vec<CaseKey> {
-    cases().iter().map(ClientCase::key).collect()
+pub fn keys(protocol: &Protocol) -> Vec<CaseKey> {
+    cases(protocol).iter().map(ClientCase::key).collect()
+}
+
+/// The command with `{host}` and `{port}` replaced by the address srpc-check listens on: how a
+/// client that takes the server's address on its command line (lab 4's `app-client.py HOST PORT
+/// ...`) learns it.
+pub fn address_in(command: &str, listeners: &Listeners) -> String {
+    let Some(addr) = listeners.addrs.first() else {
+        return command.to_owned();
+    };
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    command
+        .replace("{host}", &host)
+        .replace("{port}", &addr.port().to_string())
+}
+
+/// Whether the command names the address with `{host}` or `{port}`.
+pub fn takes_address(command: &str) -> bool {
+    command.contains("{host}") || command.contains("{port}")
 }
 
 /// Adds the client's cases, run after a server's, to the server's report. When they could not

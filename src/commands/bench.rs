@@ -20,7 +20,7 @@ pub(crate) fn bench_command(args: BenchArgs) -> Result<u8> {
     let resolve_first =
         |host: &str, port: u16| Ok(runtime()?.block_on(server::resolve(host, port))?[0]);
     let (addr, _server) = locate(
-        &crate::protocol::SRPC,
+        &crate::protocol::srpc::SRPC,
         args.target.as_ref(),
         &args.exec,
         resolve_first,
@@ -33,7 +33,12 @@ pub(crate) fn bench_command(args: BenchArgs) -> Result<u8> {
     let compared = match &args.compare {
         Some(t) => Some((
             t.to_string(),
-            locate(&crate::protocol::SRPC, Some(t), &no_exec, resolve_first)?,
+            locate(
+                &crate::protocol::srpc::SRPC,
+                Some(t),
+                &no_exec,
+                resolve_first,
+            )?,
         )),
         None => None,
     };

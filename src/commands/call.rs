@@ -9,9 +9,9 @@ use serde_json::Value;
 use super::connect_any;
 use crate::cli::CallArgs;
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::model;
 use crate::net::conn::Conn;
-use crate::net::{reply, wire};
+use crate::protocol::srpc::oracle;
+use crate::protocol::srpc::{codec, reply};
 use crate::report::{hex_dump_upto, write_stdout};
 use crate::server::builtin::BuiltinServer;
 use crate::server::Target;
@@ -31,9 +31,9 @@ pub(crate) fn payload(args: &CallArgs) -> Result<Vec<u8>> {
     };
     let name = Value::String(name.clone());
     match (func.as_str(), &args.value) {
-        ("GET", None) => Ok(model::get_request(&name)),
+        ("GET", None) => Ok(oracle::get_request(&name)),
         ("GET", Some(_)) => usage("GET takes a NAME and no VALUE"),
-        ("PUT", Some(value)) => Ok(model::put_request(&name, &value_of(value, args.string))),
+        ("PUT", Some(value)) => Ok(oracle::put_request(&name, &value_of(value, args.string))),
         ("PUT", None) => usage("PUT takes a NAME and a VALUE: srpc-check call PUT NAME VALUE"),
         _ => usage("the request is GET or PUT; any other goes with --json"),
     }
@@ -63,7 +63,7 @@ pub(crate) fn call_command(args: CallArgs) -> Result<u8> {
         };
         crate::protocol::app::call::request(action, value).map_err(Error::Usage)?
     } else {
-        wire::request(&payload(&args)?)
+        codec::request(&payload(&args)?)
     };
     let timeout = args.timeout;
     let target = args.target.clone().unwrap_or(Target::Remote {

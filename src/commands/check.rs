@@ -7,7 +7,8 @@ use std::time::Duration;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::cli::{CheckArgs, Format, OutputArgs};
-use crate::diagnose::{self, Code, Source};
+use crate::codes::Code;
+use crate::diagnose::{self, Source};
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
 use crate::outcome::rubric::Rubric;
 use crate::report::{human, json, junit};
@@ -69,7 +70,7 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
         cases: selected,
         deadline: None,
     };
-    let (rubric, _) = load_rubric(args.output.rubric.as_deref(), &keys)?;
+    let (rubric, _) = load_rubric(args.output.rubric.as_deref(), protocol, &keys)?;
     // With --client-exec, before any thread starts: the server and the client in one private
     // network, where the server can have port 4444 and then srpc-check can.
     let listening = client.listening();
@@ -142,6 +143,8 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
 struct ClientPart {
     #[cfg(target_os = "linux")]
     command: Option<String>,
+    #[cfg(target_os = "linux")]
+    protocol: &'static crate::protocol::Protocol,
 }
 
 #[cfg(target_os = "linux")]
@@ -149,20 +152,21 @@ impl ClientPart {
     fn new(args: &CheckArgs) -> Result<ClientPart> {
         Ok(ClientPart {
             command: args.client_exec.clone(),
+            protocol: args.protocol.get(),
         })
     }
 
     fn keys(&self) -> Vec<CaseKey> {
         match self.command {
-            Some(_) => crate::client::keys(),
+            Some(_) => crate::client::keys(self.protocol),
             None => Vec::new(),
         }
     }
 
     fn listening(&self) -> Option<super::client::Listening> {
-        self.command
-            .as_ref()
-            .map(|_| super::client::listening(None))
+        self.command.as_ref().map(|command| {
+            super::client::listening(None, self.protocol, crate::client::takes_address(command))
+        })
     }
 
     /// Runs the selected client cases (the server has been stopped, so port 4444 is free) and
@@ -179,9 +183,10 @@ impl ClientPart {
         let Some(command) = &self.command else {
             return Ok(());
         };
-        let all = crate::client::cases();
+        let all = crate::client::cases(self.protocol);
         let cases: Vec<&crate::client::ClientCase> = all.iter().filter(|c| keep(c.id)).collect();
         let client = match super::client::run_cases(
+            self.protocol,
             command,
             &cases,
             all.len() - cases.len(),

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use crate::cli::ClientArgs;
 use crate::client::{self, ClientCase, Listeners};
 use crate::error::{Error, Result, EXIT_OK};
+use crate::protocol::Protocol;
 use crate::report::write_stdout;
 
 use super::check::{selection, Outputs};
@@ -17,10 +18,16 @@ pub(crate) struct Listening {
     words: String,
 }
 
-/// Enters a private network where srpc-check can take port 4444 on every address, unless
-/// `--listen` names an address (or namespaces cannot be made). Must run before any thread.
-/// Says so on stderr when namespaces cannot be used.
-pub(crate) fn listening(listen: Option<SocketAddr>) -> Listening {
+/// Enters a private network where srpc-check can take the protocol's port (srpc's 4444) on
+/// every address, unless `--listen` names an address (or namespaces cannot be made). Must run
+/// before any thread. Says so on stderr when namespaces cannot be used; there, a command that
+/// takes the address (`{port}`) gets a free port of loopback's.
+pub(crate) fn listening(
+    listen: Option<SocketAddr>,
+    protocol: &Protocol,
+    takes_address: bool,
+) -> Listening {
+    let port = protocol.default_port;
     if let Some(addr) = listen {
         return Listening {
             addrs: vec![addr],
@@ -33,16 +40,25 @@ pub(crate) fn listening(listen: Option<SocketAddr>) -> Listening {
     };
     match entered {
         Ok(()) => Listening {
-            addrs: Listeners::every_address(4444),
-            words: "port 4444 on every address of a private network (socket.gethostname(), localhost and 127.0.1.1 all reach it)".into(),
+            addrs: Listeners::every_address(port),
+            words: format!("port {port} on every address of a private network (socket.gethostname(), localhost and 127.0.1.1 all reach it)"),
         },
-        Err(why) => {
+        Err(why) if takes_address => {
             eprintln!(
-                "srpc-check: no private network for the client ({why}); listening on 0.0.0.0:4444 in this machine's network instead (--listen ADDR picks another address)"
+                "srpc-check: no private network for the client ({why}); listening on a free port of 127.0.0.1 in this machine's network instead"
             );
             Listening {
-                addrs: vec![SocketAddr::from(([0, 0, 0, 0], 4444))],
-                words: "0.0.0.0:4444 in this machine's network".into(),
+                addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+                words: "a free port of 127.0.0.1 in this machine's network".into(),
+            }
+        }
+        Err(why) => {
+            eprintln!(
+                "srpc-check: no private network for the client ({why}); listening on 0.0.0.0:{port} in this machine's network instead (--listen ADDR picks another address)"
+            );
+            Listening {
+                addrs: vec![SocketAddr::from(([0, 0, 0, 0], port))],
+                words: format!("0.0.0.0:{port} in this machine's network"),
             }
         }
     }
@@ -51,6 +67,7 @@ pub(crate) fn listening(listen: Option<SocketAddr>) -> Listening {
 /// Runs the client cases: listens where `listening` says, runs `command` once per case, with a
 /// progress bar and --verbose lines through `out`.
 pub(crate) fn run_cases(
+    protocol: &'static Protocol,
     command: &str,
     cases: &[&ClientCase],
     left_out: usize,
@@ -64,6 +81,7 @@ pub(crate) fn run_cases(
         ))
     })?;
     let target = format!("client '{command}'");
+    let command = &client::address_in(command, &listeners);
     if out.human() {
         out.emit(&format!(
             "srpc-check {} testing {target}; srpc-check is the server, on {}\n",
@@ -72,6 +90,7 @@ pub(crate) fn run_cases(
         ))?;
     }
     let settings = client::Settings {
+        protocol,
         program: client::program(command),
         timeout,
         start_timeout,
@@ -92,10 +111,12 @@ pub(crate) fn run_cases(
 }
 
 pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
-    let all = client::cases();
-    let keys = client::keys();
+    let protocol = args.protocol.get();
+    crate::protocol::client_exec_allowed(protocol, true).map_err(Error::Usage)?;
+    let all = client::cases(protocol);
+    let keys = client::keys(protocol);
     if args.print_rubric {
-        write_stdout(crate::outcome::rubric::default_text(&keys))?;
+        write_stdout(crate::outcome::rubric::default_text(protocol, &keys))?;
         return Ok(EXIT_OK);
     }
     let Some(command) = args.exec.clone() else {
@@ -103,12 +124,13 @@ pub(crate) fn client_command(args: ClientArgs) -> Result<u8> {
     };
     let keep = selection(&args.only, &args.skip, &keys)?;
     let cases: Vec<&ClientCase> = all.iter().filter(|c| keep(c.id)).collect();
-    let (rubric, _) = load_rubric(args.output.rubric.as_deref(), &keys)?;
+    let (rubric, _) = load_rubric(args.output.rubric.as_deref(), protocol, &keys)?;
     // Before any thread starts: a process with threads cannot enter a user namespace.
-    let listening = listening(args.listen);
+    let listening = listening(args.listen, protocol, client::takes_address(&command));
     crate::server::supervisor::stop_servers_on_panic();
     let out = Outputs::new(&args.output);
     let run = run_cases(
+        protocol,
         &command,
         &cases,
         all.len() - cases.len(),

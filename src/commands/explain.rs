@@ -1,6 +1,6 @@
 //! `srpc-check explain CODE`: one finding code in full.
 
-use crate::diagnose::Code;
+use crate::codes::Code;
 use crate::error::{Error, Result, EXIT_OK};
 use crate::protocol::Protocol;
 use crate::report::human;
@@ -13,10 +13,10 @@ pub(crate) fn explain_command(code: &str, protocol: &Protocol) -> Result<u8> {
             flag(protocol)
         )));
     };
-    if !(protocol.codes)().contains(&code) {
+    if !protocol.codes().contains(&code) {
         let of = crate::protocol::REGISTRY
             .iter()
-            .find(|p| (p.codes)().contains(&code))
+            .find(|p| p.codes().contains(&code))
             .map_or("another protocol", |p| p.name);
         return Err(Error::Usage(format!(
             "'{code}' is a finding of {of}, not of {}; `srpc-check explain {code} --protocol {of}` explains it",
@@ -29,7 +29,7 @@ pub(crate) fn explain_command(code: &str, protocol: &Protocol) -> Result<u8> {
 
 /// ` --protocol NAME` for any protocol but the default.
 pub(crate) fn flag(protocol: &Protocol) -> String {
-    if *protocol == crate::protocol::SRPC {
+    if *protocol == crate::protocol::srpc::SRPC {
         String::new()
     } else {
         format!(" --protocol {}", protocol.name)

@@ -36,7 +36,7 @@ pub(crate) fn fuzz_command(args: FuzzArgs) -> Result<u8> {
         None => None,
     };
     let (addr, mut server) = locate(
-        &crate::protocol::SRPC,
+        &crate::protocol::srpc::SRPC,
         args.target.as_ref(),
         &args.exec,
         |host, port| reach(host, port, args.timeout, seed),

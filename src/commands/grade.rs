@@ -17,7 +17,7 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
         .map_err(Error::Usage)?;
     if args.print_rubric {
         let cases = crate::grade::case_keys(protocol, args.client_exec.is_some());
-        write_stdout(rubric::default_text(&cases))?;
+        write_stdout(rubric::default_text(protocol, &cases))?;
         return Ok(EXIT_OK);
     }
     if !args.merge.is_empty() {
@@ -27,7 +27,7 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
         return crate::grade::shard::merge(&args.merge, &out);
     }
     let cases = crate::grade::case_keys(protocol, args.client_exec.is_some());
-    let (rubric, rubric_text) = load_rubric(args.rubric.as_deref(), &cases)?;
+    let (rubric, rubric_text) = load_rubric(args.rubric.as_deref(), protocol, &cases)?;
     let (Some(dir), Some(command), Some(out)) = (args.dir, args.exec, args.out) else {
         return Err(Error::Usage("grade needs DIR, --exec and --out".into()));
     };
@@ -66,7 +66,7 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
     if args.print_rubric {
-        write_stdout(rubric::DEFAULT)?;
+        write_stdout(args.protocol.get().rubrics.server)?;
         return Ok(EXIT_OK);
     }
     Err(Error::Usage("grade needs Linux (namespaces, /proc)".into()))

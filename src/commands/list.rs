@@ -24,7 +24,7 @@ pub(crate) fn list_command(protocol: &Protocol) -> Result<u8> {
 pub(crate) fn list_findings_command(protocol: &Protocol) -> Result<u8> {
     let mut out = String::new();
     let mut area = "";
-    for code in (protocol.codes)() {
+    for code in protocol.codes() {
         let info = code.info();
         if info.area != area {
             area = info.area;

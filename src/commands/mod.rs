@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use crate::cli::ExecArgs;
 use crate::error::{Error, Result};
-use crate::model;
 use crate::net::conn::Conn;
-use crate::net::{listeners, reply, wire};
+use crate::net::listeners;
 use crate::outcome::rubric::Rubric;
+use crate::protocol::srpc::oracle;
+use crate::protocol::srpc::{codec, reply};
 use crate::server::builtin::BuiltinServer;
 use crate::server::{self, Control, Target};
 use crate::suite::CaseKey;
@@ -31,12 +32,13 @@ use crate::suite::CaseKey;
 /// The rubric at `path` (the default without one), and its TOML text, for the record.
 pub(crate) fn load_rubric(
     path: Option<&std::path::Path>,
+    protocol: &crate::protocol::Protocol,
     cases: &[CaseKey],
 ) -> Result<(Rubric, String)> {
     match path {
         None => Ok((
-            Rubric::default_for(cases),
-            crate::outcome::rubric::default_text(cases).to_owned(),
+            Rubric::default_for(protocol, cases),
+            crate::outcome::rubric::default_text(protocol, cases).to_owned(),
         )),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
@@ -62,7 +64,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 pub(crate) fn reach(host: &str, port: u16, timeout: Duration, seed: u64) -> Result<SocketAddr> {
     let (addr, mut conn) = connect_any(host, port, timeout, "srpc-check", NOT_RUNNING)?;
     let name = serde_json::Value::String(format!("srpc-check-{seed:x}-preflight"));
-    let _ = conn.send(&wire::request(&model::get_request(&name)));
+    let _ = conn.send(&codec::request(&oracle::get_request(&name)));
     let _ = reply::read(&mut conn);
     Ok(addr)
 }

@@ -11,15 +11,14 @@
 //! `code` is the catalogue; `source` reads the student's files with Python's own parser to
 //! find the line a finding lives on.
 
-mod code;
 pub mod source;
 
 use std::collections::BTreeMap;
 
-pub use code::{Code, Info, Severity};
+pub use crate::codes::{Code, Info, Severity};
 pub use source::Source;
 
-use crate::runner::{Outcome, RunReport, ERROR_REPLY};
+use crate::runner::{Outcome, RunReport};
 use crate::server::traceback::Traceback;
 use crate::server::EventKind;
 use crate::suite::Status;
@@ -76,38 +75,9 @@ impl Diagnosis {
 }
 
 /// The outcomes that have a finding: failures, and warnings whose cause is known.
-fn needs_finding(o: &Outcome) -> bool {
+pub fn needs_finding(o: &Outcome) -> bool {
     o.status == Status::Fail || (o.status == Status::Warn && o.finding.is_some())
 }
-
-/// Failures that an ERROR reply to a well-formed request explains, whatever the case set out to
-/// show: a server that answers every such request ERROR answers ERROR to a split one, to eight
-/// clients at once and beside an idle one too, and none of that is a second bug. It closes as
-/// soon as it has answered, so a split or large request may instead meet a reset (closing with
-/// bytes unread, the kernel resets and may drop the ERROR): the same, by timing.
-const ERROR_EXPLAINS: [Code; 7] = [
-    Code::UnknownFuncReply,
-    Code::HeaderSingleRecv,
-    Code::PayloadSingleRecv,
-    Code::MessageSingleRecv,
-    Code::ReplyPartialSend,
-    Code::ParallelAnswersWrong,
-    Code::BlocksOnIdleClient,
-];
-
-/// Header, payload, whole message: the last is what the first two are when both show.
-const READ_CODES: [Code; 3] = [
-    Code::HeaderSingleRecv,
-    Code::PayloadSingleRecv,
-    Code::MessageSingleRecv,
-];
-
-/// The same three, on the client's side.
-const CLIENT_READ_CODES: [Code; 3] = [
-    Code::ClientHeaderSingleRecv,
-    Code::ClientPayloadSingleRecv,
-    Code::ClientMessageSingleRecv,
-];
 
 /// Diagnoses a run. `source` is the student's code when srpc-check has it (`--exec`, grade).
 pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
@@ -146,7 +116,6 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
         }
         return group(report, codes, |_, _| None);
     }
-    let probe_confirmed = report.probe.as_ref().is_some_and(|p| p.confirmed);
     // Crashes whose cause the case does not tell, by their traceback's signature.
     let mut generic: Vec<(usize, String)> = Vec::new();
     let mut by_signature: BTreeMap<String, Code> = BTreeMap::new();
@@ -160,7 +129,6 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
             codes[i] = Some(o.finding.unwrap_or(Code::Unexplained));
             continue;
         }
-        let keep = o.finding.filter(|c| READ_CODES.contains(c));
         let code = match (&o.server, o.went_down) {
             // The grader's memory limit stopped it, whatever the case sent.
             (Some(event), _) if event.oom_killed => Code::MemoryLimit,
@@ -173,7 +141,7 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
                 let code = if clean {
                     Some(Code::ExitsAfterOne)
                 } else {
-                    keep.or_else(|| crash_code(o.id, tb.as_ref()))
+                    crash_code(report.protocol, o, tb.as_ref())
                 };
                 match code {
                     Some(c) => {
@@ -186,25 +154,13 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
                     }
                 }
             }
-            (None, Some(EventKind::Exited)) => keep
-                .or_else(|| crash_code(o.id, None))
-                .unwrap_or(Code::Crash),
-            (Some(_), _) | (None, Some(EventKind::Hung | EventKind::Raised)) => {
-                o.finding.unwrap_or(if probe_confirmed {
-                    Code::RequestReadBigEndian
-                } else {
-                    Code::StopsAnswering
-                })
+            (None, Some(EventKind::Exited)) => {
+                crash_code(report.protocol, o, None).unwrap_or(Code::Crash)
             }
-            (None, None) => o.finding.unwrap_or_else(|| {
-                if o.actual.as_deref() == Some(ERROR_REPLY) {
-                    Code::AnswersError
-                } else if probe_confirmed && o.message.contains("no reply within") {
-                    Code::RequestReadBigEndian
-                } else {
-                    Code::Unexplained
-                }
-            }),
+            (Some(_), _) | (None, Some(EventKind::Hung | EventKind::Raised)) => {
+                o.finding.unwrap_or(Code::StopsAnswering)
+            }
+            (None, None) => o.finding.unwrap_or(Code::Unexplained),
         };
         codes[i] = Some(code);
     }
@@ -213,66 +169,7 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
             codes[i] = Some(c);
         }
     }
-    // A server that answers ERROR to every well-formed request (shown by a case that sent one
-    // whole) answers ERROR to the other cases' requests too, for the same reason.
-    let answers_error = outcomes
-        .iter()
-        .zip(&codes)
-        .any(|(o, c)| *c == Some(Code::AnswersError) && o.group != crate::suite::Group::Fragment);
-    if answers_error {
-        for (i, o) in outcomes.iter().enumerate() {
-            if codes[i].is_some_and(|c| ERROR_EXPLAINS.contains(&c))
-                && (o.actual.as_deref() == Some(ERROR_REPLY)
-                    || o.transcript.as_ref().is_some_and(|t| t.peer_reset))
-            {
-                codes[i] = Some(Code::AnswersError);
-            }
-        }
-    }
-    // ERROR because the request was misread: the probe showed the server reads the header
-    // big-endian (a big-endian request was answered, and not with ERROR).
-    if probe_confirmed {
-        for c in codes.iter_mut().flatten() {
-            if *c == Code::AnswersError {
-                *c = Code::RequestReadBigEndian;
-            }
-        }
-    }
-    // Read and written big-endian: one bug, one fix, one finding.
-    let reply_be = report.probe.as_ref().is_some_and(|p| p.reply_big_endian)
-        || codes.contains(&Some(Code::ReplyBigEndian));
-    if reply_be && codes.contains(&Some(Code::RequestReadBigEndian)) {
-        for c in codes.iter_mut().flatten() {
-            if matches!(c, Code::RequestReadBigEndian | Code::ReplyBigEndian) {
-                *c = Code::HeaderBigEndian;
-            }
-        }
-    }
-    // One recv() for the whole message shows in header and payload splits alike, on the
-    // server's side and on the client's.
-    for reading in [READ_CODES, CLIENT_READ_CODES] {
-        let whole = reading[2];
-        if codes.contains(&Some(whole)) {
-            for c in codes.iter_mut().flatten() {
-                if reading.contains(c) {
-                    *c = whole;
-                }
-            }
-        }
-    }
-    // A 1 MiB reply cannot come back for a 1 MiB request that was never read whole.
-    let large_request = outcomes
-        .iter()
-        .position(|o| o.id == "fragment/large-request")
-        .and_then(|i| codes[i])
-        .filter(|c| READ_CODES.contains(c));
-    if let Some(read) = large_request {
-        for c in codes.iter_mut().flatten() {
-            if *c == Code::ReplyPartialSend {
-                *c = read;
-            }
-        }
-    }
+    (report.protocol.refine)(report, &mut codes, source);
     // Failures that follow from an earlier case's belong to its finding.
     for (i, o) in outcomes.iter().enumerate() {
         if let (true, Some(earlier)) = (needs_finding(o), o.same_as) {
@@ -283,63 +180,11 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
             codes[i] = Some(theirs.unwrap_or(Code::Unexplained));
         }
     }
-    // A client that waits on after a whole reply reads its header big-endian only if its
-    // code unpacks a header so; otherwise it just hangs.
-    let client_source = source.map(|s| s.client.as_deref().unwrap_or(s));
-    if !client_source.is_some_and(|s| s.facts.iter().any(|f| big_endian_struct("unpack", f))) {
-        for c in codes.iter_mut().flatten() {
-            if *c == Code::ClientReplyReadBigEndian {
-                *c = Code::ClientHangs;
-            }
-        }
-    }
     let mut diagnosis = group(report, codes, |code, cases| {
         source.and_then(|s| locate(code, cases, s))
     });
-    if let Some(finding) = behind_byte_order(report, &diagnosis, source) {
-        diagnosis.findings.push(finding);
-    }
+    (report.protocol.more_findings)(report, &mut diagnosis, source);
     diagnosis
-}
-
-/// A second bug the big-endian probe showed: sent in the byte order the server reads, the
-/// request made it raise an exception. That is a bug of its own when the exception is not
-/// how a connection ends (a client that left), and the request read big-endian is a finding.
-/// It lists the case the probe followed, whose own finding stays the byte order's.
-fn behind_byte_order(
-    report: &RunReport,
-    diagnosis: &Diagnosis,
-    source: Option<&Source>,
-) -> Option<Finding> {
-    let probe = report.probe.as_ref().filter(|p| p.confirmed)?;
-    let tb = Traceback::parse(probe.crash.as_deref()?)?;
-    let read_be = diagnosis
-        .findings
-        .iter()
-        .any(|f| matches!(f.code, Code::RequestReadBigEndian | Code::HeaderBigEndian));
-    if !read_be || tb.is_departure() {
-        return None;
-    }
-    let location = source.and_then(|s| {
-        let f = tb.own_frame()?;
-        Some(at(s, &f.file, f.line))
-    });
-    Some(Finding {
-        code: Code::CrashBehindByteOrder,
-        cases: vec![probe.case],
-        representative: probe.case,
-        location,
-        from_probe: true,
-    })
-}
-
-/// A `struct.pack`/`unpack` (as `call` names it) with a big-endian format.
-fn big_endian_struct(call: &str, f: &source::Fact) -> bool {
-    f.kind == "struct"
-        && f.call.as_deref().is_some_and(|c| c.starts_with(call))
-        && f.format
-            .as_deref()
-            .is_some_and(|s| s.starts_with(['!', '>']))
 }
 
 /// Collects the outcomes' codes into findings, each with its representative and location.
@@ -402,19 +247,17 @@ fn representative<'a>(cases: &[&'a Outcome]) -> &'a Outcome {
         .expect("the best is one of them")
 }
 
-/// The crash a case's own input explains, whatever the traceback says.
-fn crash_code(case: &str, tb: Option<&Traceback>) -> Option<Code> {
+/// The crash a case's own input explains, whatever the traceback says: a client that left, or
+/// the protocol's own cause for the case.
+fn crash_code(
+    protocol: &crate::protocol::Protocol,
+    o: &Outcome,
+    tb: Option<&Traceback>,
+) -> Option<Code> {
     if tb.is_some_and(Traceback::is_departure) {
         return Some(Code::CrashWhenClientLeaves);
     }
-    Some(match case {
-        // The large reply is an unknown func's echo of its 1 MiB name.
-        "protocol/unknown-func" | "fragment/large-reply" => Code::CrashOnUnknownFunc,
-        "robust/empty-connection" | "robust/short-header" => Code::CrashOnShortHeader,
-        "robust/client-gone" => Code::CrashWhenClientLeaves,
-        c if c.starts_with("robust/") => Code::CrashOnBadRequest,
-        _ => return None,
-    })
+    (protocol.crash_cause)(o)
 }
 
 /// What makes two crashes the same: the exception and the student's line, or the exit status
@@ -444,7 +287,8 @@ fn start_location(output: &str, source: &Source) -> Option<Location> {
     Some(at(source, &file, line))
 }
 
-fn at(source: &Source, file: &str, line: u32) -> Location {
+/// The location `file:line` in `source`, with the line's text.
+pub fn at(source: &Source, file: &str, line: u32) -> Location {
     Location {
         file: source.display(file),
         line,
@@ -472,37 +316,8 @@ fn locate(code: Code, cases: &[&Outcome], source: &Source) -> Option<Location> {
             .find(|f| pick(f))
             .map(|f| at(source, &f.file, f.line))
     };
-    let once = |f: &source::Fact| f.kind == "recv" && f.in_loop == Some(false);
-    let byte_order = big_endian_struct;
     let kind = |k: &'static str| move |f: &source::Fact| f.kind == k;
     match code {
-        Code::HeaderSingleRecv | Code::ClientHeaderSingleRecv => {
-            fact(&|f| once(f) && f.size == Some(8))
-                .or_else(|| fact(&|f| once(f) && f.size.is_some_and(|n| n < 64)))
-                .or_else(|| fact(&once))
-        }
-        Code::PayloadSingleRecv | Code::ClientPayloadSingleRecv => {
-            fact(&|f| once(f) && f.size.is_none())
-                .or_else(|| fact(&|f| once(f) && f.size != Some(8)))
-        }
-        Code::MessageSingleRecv | Code::ClientMessageSingleRecv => {
-            fact(&|f| once(f) && f.size.is_some_and(|n| n >= 64)).or_else(|| fact(&once))
-        }
-        Code::RequestReadBigEndian | Code::ClientReplyReadBigEndian => {
-            fact(&|f| byte_order("unpack", f))
-        }
-        Code::HeaderBigEndian => {
-            fact(&|f| byte_order("unpack", f)).or_else(|| fact(&|f| byte_order("pack", f)))
-        }
-        Code::ReplyBigEndian => fact(&|f| byte_order("pack", f)),
-        Code::ClientRequestMalformed => fact(&|f| byte_order("pack", f)).or_else(crash),
-        Code::ReplyDoubleEncoded => fact(&kind("dumps_twice")),
-        Code::ReplyLengthCountsChars => fact(&kind("ensure_ascii_false")),
-        Code::StatusSpelling => fact(&kind("status_literal")),
-        Code::ReplyPartialSend => fact(&kind("send")),
-        Code::StoreNotKept => fact(&kind("store_fresh")),
-        Code::ValueStringified => fact(&kind("stringify")),
-        Code::PutMerges => fact(&kind("update")),
         Code::BlocksOnIdleClient => fact(&kind("accept")),
         Code::ExitsAfterOne => {
             fact(&|f| f.kind == "accept" && f.in_loop == Some(false)).or_else(crash)
@@ -519,6 +334,8 @@ fn locate(code: Code, cases: &[&Outcome], source: &Source) -> Option<Location> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::srpc::findings::SrpcCode;
+    use crate::protocol::srpc::probe::ERROR_REPLY;
     use crate::runner::StartFailure;
     use crate::server::ServerEvent;
     use crate::suite::Group;
@@ -563,7 +380,7 @@ mod tests {
             timeouts_expired: 0,
             client_port: None,
             speaks: None,
-            protocol: &crate::protocol::SRPC,
+            protocol: &crate::protocol::srpc::SRPC,
         }
     }
 
@@ -580,27 +397,27 @@ mod tests {
             outcome(
                 "fragment/header-split-1",
                 Status::Fail,
-                Some(Code::HeaderSingleRecv),
+                Some(Code::Srpc(SrpcCode::HeaderSingleRecv)),
             ),
             outcome(
                 "fragment/header-then-payload",
                 Status::Fail,
-                Some(Code::MessageSingleRecv),
+                Some(Code::Srpc(SrpcCode::MessageSingleRecv)),
             ),
             outcome(
                 "fragment/payload-split",
                 Status::Fail,
-                Some(Code::PayloadSingleRecv),
+                Some(Code::Srpc(SrpcCode::PayloadSingleRecv)),
             ),
             outcome(
                 "fragment/large-request",
                 Status::Fail,
-                Some(Code::PayloadSingleRecv),
+                Some(Code::Srpc(SrpcCode::PayloadSingleRecv)),
             ),
             outcome(
                 "fragment/large-reply",
                 Status::Fail,
-                Some(Code::ReplyPartialSend),
+                Some(Code::Srpc(SrpcCode::ReplyPartialSend)),
             ),
             outcome("fragment/dribble", Status::Pass, None),
         ]);
@@ -703,9 +520,13 @@ mod tests {
             outcome(
                 "state/integers",
                 Status::Warn,
-                Some(Code::NumberTypeChanged),
+                Some(Code::Srpc(SrpcCode::NumberTypeChanged)),
             ),
-            outcome("state/floats", Status::Fail, Some(Code::ValueStringified)),
+            outcome(
+                "state/floats",
+                Status::Fail,
+                Some(Code::Srpc(SrpcCode::ValueStringified)),
+            ),
             outcome("state/scalars", Status::Warn, None),
         ]);
         let d = diagnose(&r, None);
@@ -748,12 +569,12 @@ mod tests {
                 errored(
                     "fragment/header-split-1",
                     Group::Fragment,
-                    Some(Code::HeaderSingleRecv),
+                    Some(Code::Srpc(SrpcCode::HeaderSingleRecv)),
                 ),
                 errored(
                     "concurrency/parallel-clients",
                     Group::Concurrency,
-                    Some(Code::ParallelAnswersWrong),
+                    Some(Code::Srpc(SrpcCode::ParallelAnswersWrong)),
                 ),
             ]
         };

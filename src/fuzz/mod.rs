@@ -16,10 +16,10 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{self, Compare};
 use crate::net::conn::{Conn, ConnectError, Transcript};
-use crate::net::reply::{self, NoReply};
-use crate::net::wire;
+use crate::protocol::srpc::codec;
+use crate::protocol::srpc::oracle::{self, Compare};
+use crate::protocol::srpc::reply::{self, NoReply};
 use crate::server::Control;
 use session::{Op, Session};
 
@@ -185,7 +185,7 @@ impl Client {
     /// A fresh, well-formed PUT answered OK (under run number `run`).
     fn alive(&self, run: u64) -> bool {
         let name = Value::String(format!("fz-{}-{run:010}-alive", self.tag));
-        let check = wire::request(&model::put_request(&name, &Value::from(1)));
+        let check = codec::request(&oracle::put_request(&name, &Value::from(1)));
         matches!(self.exchange(&check, &[], Duration::ZERO, false), Ok((Ok(r), _)) if r.status().as_deref() == Some("OK"))
     }
 
@@ -210,8 +210,8 @@ impl Client {
                         "put_new"
                     });
                     (
-                        wire::request(&model::put_request(&name(*key), val)),
-                        Some(model::put_reply(&name(*key))),
+                        codec::request(&oracle::put_request(&name(*key), val)),
+                        Some(oracle::put_reply(&name(*key))),
                         false,
                     )
                 }
@@ -223,8 +223,8 @@ impl Client {
                         "get_missing"
                     });
                     (
-                        wire::request(&model::get_request(&name(*key))),
-                        Some(model::get_reply(
+                        codec::request(&oracle::get_request(&name(*key))),
+                        Some(oracle::get_reply(
                             &name(*key),
                             &stored.unwrap_or(Value::Null),
                         )),
@@ -236,8 +236,8 @@ impl Client {
                     let func = Value::String(func.clone());
                     let payload = format!(r#"{{"func": {func}, "params": {{}}}}"#);
                     (
-                        wire::request(payload.as_bytes()),
-                        Some(model::unknown_func_reply(&func)),
+                        codec::request(payload.as_bytes()),
+                        Some(oracle::unknown_func_reply(&func)),
                         false,
                     )
                 }
@@ -281,11 +281,11 @@ impl Client {
                     let (what, why) = r.anomalies[0].explain();
                     Some(fail(format!("{what}: {why}")))
                 }
-                (Some(exp), Ok(r)) => match model::compare(exp, &r.json) {
+                (Some(exp), Ok(r)) => match oracle::compare(exp, &r.json) {
                     Compare::Different(why) => Some(Failure {
                         expected: Some(exp.to_string()),
                         actual: Some(r.json.to_string()),
-                        ..fail(model::difference(exp, &r.json, why))
+                        ..fail(oracle::difference(exp, &r.json, why))
                     }),
                     Compare::Equal | Compare::TypeChanged(_) => None,
                 },
@@ -310,7 +310,7 @@ impl Client {
             if half_close {
                 // The liveness check that follows every malformed frame.
                 let live = Value::String(format!("fz-{}-{run:010}-live{i}", self.tag));
-                let check = wire::request(&model::put_request(&live, &Value::from(1)));
+                let check = codec::request(&oracle::put_request(&live, &Value::from(1)));
                 match self.exchange(&check, &[], Duration::ZERO, false) {
                     Err(e) => {
                         out.failure = Some(Failure {

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::net::wire;
+use crate::protocol::srpc::codec;
 
 /// Keys per session.
 pub const KEYS: u8 = 3;
@@ -75,7 +75,7 @@ impl Malformed {
     pub fn bytes(&self) -> Vec<u8> {
         match self {
             Malformed::ShortHeader { bytes } => {
-                wire::frame(1, 20, b"")[..usize::from(*bytes % 8)].to_vec()
+                codec::frame(1, 20, b"")[..usize::from(*bytes % 8)].to_vec()
             }
             Malformed::LyingLength { declared, body } => {
                 let declared = if usize::try_from(*declared).ok() == Some(body.len()) {
@@ -83,17 +83,17 @@ impl Malformed {
                 } else {
                     *declared
                 };
-                wire::frame(1, declared, body)
+                codec::frame(1, declared, body)
             }
-            Malformed::Garbage { payload } => wire::request(payload),
-            Malformed::NotAnObject { number } => wire::request(number.to_string().as_bytes()),
+            Malformed::Garbage { payload } => codec::request(payload),
+            Malformed::NotAnObject { number } => codec::request(number.to_string().as_bytes()),
             Malformed::MissingField { drop_func: true } => {
-                wire::request(br#"{"params": {"obj": "fz"}}"#)
+                codec::request(br#"{"params": {"obj": "fz"}}"#)
             }
-            Malformed::MissingField { drop_func: false } => wire::request(br#"{"func": "GET"}"#),
-            Malformed::ParamsNotObject => wire::request(br#"{"func": "GET", "params": [1, 2]}"#),
+            Malformed::MissingField { drop_func: false } => codec::request(br#"{"func": "GET"}"#),
+            Malformed::ParamsNotObject => codec::request(br#"{"func": "GET", "params": [1, 2]}"#),
             Malformed::UnhashableObj => {
-                wire::request(br#"{"func": "PUT", "params": {"obj": [1], "val": 1}}"#)
+                codec::request(br#"{"func": "PUT", "params": {"obj": [1], "val": 1}}"#)
             }
         }
     }

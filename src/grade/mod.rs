@@ -21,8 +21,8 @@ pub use class::{run, GradeOptions};
 pub fn case_keys(protocol: &crate::protocol::Protocol, client: bool) -> Vec<crate::suite::CaseKey> {
     let mut keys = crate::suite::keys(&(protocol.cases)());
     #[cfg(target_os = "linux")]
-    if client && protocol.checks_clients {
-        keys.extend(crate::client::keys());
+    if client {
+        keys.extend(crate::client::keys(protocol));
     }
     #[cfg(not(target_os = "linux"))]
     let _ = client;

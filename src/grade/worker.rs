@@ -300,9 +300,11 @@ fn add_client_cases(
     deadline: (Instant, String),
 ) -> Option<crate::server::supervisor::Program> {
     use crate::client::{self, ClientCase, Listeners};
-    let all = client::cases();
+    let protocol = crate::protocol::by_name(&spec.protocol).unwrap_or(&crate::protocol::srpc::SRPC);
+    let all = client::cases(protocol);
     let cases: Vec<&ClientCase> = all.iter().collect();
     let settings = client::Settings {
+        protocol,
         program: ExecSpec {
             dir: Some(spec.scratch.clone()),
             wrapper: wrapper.to_vec(),
@@ -310,12 +312,22 @@ fn add_client_cases(
         },
         timeout: spec.timeout,
         start_timeout: spec.start_timeout,
-        listening: "port 4444 on every address of the submission's own network".into(),
+        listening: format!(
+            "port {} on every address of the submission's own network",
+            protocol.default_port
+        ),
     };
     let target = format!("client '{command}'");
-    let run = Listeners::bind(&Listeners::every_address(4444))
+    let run = Listeners::bind(&Listeners::every_address(protocol.default_port))
         .map_err(|e| format!("srpc-check could not listen for the client: {e}"))
         .and_then(|listeners| {
+            let settings = client::Settings {
+                program: ExecSpec {
+                    command: client::address_in(command, &listeners),
+                    ..settings.program.clone()
+                },
+                ..settings.clone()
+            };
             client::run(
                 &cases,
                 0,

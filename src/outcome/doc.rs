@@ -170,8 +170,12 @@ impl Doc {
                     received_bytes: received.len(),
                     reproducer: o.transcript.as_ref().filter(|_| failed).and_then(|t| {
                         if o.group == crate::suite::Group::Client {
-                            let port = report.client_port.unwrap_or(4444);
-                            super::reproducer::client_reproducer(t, port)
+                            let port = report.client_port.unwrap_or(report.protocol.default_port);
+                            super::reproducer::client_reproducer(
+                                t,
+                                port,
+                                report.protocol.read_request_py,
+                            )
                         } else {
                             super::reproducer::reproducer(t, o.held.as_ref(), report.addr)
                         }

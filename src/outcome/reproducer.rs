@@ -81,14 +81,15 @@ pub fn reproducer(t: &Transcript, held: Option<&Transcript>, addr: SocketAddr) -
 /// For a client case: a Python server on `port` that answers every connection as srpc-check
 /// answered the one shown (the same bytes, in the same pieces, a pause between them), so the
 /// student can run their client against it, in a debugger if they like. None for a reply too
-/// large to spell out.
-pub fn client_reproducer(t: &Transcript, port: u16) -> Option<String> {
+/// large to spell out. `read_request`: the protocol's Python that reads one request from
+/// `conn` (with `read(conn, n)`) and prints it.
+pub fn client_reproducer(t: &Transcript, port: u16, read_request: &str) -> Option<String> {
     let total: usize = t.sent.iter().map(|p| p.bytes.len()).sum();
     if total > REPRO_LIMIT {
         return None;
     }
     let mut py = format!(
-        "python3 - <<'EOF'\n# Answers like srpc-check did; run your client meanwhile (Ctrl-C stops this).\nimport socket, struct, time\n\ndef read(conn, n):\n    data = b\"\"\n    while len(data) < n and (chunk := conn.recv(n - len(data))): data += chunk\n    return data\n\nsrv = socket.create_server((\"\", {port}))\nwhile True:\n    conn, _ = srv.accept()\n    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\n    header = read(conn, 8)\n    print(\"request:\", header + read(conn, struct.unpack(\"ii\", header)[1]) if len(header) == 8 else header)\n"
+        "python3 - <<'EOF'\n# Answers like srpc-check did; run your client meanwhile (Ctrl-C stops this).\nimport json, socket, struct, time\n\ndef read(conn, n):\n    data = b\"\"\n    while len(data) < n and (chunk := conn.recv(n - len(data))): data += chunk\n    return data\n\nsrv = socket.create_server((\"\", {port}))\nwhile True:\n    conn, _ = srv.accept()\n    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\n{read_request}"
     );
     let dribble = t.sent.len() > 8 && t.sent.iter().all(|p| p.bytes.len() == 1);
     if dribble {

@@ -11,159 +11,24 @@ use toml::Spanned;
 
 use crate::suite::{CaseKey, Group};
 
-/// What `--print-rubric` shows and what `grade` uses without `--rubric`.
-pub const DEFAULT: &str = r#"# srpc-check rubric. Each [[item]] shares its `points` equally among the cases it matches
-# (`cases`: id globs as `srpc-check list` prints them; or `group`: a whole group). A case
-# belongs to the first item that matches it; a case no item matches is worth nothing.
-# visibility (Gradescope): visible, after_due_date, after_published or hidden.
+/// A protocol's default rubrics (what `--print-rubric` shows and what `grade` uses without
+/// `--rubric`): for its server cases, for server and client cases together, and for the client
+/// cases alone.
+pub struct Rubrics {
+    pub server: &'static str,
+    pub with_client: &'static str,
+    pub client: &'static str,
+}
 
-# The lab's own autograder checks exactly these three replies.
-[[item]]
-name = "grading"
-cases = ["grading/*"]
-points = 60
-
-[[item]]
-name = "protocol"
-group = "protocol"
-points = 10
-
-[[item]]
-name = "state"
-group = "state"
-points = 10
-
-[[item]]
-name = "fragment"
-group = "fragment"
-points = 10
-
-[[item]]
-name = "concurrency"
-group = "concurrency"
-points = 5
-
-[[item]]
-name = "robust"
-group = "robust"
-points = 5
-"#;
-
-/// The default for lab 4 (`--protocol app`): the tutorial's own sample runs and the
-/// assignment's double and negate carry most of the points.
-pub const DEFAULT_APP: &str = r#"# srpc-check rubric for lab 4 (--protocol app). Each [[item]] shares its `points` equally
-# among the cases it matches (`cases`: id globs as `srpc-check list --protocol app` prints them;
-# or `group`: a whole group). A case belongs to the first item that matches it; a case no item
-# matches is worth nothing.
-# visibility (Gradescope): visible, after_due_date, after_published or hidden.
-
-# The tutorial's sample runs: search and the plain binary reply.
-[[item]]
-name = "grading"
-group = "grading"
-points = 40
-
-# The lab 4 assignment: double and negate.
-[[item]]
-name = "assignment"
-group = "assignment"
-points = 25
-
-[[item]]
-name = "protocol"
-group = "protocol"
-points = 10
-
-[[item]]
-name = "fragment"
-group = "fragment"
-points = 10
-
-[[item]]
-name = "concurrency"
-group = "concurrency"
-points = 10
-
-[[item]]
-name = "robust"
-group = "robust"
-points = 5
-"#;
-
-/// The default when `grade --client-exec` adds the client cases: the server keeps most of the
-/// points, the client gets its share.
-pub const DEFAULT_WITH_CLIENT: &str = r#"# srpc-check rubric for servers and clients (grade --client-exec). Each [[item]] shares its
-# `points` equally among the cases it matches (`cases`: id globs as `srpc-check list` prints
-# them; or `group`: a whole group). A case belongs to the first item that matches it; a case no
-# item matches is worth nothing.
-# visibility (Gradescope): visible, after_due_date, after_published or hidden.
-
-# The lab's own autograder checks exactly these three replies.
-[[item]]
-name = "grading"
-cases = ["grading/*"]
-points = 50
-
-[[item]]
-name = "protocol"
-group = "protocol"
-points = 10
-
-[[item]]
-name = "state"
-group = "state"
-points = 10
-
-[[item]]
-name = "fragment"
-group = "fragment"
-points = 5
-
-[[item]]
-name = "concurrency"
-group = "concurrency"
-points = 5
-
-[[item]]
-name = "robust"
-group = "robust"
-points = 5
-
-# The student's client (recv_message serves it too), with srpc-check as the server.
-[[item]]
-name = "client"
-group = "client"
-points = 15
-"#;
-
-/// The default of `srpc-check client --gradescope/--classroom`: the client cases alone.
-pub const DEFAULT_CLIENT: &str = r#"# srpc-check rubric for a client (srpc-check client). Each [[item]] shares its `points`
-# equally among the cases it matches (`cases`: id globs as `srpc-check list` prints
-# them; or `group`). A case belongs to the first item that matches it.
-
-# The replies as the lab's own client sees them on loopback.
-[[item]]
-name = "client basics"
-cases = ["client/one-piece"]
-points = 40
-
-[[item]]
-name = "client"
-group = "client"
-points = 60
-"#;
-
-/// The default rubric for these cases: server cases, client cases, or both.
-pub fn default_text(cases: &[CaseKey]) -> &'static str {
-    if cases.iter().any(|c| c.group == Group::Assignment) {
-        return DEFAULT_APP;
-    }
+/// The default rubric for these cases of `protocol`: server cases, client cases, or both.
+pub fn default_text(protocol: &crate::protocol::Protocol, cases: &[CaseKey]) -> &'static str {
     let client = cases.iter().any(|c| c.group == Group::Client);
     let server = cases.iter().any(|c| c.group != Group::Client);
+    let rubrics = &protocol.rubrics;
     match (server, client) {
-        (true, true) => DEFAULT_WITH_CLIENT,
-        (false, true) => DEFAULT_CLIENT,
-        _ => DEFAULT,
+        (true, true) => rubrics.with_client,
+        (false, true) => rubrics.client,
+        _ => rubrics.server,
     }
 }
 
@@ -321,8 +186,8 @@ impl Rubric {
         Ok(Rubric { weights })
     }
 
-    pub fn default_for(cases: &[CaseKey]) -> Rubric {
-        Rubric::parse(default_text(cases), "default rubric", cases)
+    pub fn default_for(protocol: &crate::protocol::Protocol, cases: &[CaseKey]) -> Rubric {
+        Rubric::parse(default_text(protocol, cases), "default rubric", cases)
             .expect("the default rubric is valid")
     }
 }
@@ -330,20 +195,22 @@ impl Rubric {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::srpc::rubrics::{DEFAULT, DEFAULT_CLIENT, DEFAULT_WITH_CLIENT};
+    use crate::protocol::srpc::SRPC;
 
     #[test]
     fn the_default_follows_the_cases_and_a_rubric_sets_the_clients_share() {
-        let server = suite::keys(&suite::all());
-        let client = crate::client::keys();
+        let server = suite::keys(&crate::protocol::srpc::cases::all());
+        let client = crate::client::keys(&crate::protocol::srpc::SRPC);
         let both: Vec<CaseKey> = server.iter().chain(&client).copied().collect();
-        assert_eq!(default_text(&server), DEFAULT);
-        assert_eq!(default_text(&client), DEFAULT_CLIENT);
-        assert_eq!(default_text(&both), DEFAULT_WITH_CLIENT);
+        assert_eq!(default_text(&SRPC, &server), DEFAULT);
+        assert_eq!(default_text(&SRPC, &client), DEFAULT_CLIENT);
+        assert_eq!(default_text(&SRPC, &both), DEFAULT_WITH_CLIENT);
         for cases in [&server, &client, &both] {
-            let r = Rubric::default_for(cases);
+            let r = Rubric::default_for(&SRPC, cases);
             assert!((r.max_score() - 100.0).abs() < 1e-9, "{}", r.max_score());
         }
-        let r = Rubric::default_for(&both);
+        let r = Rubric::default_for(&SRPC, &both);
         assert_eq!(r.weight("client/dribble").map(|w| w.points), Some(1.0));
         let text = "[[item]]\ngroup = \"grading\"\npoints = 70\n\n[[item]]\ncases = \"client/header-*\"\npoints = 30\n";
         let r = Rubric::parse(text, "r.toml", &both).unwrap();
@@ -379,8 +246,8 @@ mod tests {
 
     #[test]
     fn default_rubric_gives_most_weight_to_grading_and_sums_to_100() {
-        let cases = suite::keys(&suite::all());
-        let r = Rubric::default_for(&cases);
+        let cases = suite::keys(&crate::protocol::srpc::cases::all());
+        let r = Rubric::default_for(&SRPC, &cases);
         assert!((r.max_score() - 100.0).abs() < 1e-9);
         let grading: f64 = r
             .weights
@@ -394,7 +261,7 @@ mod tests {
 
     #[test]
     fn first_item_owns_a_case_and_points_are_shared() {
-        let cases = suite::keys(&suite::all());
+        let cases = suite::keys(&crate::protocol::srpc::cases::all());
         let text = "[[item]]\ncases = \"grading/put\"\npoints = 7\nvisibility = \"hidden\"\n\n[[item]]\ngroup = \"grading\"\npoints = 4\n";
         let r = Rubric::parse(text, "r.toml", &cases).unwrap();
         let put = r.weight("grading/put").unwrap();
@@ -406,7 +273,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let cases = suite::keys(&suite::all());
+        let cases = suite::keys(&crate::protocol::srpc::cases::all());
         let no_match = "[[item]]\ncases = \"grading/*\"\npoints = 1\n\n[[item]]\ncases = \"nope/*\"\npoints = 1\n";
         let e = Rubric::parse(no_match, "r.toml", &cases).unwrap_err();
         assert!(

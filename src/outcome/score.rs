@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn passes_and_warnings_earn_their_points() {
-        let cases = suite::keys(&suite::all());
+        let cases = suite::keys(&crate::protocol::srpc::cases::all());
         let text = "[[item]]\ngroup = \"grading\"\npoints = 9\n";
         let rubric = Rubric::parse(text, "r", &cases).unwrap();
         let doc: Doc = serde_json::from_value(serde_json::json!({

@@ -6,14 +6,12 @@
 //! engine's and knows no protocol: the runner, supervision and observation, the sandbox, the
 //! diagnosis machinery, grading and the reports. Codes that mean the same in every protocol
 //! (`never-listens`, `stops-answering`, `no-close`, ...) are shared, in
-//! [`crate::diagnose::code`].
-//!
-//! srpc's own pieces still live where they grew (`suite/`, `model.rs`, `net/wire.rs`,
-//! `client/`); this registry is the one place that names them.
+//! [`crate::codes`].
 
 pub mod app;
+pub mod srpc;
 
-use crate::diagnose::Code;
+use crate::codes::Code;
 use crate::net::conn::ConnectError;
 use crate::net::reply::NoReply;
 use crate::suite::{Case, Ctx};
@@ -50,14 +48,20 @@ pub struct Protocol {
     pub cases: fn() -> Vec<Case>,
     /// Sends a fresh, well-formed request that changes nothing.
     pub fresh: fn(&mut Ctx) -> Fresh,
-    /// Its finding codes, the shared ones included, in catalogue order.
-    pub codes: fn() -> Vec<Code>,
+    /// Python statements (indented four spaces, ending in a newline) that read one request from
+    /// `conn` with `read(conn, n)` and print it: the client reproducer's server.
+    pub read_request_py: &'static str,
+    /// Its default rubrics.
+    pub rubrics: crate::outcome::rubric::Rubrics,
+    /// Its own finding codes, in catalogue order (the shared ones are [`Code::SHARED`]).
+    pub own_codes: fn() -> Vec<Code>,
     /// The port its lab's servers listen on when none is given.
     pub default_port: u16,
     /// What its grading cases are, for the summary line ("lab autograder cases: 3/3").
     pub grading_label: &'static str,
-    /// `srpc-check client` (and `--client-exec`) can check its clients.
-    pub checks_clients: bool,
+    /// Its client cases, for `srpc-check client` and `--client-exec` (`None`: its clients
+    /// cannot be checked).
+    pub client_cases: Option<fn() -> Vec<crate::client::ClientCase>>,
     /// Its servers print a traceback for a connection that raised and go on serving (the
     /// tutorial's main loop): a failed case's printed traceback is its evidence and its line.
     pub prints_tracebacks: bool,
@@ -68,9 +72,44 @@ pub struct Protocol {
     /// engine's rules, then a printed traceback, decide).
     /// The failed cases the finding groups are given, for what they saw.
     pub locate: Locate,
-    /// A request that got no reply (or ERROR) is sent again with a big-endian header, to tell
-    /// a server that reads headers that way (srpc's probe).
-    pub probes_byte_order: bool,
+    /// A second look at a request that got no reply, or the refusal `refused`: srpc sends it
+    /// again with a big-endian header, to tell a server that reads headers that way.
+    pub probe: Option<&'static Prober>,
+    /// The protocol's own rules over the causes the engine found, one per failed case: merging
+    /// the causes that are one bug, and naming what the engine could only call a hang.
+    pub refine: Refine,
+    /// Findings that no case shows by itself (srpc: a crash behind the byte order, which the
+    /// probe showed).
+    pub more_findings: fn(
+        &crate::runner::RunReport,
+        &mut crate::diagnose::Diagnosis,
+        Option<&crate::diagnose::Source>,
+    ),
+    /// The crash a case's own input explains (a server that exited or raised during it), when
+    /// the protocol knows one; the engine names a client that left, and groups the rest by
+    /// their traceback.
+    pub crash_cause: fn(&crate::runner::Outcome) -> Option<Code>,
+}
+
+/// See [`Protocol::probe`].
+pub struct Prober {
+    /// A refused request's actual reply, as the cases write it: probed once a run.
+    pub refused: &'static str,
+    /// Sends the request again; `fresh`: the server was restarted for it.
+    pub send: fn(&mut Ctx, &[u8], crate::runner::Trigger, bool) -> crate::runner::Probe,
+}
+
+/// See [`Protocol::refine`]: the run, each outcome's code so far, the student's source.
+pub type Refine =
+    fn(&crate::runner::RunReport, &mut [Option<Code>], Option<&crate::diagnose::Source>);
+
+impl Protocol {
+    /// Its finding codes: its own, then the shared ones.
+    pub fn codes(&self) -> Vec<Code> {
+        let mut codes = (self.own_codes)();
+        codes.extend_from_slice(Code::SHARED);
+        codes
+    }
 }
 
 impl std::fmt::Debug for Protocol {
@@ -85,25 +124,8 @@ impl PartialEq for Protocol {
     }
 }
 
-/// srpc, the GET/PUT lab.
-pub static SRPC: Protocol = Protocol {
-    name: "srpc",
-    lab: "the srpc lab",
-    summary: "JSON GET/PUT requests behind an 8-byte little-endian header",
-    cases: crate::suite::all,
-    fresh: crate::suite::fresh_put,
-    codes: || Code::LISTED.to_vec(),
-    default_port: 4444,
-    grading_label: "lab autograder cases",
-    checks_clients: true,
-    sniff: crate::suite::sniff,
-    locate: |_, _, _| None,
-    prints_tracebacks: false,
-    probes_byte_order: true,
-};
-
 /// Every protocol, by name: adding one is a folder and a line here.
-pub static REGISTRY: &[&Protocol] = &[&SRPC, &app::APP];
+pub static REGISTRY: &[&Protocol] = &[&srpc::SRPC, &app::APP];
 
 /// The protocol called `name`.
 pub fn by_name(name: &str) -> Option<&'static Protocol> {
@@ -112,14 +134,14 @@ pub fn by_name(name: &str) -> Option<&'static Protocol> {
 
 /// The protocol a file written before there were several names (`#[serde(default)]`).
 pub fn default_name() -> String {
-    SRPC.name.into()
+    srpc::SRPC.name.into()
 }
 
 /// `--client-exec` with a protocol whose clients srpc-check cannot check yet: a usage error.
 pub fn client_exec_allowed(protocol: &Protocol, given: bool) -> Result<(), String> {
-    if given && !protocol.checks_clients {
+    if given && protocol.client_cases.is_none() {
         return Err(format!(
-            "--client-exec checks srpc clients; with --protocol {} check the servers alone",
+            "srpc-check cannot check --protocol {} clients yet; check the servers alone",
             protocol.name
         ));
     }

@@ -7,7 +7,8 @@
 use std::fmt::Write;
 
 use super::{count, json, Details};
-use crate::diagnose::{Code, Location};
+use crate::codes::Code;
+use crate::diagnose::Location;
 use crate::runner::{Outcome, RunReport};
 use crate::server::traceback::Traceback;
 use crate::server::{EventKind, ServerEvent};

@@ -4,8 +4,8 @@
 //! Codes that mean the same in every protocol (`no-close`, `blocks-on-idle-client`,
 //! `stops-answering`, ...) are the shared catalogue's, in [`crate::diagnose::code`].
 
+use crate::codes::Code;
 use crate::diagnose::source::{Fact, Source};
-use crate::diagnose::Code;
 use crate::runner::Outcome;
 
 crate::catalogue! {
@@ -140,6 +140,59 @@ crate::catalogue! {
         wrong: "self.sock.send(content_bytes)",
         right: "message_hdr = struct.pack(\">H\", len(jsonheader_bytes))\nself._send_buffer += message_hdr + jsonheader_bytes + content_bytes",
     }
+    ClientRequestWrong {
+        code: "client-request-wrong",
+        area: "the client",
+        severity: Error,
+        title: "the client's request is not the one the tutorial's client sends",
+        explanation: "The lab's server reads a 2-byte big-endian length, a JSON header with byteorder, content-type, content-encoding and content-length (spelled so: the server looks each one up), then exactly content-length bytes of content; double and negate are struct.pack(\">6si\", command, n), the integer in network order. Your client's request differs, so the lab's server misreads it, rejects it or answers another question.",
+        fix: "build the request as the tutorial's client does: the header with its four keys, content-length in bytes, and double/negate packed with \">6si\"",
+        wrong: "content = struct.pack(\"6si\", action.encode(), int(value))\njsonheader = {\"Content-length\": len(content), ...}",
+        right: "content = struct.pack(\">6si\", action.encode(), int(value))\njsonheader = {\n    \"byteorder\": sys.byteorder,\n    \"content-type\": content_type,\n    \"content-encoding\": content_encoding,\n    \"content-length\": len(content),\n}",
+    }
+    ClientResultWrong {
+        code: "client-result-wrong",
+        area: "the client",
+        severity: Error,
+        title: "the client prints something other than the reply it got",
+        explanation: "The lab's client prints `got result: ` and the text of a JSON reply, or `got response: ` and the repr of a binary one, and for the assignment's result also `result: ` and the integer unpacked with \">6si\". What your client printed differs from the reply srpc-check sent, although it read the reply whole: an integer unpacked in the wrong byte order, the result line missing, or a result printed for a reply that never came.",
+        fix: "print what the reply carries: for b\"result\" + 4 bytes, struct.unpack(\">6si\", content)[1] after `result: `",
+        wrong: "print(\"result: \", struct.unpack(\"6si\", content)[1])",
+        right: "if content[:6] == b\"result\":\n    print(\"result: \", struct.unpack(\">6si\", content)[1])",
+    }
+    ClientPartialRead {
+        code: "client-partial-read",
+        area: "the client",
+        severity: Error,
+        title: "the client misreads a reply that arrives in pieces",
+        explanation: "recv() returns what has arrived, which may be one byte of the 2-byte length, half of the JSON header or part of the content. The tutorial's client buffers what arrives and processes each part only once all of it is in the buffer. Yours takes what one recv() returned as a whole part, so a reply cut in pieces raises, hangs or prints half of it.",
+        fix: "append what recv() returns to a buffer, and process the 2-byte length, the JSON header and the content each only when the buffer holds all of it",
+        wrong: "data = self.sock.recv(4096)\nhdrlen = struct.unpack(\">H\", data[:2])[0]\nself.jsonheader = json.loads(data[2:2 + hdrlen])",
+        right: "self._recv_buffer += self.sock.recv(4096)\nif self._jsonheader_len is None and len(self._recv_buffer) >= 2:\n    self._jsonheader_len = struct.unpack(\">H\", self._recv_buffer[:2])[0]\n    self._recv_buffer = self._recv_buffer[2:]",
+    }
+}
+
+/// lab 4's rules over the engine's causes: a client that misprints a reply in pieces exactly as
+/// it misprints the whole reply has one bug, the whole case's.
+pub fn refine(
+    report: &crate::runner::RunReport,
+    codes: &mut [Option<Code>],
+    _source: Option<&Source>,
+) {
+    let outcomes = &report.outcomes;
+    let Some(whole) = outcomes.iter().position(|o| o.id == "client/whole") else {
+        return;
+    };
+    let (Some(whole_code), Some(printed)) = (codes[whole], outcomes[whole].actual.as_deref())
+    else {
+        return;
+    };
+    for (o, c) in outcomes.iter().zip(codes.iter_mut()) {
+        if *c == Some(Code::App(AppCode::ClientPartialRead)) && o.actual.as_deref() == Some(printed)
+        {
+            *c = Some(whole_code);
+        }
+    }
 }
 
 /// The line a finding lives on in a lab 4 server, from what the scan found and the tutorial's
@@ -204,7 +257,56 @@ pub fn locate(code: Code, cases: &[&Outcome], source: &Source) -> Option<(String
         AppCode::EchoesRequest => text(&["self._send_buffer = self._recv_buffer"]),
         AppCode::SearchWrong => text(&["request_search = {", "table = {"]),
         AppCode::ClosesWithoutReply | AppCode::ReplyNotAMessage => None,
+        AppCode::ClientRequestWrong if said("little-endian") => first(&|f| {
+            packs(f, "pack", &|fmt| {
+                fmt.contains("6s") && !fmt.starts_with(['>', '!'])
+            })
+        })
+        .or_else(|| {
+            text(&[
+                "struct.pack(\"<6si\"",
+                "struct.pack('<6si'",
+                "struct.pack(\"6si\"",
+                "struct.pack('6si'",
+            ])
+        }),
+        AppCode::ClientRequestWrong => header_spelling_in_request(cases)
+            .and_then(|spelled| source.find_text(&spelled))
+            .or_else(|| text(&["jsonheader = {"])),
+        AppCode::ClientResultWrong if said("never printed") => text(&["got response: "]),
+        AppCode::ClientResultWrong => first(&|f| {
+            packs(f, "unpack", &|fmt| {
+                fmt.contains("6s") && !fmt.starts_with(['>', '!'])
+            })
+        })
+        .or_else(|| {
+            text(&[
+                "struct.unpack(\"<6si\"",
+                "struct.unpack('<6si'",
+                "struct.unpack(\"6si\"",
+                "struct.unpack('6si'",
+                "got response: ",
+            ])
+        }),
+        AppCode::ClientPartialRead => None,
     }
+}
+
+/// The quoted key of a client's request header that the tutorial does not spell so.
+fn header_spelling_in_request(cases: &[&Outcome]) -> Option<String> {
+    use super::codec::KEYS;
+    cases.iter().find_map(|o| {
+        let text = &o.message[o.message.find('{')?..];
+        let header: serde_json::Map<String, serde_json::Value> =
+            serde_json::Deserializer::from_str(text)
+                .into_iter()
+                .next()?
+                .ok()?;
+        header
+            .keys()
+            .find(|k| !KEYS.contains(&k.as_str()))
+            .map(|k| format!("\"{k}\""))
+    })
 }
 
 /// The quoted spelling in a wrong reply header that the tutorial's has not: a key the tutorial

@@ -9,12 +9,15 @@
 
 pub mod call;
 pub mod cases;
+#[cfg(target_os = "linux")]
+pub mod client;
 pub mod codec;
 pub mod findings;
 pub mod oracle;
+pub mod rubrics;
 
 use super::Protocol;
-use crate::diagnose::Code;
+use crate::codes::Code;
 
 /// The lab 4 protocol.
 pub static APP: Protocol = Protocol {
@@ -23,18 +26,27 @@ pub static APP: Protocol = Protocol {
     summary: "Real Python's socket tutorial: a 2-byte length, a JSON header, then the content",
     cases: cases::all,
     fresh: cases::fresh,
-    codes: || {
-        let own = findings::AppCode::LISTED.iter().map(|&c| Code::App(c));
-        let mut codes: Vec<Code> = Code::SHARED.to_vec();
-        codes.extend(own);
-        codes
+    read_request_py: "    n = read(conn, 2)\n    header = read(conn, struct.unpack(\">H\", n)[0]) if len(n) == 2 else b\"\"\n    try:\n        length = json.loads(header)[\"content-length\"]\n    except (ValueError, KeyError, TypeError):\n        length = 0\n    print(\"request:\", n + header + read(conn, length))\n",
+    rubrics: crate::outcome::rubric::Rubrics {
+        server: rubrics::DEFAULT,
+        with_client: rubrics::DEFAULT_WITH_CLIENT,
+        client: rubrics::DEFAULT_CLIENT,
+    },
+    own_codes: || {
+        findings::AppCode::LISTED
+            .iter()
+            .map(|&c| Code::App(c))
+            .collect()
     },
     // The tutorial's port (the lab's examples use 9000).
     default_port: 65432,
     grading_label: "the lab's sample runs",
-    checks_clients: false,
+    client_cases: Some(client::cases),
     sniff: cases::sniff,
     locate: findings::locate,
     prints_tracebacks: true,
-    probes_byte_order: false,
+    probe: None,
+    refine: findings::refine,
+    more_findings: |_, _, _| {},
+    crash_cause: |_| None,
 };

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::super::codec;
 use super::{code, judge, no_reply, part_at, Kind};
-use crate::diagnose::Code;
+use crate::codes::Code;
 use crate::net::conn::Conn;
 use crate::suite::{Case, Ctx, Group, Status, Verdict};
 

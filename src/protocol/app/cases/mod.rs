@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::codec::{self, py_bytes, Message};
 use super::findings::AppCode;
 use super::oracle::{self, Expected};
-use crate::diagnose::Code;
+use crate::codes::Code;
 use crate::net::reply::NoReply;
 use crate::suite::{Case, Ctx, Verdict};
 

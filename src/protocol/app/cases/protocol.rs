@@ -114,7 +114,7 @@ fn closes_after_reply(ctx: &mut Ctx) -> Verdict {
             "the whole reply arrived, and the server did not close the connection after it",
         )
         .because(
-            crate::diagnose::Code::NoClose,
+            crate::codes::Code::NoClose,
             "close the connection once the reply is sent (the tutorial's _write calls self.close() when the send buffer is empty); a selector left on read and write spins the CPU meanwhile",
         ),
         // What the reply says is the other cases' business.

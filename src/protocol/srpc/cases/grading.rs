@@ -5,9 +5,10 @@
 use serde_json::Value;
 
 use super::{judge, stored_hint, Case, Ctx, Group, Status, Verdict};
-use crate::diagnose::Code;
-use crate::model::{self, json};
-use crate::net::wire::{Header, HEADER_LEN, MAX_REPLY};
+use crate::codes::Code;
+use crate::protocol::srpc::codec::{Header, HEADER_LEN, MAX_REPLY};
+use crate::protocol::srpc::findings::SrpcCode;
+use crate::protocol::srpc::oracle::{self, json};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -138,12 +139,12 @@ fn lab_call(ctx: &mut Ctx, payload: &[u8], expected: &Value) -> Result<(Verdict,
 
 fn get_missing(ctx: &mut Ctx) -> Verdict {
     let name = ctx.key();
-    let expected = model::get_reply(&name, &Value::Null);
-    let (verdict, got) = match lab_call(ctx, &model::get_request(&name), &expected) {
+    let expected = oracle::get_reply(&name, &Value::Null);
+    let (verdict, got) = match lab_call(ctx, &oracle::get_request(&name), &expected) {
         Ok(r) => r,
         Err(v) => return v,
     };
-    if got == model::error_reply() {
+    if got == oracle::error_reply() {
         let v = if ctx.settings.allow_missing_error {
             Verdict::new(
                 Status::Pass,
@@ -151,7 +152,7 @@ fn get_missing(ctx: &mut Ctx) -> Verdict {
             )
         } else {
             Verdict::fail("a GET of a missing name was answered with ERROR")
-                .because(Code::MissingIsError, "the lab's test comments this call \"Should be Error\", but the provided code the autograder runs answers {\"obj\": NAME, \"val\": null}; return dictionary.get(name) (or pass --allow-missing-error if your course wants ERROR)")
+                .because(Code::Srpc(SrpcCode::MissingIsError), "the lab's test comments this call \"Should be Error\", but the provided code the autograder runs answers {\"obj\": NAME, \"val\": null}; return dictionary.get(name) (or pass --allow-missing-error if your course wants ERROR)")
         };
         return v.expected(expected.to_string()).actual(got.to_string());
     }
@@ -162,8 +163,8 @@ fn put(ctx: &mut Ctx) -> Verdict {
     let name = ctx.key();
     match lab_call(
         ctx,
-        &model::put_request(&name, &lab_value()),
-        &model::put_reply(&name),
+        &oracle::put_request(&name, &lab_value()),
+        &oracle::put_reply(&name),
     ) {
         Ok((v, _)) | Err(v) => v,
     }
@@ -173,8 +174,8 @@ fn get_existing(ctx: &mut Ctx) -> Verdict {
     let name = ctx.key();
     let put = match lab_call(
         ctx,
-        &model::put_request(&name, &lab_value()),
-        &model::put_reply(&name),
+        &oracle::put_request(&name, &lab_value()),
+        &oracle::put_reply(&name),
     ) {
         Ok((v, _)) | Err(v) => v,
     };
@@ -184,8 +185,8 @@ fn get_existing(ctx: &mut Ctx) -> Verdict {
             ..put
         };
     }
-    let expected = model::get_reply(&name, &lab_value());
-    match lab_call(ctx, &model::get_request(&name), &expected) {
+    let expected = oracle::get_reply(&name, &lab_value());
+    match lab_call(ctx, &oracle::get_request(&name), &expected) {
         Ok((v, got)) => match stored_hint(&lab_value(), &got) {
             Some((code, h)) if v.status == Status::Fail => v.because(code, h),
             _ => v,
@@ -197,7 +198,7 @@ fn get_existing(ctx: &mut Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::wire::frame;
+    use crate::protocol::srpc::codec::frame;
 
     const REPLY: &str = r#"{"status": "OK", "response": {"func": "PUT", "response": {"obj": "k", "response": "ok"}}}"#;
 
@@ -225,7 +226,10 @@ mod tests {
 
     #[test]
     fn a_big_endian_header_fails_and_is_named() {
-        let err = verdict_of(&crate::net::wire::request_big_endian(REPLY.as_bytes())).unwrap_err();
+        let err = verdict_of(&crate::protocol::srpc::codec::request_big_endian(
+            REPLY.as_bytes(),
+        ))
+        .unwrap_err();
         assert!(err.contains("big-endian"), "{err}");
     }
 

@@ -6,61 +6,27 @@
 //! tells a header read from a payload read); it crashed; it printed something other than the
 //! replies it read whole. Leaving connections open is a warning.
 
-use crate::diagnose::Code;
-use crate::net::conn::Transcript;
-use crate::net::wire::HEADER_LEN;
+use crate::codes::Code;
+use crate::protocol::srpc::codec::HEADER_LEN;
+use crate::protocol::srpc::findings::SrpcCode;
 use crate::server::traceback::Traceback;
-use crate::server::ServerEvent;
 use crate::suite::{Status, Verdict};
 use crate::words::{clip, count};
 
-use super::serve::{ConnLog, End, Ended, RunLog};
-use super::{ClientCase, Delivery, Settings};
+use super::serve::{ConnLog, End, RunLog};
+use super::Delivery;
+use crate::client::listen::Ended;
+use crate::client::{Judged, Settings};
 
 /// Characters of a printed or expected reply shown in a report.
 const SHOWN: usize = 300;
-
-/// A verdict, and the program's ending when it matters (a crash or a hang).
-pub struct Judged {
-    pub verdict: Verdict,
-    pub event: Option<ServerEvent>,
-}
-
-impl Judged {
-    pub fn not_run(why: String) -> Judged {
-        Judged {
-            verdict: Verdict::new(Status::NotRun, why),
-            event: None,
-        }
-    }
-
-    /// A failure that follows from `case`'s, without running the client again.
-    pub fn same_as(why: String, case: &'static str) -> Judged {
-        Judged {
-            verdict: Verdict::fail(why).same_as(case),
-            event: None,
-        }
-    }
-}
-
-/// The bytes of one connection, for the report: what srpc-check sent (the reply, in its
-/// pieces) and what it received (the request).
-fn transcript(c: &ConnLog) -> Box<Transcript> {
-    Box::new(Transcript {
-        peer_reset: false,
-        sent: c.pieces.clone(),
-        half_closed: false,
-        reset: false,
-        received: c.request.clone(),
-    })
-}
 
 /// "connection 2 of 6".
 fn nth(i: usize, total: usize) -> String {
     format!("connection {} of {total}", i + 1)
 }
 
-pub fn judge(case: &ClientCase, log: &RunLog, settings: &Settings) -> Judged {
+pub fn judge(delivery: Delivery, log: &RunLog, settings: &Settings) -> Judged {
     let (event, hung) = match &log.ended {
         Ended::Exited(e) => (e, false),
         Ended::Stopped(e) => (e, true),
@@ -70,7 +36,7 @@ pub fn judge(case: &ClientCase, log: &RunLog, settings: &Settings) -> Judged {
         !hung && (event.status.as_deref() != Some("exit status 0") || traceback.is_some());
     // The program's ending is evidence when it crashed or hung.
     let shown_event = (hung || crashed).then(|| event.clone());
-    let verdict = verdict(case, log, settings, hung, crashed, traceback.as_ref());
+    let verdict = verdict(delivery, log, settings, hung, crashed, traceback.as_ref());
     Judged {
         verdict,
         event: shown_event,
@@ -78,7 +44,7 @@ pub fn judge(case: &ClientCase, log: &RunLog, settings: &Settings) -> Judged {
 }
 
 fn verdict(
-    case: &ClientCase,
+    delivery: Delivery,
     log: &RunLog,
     settings: &Settings,
     hung: bool,
@@ -116,14 +82,14 @@ fn verdict(
     }
     if hung {
         let c = &conns[last];
-        let code = if case.delivery == Delivery::CloseWithoutReply {
-            Code::ClientHangsOnClose
+        let code = if delivery == Delivery::CloseWithoutReply {
+            Code::Srpc(SrpcCode::ClientHangsOnClose)
         } else if c.read_short() {
-            read_code(case, c)
+            read_code(delivery, c)
         } else if waits_as_big_endian(c) {
             // Read whole, and still waiting: for the length the header declares big-endian,
             // when the client's code unpacks it so (the diagnosis checks the source).
-            Code::ClientReplyReadBigEndian
+            Code::Srpc(SrpcCode::ClientReplyReadBigEndian)
         } else {
             Code::ClientHangs
         };
@@ -142,10 +108,10 @@ fn verdict(
             nth(last, total)
         ))
         .finding(code);
-        v.transcript = Some(transcript(c));
+        v.transcript = Some(c.transcript());
         return v;
     }
-    if case.delivery == Delivery::CloseWithoutReply {
+    if delivery == Delivery::CloseWithoutReply {
         return if crashed {
             Verdict::pass().hint(
                 "the client ended with an exception when the server closed without replying; it did not hang, which is what this case checks",
@@ -155,7 +121,7 @@ fn verdict(
         };
     }
     if let Some((i, c)) = conns.iter().enumerate().find(|(_, c)| c.read_short()) {
-        let gave_up = case.delivery == Delivery::Slow && i == 0 && c.read == 0;
+        let gave_up = delivery == Delivery::Slow && i == 0 && c.read == 0;
         let how = match (c.end, crashed) {
             (_, true) if i == last => "then crashed",
             (End::Reset, _) => "then closed the connection with the rest unread",
@@ -183,18 +149,20 @@ fn verdict(
             )
         };
         let code = if gave_up {
-            Code::ClientGivesUpEarly
+            Code::Srpc(SrpcCode::ClientGivesUpEarly)
         } else {
-            read_code(case, c)
+            read_code(delivery, c)
         };
         let mut v = Verdict::fail(message).finding(code);
-        v.transcript = Some(transcript(c));
+        v.transcript = Some(c.transcript());
         return v;
     }
     if crashed {
-        let code = match case.delivery {
-            Delivery::NonAscii if conns.iter().any(|c| c.preloaded) => Code::ClientNonAscii,
-            Delivery::Slow if total == 1 => Code::ClientGivesUpEarly,
+        let code = match delivery {
+            Delivery::NonAscii if conns.iter().any(|c| c.preloaded) => {
+                Code::Srpc(SrpcCode::ClientNonAscii)
+            }
+            Delivery::Slow if total == 1 => Code::Srpc(SrpcCode::ClientGivesUpEarly),
             _ => Code::ClientCrash,
         };
         let what = traceback
@@ -205,10 +173,10 @@ fn verdict(
             count(total, "connection")
         ))
         .finding(code);
-        v.transcript = Some(transcript(&conns[last]));
+        v.transcript = Some(conns[last].transcript());
         return v;
     }
-    if let Some(v) = output_problem(case, log) {
+    if let Some(v) = output_problem(delivery, log) {
         return v;
     }
     if let Some((i, c)) = conns.iter().enumerate().find(|(_, c)| c.left_open) {
@@ -219,11 +187,11 @@ fn verdict(
                 nth(i, total)
             ),
         )
-        .finding(Code::ClientNeverCloses);
-        v.transcript = Some(transcript(c));
+        .finding(Code::Srpc(SrpcCode::ClientNeverCloses));
+        v.transcript = Some(c.transcript());
         return v;
     }
-    if matches!(case.delivery, Delivery::Large | Delivery::NonAscii)
+    if matches!(delivery, Delivery::Large | Delivery::NonAscii)
         && !conns.iter().any(|c| c.preloaded)
     {
         return Verdict::new(
@@ -246,17 +214,19 @@ fn waits_as_big_endian(c: &ConnLog) -> bool {
         && c.read >= c.frame_len
         && frame.len() >= HEADER_LEN
         && u64::from(
-            crate::net::wire::Header::parse_be(frame[..HEADER_LEN].try_into().expect("8 bytes"))
-                .length as u32,
+            crate::protocol::srpc::codec::Header::parse_be(
+                frame[..HEADER_LEN].try_into().expect("8 bytes"),
+            )
+            .length as u32,
         ) > (frame.len() - HEADER_LEN) as u64
 }
 
 /// The read bug a short read shows in this case.
-fn read_code(case: &ClientCase, c: &ConnLog) -> Code {
-    match case.delivery {
-        Delivery::HeaderThenPayload => Code::ClientMessageSingleRecv,
-        _ if c.read < HEADER_LEN => Code::ClientHeaderSingleRecv,
-        _ => Code::ClientPayloadSingleRecv,
+fn read_code(delivery: Delivery, c: &ConnLog) -> Code {
+    match delivery {
+        Delivery::HeaderThenPayload => Code::Srpc(SrpcCode::ClientMessageSingleRecv),
+        _ if c.read < HEADER_LEN => Code::Srpc(SrpcCode::ClientHeaderSingleRecv),
+        _ => Code::Srpc(SrpcCode::ClientPayloadSingleRecv),
     }
 }
 
@@ -274,11 +244,11 @@ fn request_problem(conns: &[ConnLog]) -> Option<Verdict> {
         }
         let first = problems.first()?;
         let mut v = Verdict::fail(format!("{}: {first}", nth(i, total)))
-            .finding(Code::ClientRequestMalformed);
+            .finding(Code::Srpc(SrpcCode::ClientRequestMalformed));
         if problems.len() > 1 {
             v.hint = Some(format!("also: {}", problems[1..].join("; ")));
         }
-        v.transcript = Some(transcript(c));
+        v.transcript = Some(c.transcript());
         Some(v)
     })
 }
@@ -296,7 +266,7 @@ fn expected_lines(conns: &[ConnLog]) -> Vec<String> {
 
 /// Where the program prints `Ret:` lines (as the lab's test program does), the first that is
 /// not the repr of the reply its connection carried.
-fn output_problem(case: &ClientCase, log: &RunLog) -> Option<Verdict> {
+fn output_problem(delivery: Delivery, log: &RunLog) -> Option<Verdict> {
     let printed: Vec<&str> = log
         .output
         .lines()
@@ -315,7 +285,7 @@ fn output_problem(case: &ClientCase, log: &RunLog) -> Option<Verdict> {
                 printed.len(),
                 count(total, "connection")
             ))
-            .finding(Code::ClientWrongOutput),
+            .finding(Code::Srpc(SrpcCode::ClientWrongOutput)),
         );
     }
     let (i, (got, want)) = printed
@@ -326,10 +296,10 @@ fn output_problem(case: &ClientCase, log: &RunLog) -> Option<Verdict> {
     let c = &log.conns[i];
     // Non-ASCII text printed as something else (escaped, replaced, dropped) is this case's own
     // bug; any other difference is the client's output whatever the text.
-    let code = if case.delivery == Delivery::NonAscii && c.preloaded && got.is_ascii() {
-        Code::ClientNonAscii
+    let code = if delivery == Delivery::NonAscii && c.preloaded && got.is_ascii() {
+        Code::Srpc(SrpcCode::ClientNonAscii)
     } else {
-        Code::ClientWrongOutput
+        Code::Srpc(SrpcCode::ClientWrongOutput)
     };
     let mut v = Verdict::fail(format!(
         "{}: the client printed Ret:{} but the reply it read was {}",
@@ -340,6 +310,6 @@ fn output_problem(case: &ClientCase, log: &RunLog) -> Option<Verdict> {
     .finding(code)
     .expected(format!("Ret:{}", clip(want, SHOWN)))
     .actual(format!("Ret:{}", clip(got, SHOWN)));
-    v.transcript = Some(transcript(c));
+    v.transcript = Some(c.transcript());
     Some(v)
 }

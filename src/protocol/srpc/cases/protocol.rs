@@ -6,10 +6,11 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{no_anomaly, Case, Ctx, Group, Verdict};
-use crate::diagnose::Code;
-use crate::model::{self, json};
+use crate::codes::Code;
 use crate::net::conn::ReadStatus;
-use crate::net::reply::{self, Anomaly};
+use crate::protocol::srpc::findings::SrpcCode;
+use crate::protocol::srpc::oracle::{self, json};
+use crate::protocol::srpc::reply::{self, Anomaly};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -67,7 +68,7 @@ pub fn cases() -> Vec<Case> {
 
 fn put_reply_of_fresh_key(ctx: &mut Ctx, val: &Value) -> Result<reply::Reply, Verdict> {
     let name = ctx.key();
-    ctx.call(&model::put_request(&name, val))
+    ctx.call(&oracle::put_request(&name, val))
 }
 
 fn reply_header(ctx: &mut Ctx) -> Verdict {
@@ -87,7 +88,7 @@ fn length_case(ctx: &mut Ctx, val: &Value) -> Verdict {
     if let Err(v) = ctx.put(&name, val) {
         return v;
     }
-    match ctx.call(&model::get_request(&name)) {
+    match ctx.call(&oracle::get_request(&name)) {
         Ok(r) => no_anomaly(&r, |a| {
             matches!(
                 a,
@@ -126,10 +127,9 @@ fn close_after_reply(ctx: &mut Ctx) -> Verdict {
         Ok(c) => c,
         Err(v) => return v,
     };
-    let _ = conn.send(&crate::net::wire::request(&model::put_request(
-        &name,
-        &Value::from(1),
-    )));
+    let _ = conn.send(&crate::protocol::srpc::codec::request(
+        &oracle::put_request(&name, &Value::from(1)),
+    ));
     let read = reply::read(&mut conn);
     let timeout = conn.timeout();
     if let Err(e) = read {
@@ -160,11 +160,11 @@ fn unknown_func(ctx: &mut Ctx) -> Verdict {
     let name = ctx.key();
     let func = Value::String("DELETE".into());
     let req = format!(r#"{{"func": {func}, "params": {{"obj": {name}}}}}"#);
-    let v = ctx.expect(req.as_bytes(), &model::unknown_func_reply(&func));
+    let v = ctx.expect(req.as_bytes(), &oracle::unknown_func_reply(&func));
     if v.status == super::Status::Fail
-        && v.actual.as_deref() == Some(&model::error_reply().to_string())
+        && v.actual.as_deref() == Some(&oracle::error_reply().to_string())
     {
-        return v.because(Code::UnknownFuncReply, "your server answers ERROR; the lab's make_call answers status OK with \"ERROR - Function doesn't exist\" as the response");
+        return v.because(Code::Srpc(SrpcCode::UnknownFuncReply), "your server answers ERROR; the lab's make_call answers status OK with \"ERROR - Function doesn't exist\" as the response");
     }
     v
 }

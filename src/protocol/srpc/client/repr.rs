@@ -51,7 +51,7 @@ fn value_repr(v: &Value, out: &mut String) {
 
 /// An int as Python prints it, or a float in Python's `repr` form.
 fn number(n: &Number) -> String {
-    if let Some(t) = crate::model::integer_text(n) {
+    if let Some(t) = crate::protocol::srpc::oracle::integer_text(n) {
         // Python drops leading zeros JSON does not allow anyway, and "-0" is 0.
         return t.to_owned();
     }

@@ -1,142 +1,266 @@
-//! The catalogue of finding codes: one stable code per kind of bug, with its title, the
-//! explanation in a student's words, the fix, and a minimal wrong and right example.
+//! srpc's finding codes: the catalogue entries, the rules that make one finding of several
+//! cases' causes, and where in a student's code each one lives.
 //!
-//! Codes are a public interface, like rustc's error codes or ruff's rule codes: reports,
-//! rubrics and course tooling name them, so a code is never renamed or reused for another bug.
-//! This file depends on nothing else in the crate, so the cases can name the cause they see
-//! (`Verdict::finding`) without depending on the diagnosis built on top of them.
+//! Codes that mean the same in every protocol (`no-close`, `stops-answering`, ...) are the
+//! shared catalogue's, in [`crate::codes`].
 
-/// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// A bug: cases fail because of it.
-    Error,
-    /// Accepted by the lab's grader, but not what the protocol says (cases warn).
-    Warning,
+use crate::codes::Code;
+use crate::diagnose::source::{Fact, Source};
+use crate::diagnose::{needs_finding, Diagnosis, Finding};
+use crate::runner::{Outcome, RunReport};
+use crate::server::traceback::Traceback;
+use crate::suite::Group;
+
+use super::probe::ERROR_REPLY;
+
+/// srpc's own codes, as shared codes.
+pub fn own() -> Vec<Code> {
+    SrpcCode::LISTED.iter().map(|&c| Code::Srpc(c)).collect()
 }
 
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+/// Failures that an ERROR reply to a well-formed request explains, whatever the case set out to
+/// show: a server that answers every such request ERROR answers ERROR to a split one, to eight
+/// clients at once and beside an idle one too, and none of that is a second bug. It closes as
+/// soon as it has answered, so a split or large request may instead meet a reset (closing with
+/// bytes unread, the kernel resets and may drop the ERROR): the same, by timing.
+const ERROR_EXPLAINS: [Code; 7] = [
+    Code::Srpc(SrpcCode::UnknownFuncReply),
+    Code::Srpc(SrpcCode::HeaderSingleRecv),
+    Code::Srpc(SrpcCode::PayloadSingleRecv),
+    Code::Srpc(SrpcCode::MessageSingleRecv),
+    Code::Srpc(SrpcCode::ReplyPartialSend),
+    Code::Srpc(SrpcCode::ParallelAnswersWrong),
+    Code::BlocksOnIdleClient,
+];
+
+/// Header, payload, whole message: the last is what the first two are when both show.
+const READ_CODES: [Code; 3] = [
+    Code::Srpc(SrpcCode::HeaderSingleRecv),
+    Code::Srpc(SrpcCode::PayloadSingleRecv),
+    Code::Srpc(SrpcCode::MessageSingleRecv),
+];
+
+/// The same three, on the client's side.
+const CLIENT_READ_CODES: [Code; 3] = [
+    Code::Srpc(SrpcCode::ClientHeaderSingleRecv),
+    Code::Srpc(SrpcCode::ClientPayloadSingleRecv),
+    Code::Srpc(SrpcCode::ClientMessageSingleRecv),
+];
+
+/// The crash a case's own input explains, whatever the traceback says: a request misread by
+/// one recv() keeps its reading's code, and the robust cases name what they sent.
+pub fn crash_cause(o: &Outcome) -> Option<Code> {
+    if let Some(read) = o.finding.filter(|c| READ_CODES.contains(c)) {
+        return Some(read);
+    }
+    Some(match o.id {
+        // The large reply is an unknown func's echo of its 1 MiB name.
+        "protocol/unknown-func" | "fragment/large-reply" => {
+            Code::Srpc(SrpcCode::CrashOnUnknownFunc)
+        }
+        "robust/empty-connection" | "robust/short-header" => {
+            Code::Srpc(SrpcCode::CrashOnShortHeader)
+        }
+        "robust/client-gone" => Code::CrashWhenClientLeaves,
+        c if c.starts_with("robust/") => Code::Srpc(SrpcCode::CrashOnBadRequest),
+        _ => return None,
+    })
+}
+
+/// srpc's rules over the engine's causes (see [`crate::protocol::Protocol::refine`]).
+pub fn refine(report: &RunReport, codes: &mut [Option<Code>], source: Option<&Source>) {
+    let outcomes = &report.outcomes;
+    let probe_confirmed = report.probe.as_ref().is_some_and(|p| p.confirmed);
+    // What the engine could only call a hang, or could not explain: ERROR to a well-formed
+    // request, or a header read big-endian, which the probe showed.
+    for (o, c) in outcomes.iter().zip(codes.iter_mut()) {
+        if o.finding.is_some() || o.group == Group::Client || !needs_finding(o) {
+            continue;
+        }
+        *c = match *c {
+            Some(Code::StopsAnswering) if probe_confirmed => {
+                Some(Code::Srpc(SrpcCode::RequestReadBigEndian))
+            }
+            Some(Code::Unexplained) if o.server.is_none() && o.went_down.is_none() => {
+                if o.actual.as_deref() == Some(ERROR_REPLY) {
+                    Some(Code::Srpc(SrpcCode::AnswersError))
+                } else if probe_confirmed && o.message.contains("no reply within") {
+                    Some(Code::Srpc(SrpcCode::RequestReadBigEndian))
+                } else {
+                    *c
+                }
+            }
+            other => other,
+        };
+    }
+    // A server that answers ERROR to every well-formed request (shown by a case that sent one
+    // whole) answers ERROR to the other cases' requests too, for the same reason.
+    let answers_error = outcomes.iter().zip(codes.iter()).any(|(o, c)| {
+        *c == Some(Code::Srpc(SrpcCode::AnswersError)) && o.group != crate::suite::Group::Fragment
+    });
+    if answers_error {
+        for (i, o) in outcomes.iter().enumerate() {
+            if codes[i].is_some_and(|c| ERROR_EXPLAINS.contains(&c))
+                && (o.actual.as_deref() == Some(ERROR_REPLY)
+                    || o.transcript.as_ref().is_some_and(|t| t.peer_reset))
+            {
+                codes[i] = Some(Code::Srpc(SrpcCode::AnswersError));
+            }
         }
     }
-}
-
-/// Everything the catalogue says about one code.
-pub struct Info {
-    pub code: &'static str,
-    pub area: &'static str,
-    pub severity: Severity,
-    pub title: &'static str,
-    /// What goes wrong and why, in a student's words.
-    pub explanation: &'static str,
-    pub fix: &'static str,
-    /// Minimal Python that has the bug, and the same code mended.
-    pub wrong: &'static str,
-    pub right: &'static str,
-}
-
-/// Declares a catalogue of codes: an enum named `$name` with one variant per entry, its
-/// `LISTED` codes in catalogue order and each one's [`Info`]. The shared catalogue (below) adds
-/// one variant per protocol that brings codes of its own (`extra`), each wrapping that
-/// protocol's enum, so a protocol's codes live in its own folder.
-#[macro_export]
-macro_rules! catalogue {
-    ($name:ident $(extra { $($extra:ident($ty:ty)),* })?; $($variant:ident {
-        code: $code:literal,
-        area: $area:literal,
-        severity: $severity:ident,
-        title: $title:literal,
-        explanation: $explanation:literal,
-        fix: $fix:literal,
-        wrong: $wrong:literal,
-        right: $right:literal $(,)?
-    })*) => {
-        /// A kind of bug srpc-check can diagnose.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum $name { $($variant,)* $($($extra($ty)),*)? }
-
-        impl $name {
-            /// This catalogue's own codes, in catalogue order.
-            pub const LISTED: &'static [$name] = &[$($name::$variant),*];
-
-            pub fn info(self) -> &'static $crate::diagnose::Info {
-                use $crate::diagnose::{Info, Severity};
-                match self {
-                    $($name::$variant => &Info {
-                        code: $code,
-                        area: $area,
-                        severity: Severity::$severity,
-                        title: $title,
-                        explanation: $explanation,
-                        fix: $fix,
-                        wrong: $wrong,
-                        right: $right,
-                    },)*
-                    $($($name::$extra(c) => c.info(),)*)?
+    // ERROR because the request was misread: the probe showed the server reads the header
+    // big-endian (a big-endian request was answered, and not with ERROR).
+    if probe_confirmed {
+        for c in codes.iter_mut().flatten() {
+            if *c == Code::Srpc(SrpcCode::AnswersError) {
+                *c = Code::Srpc(SrpcCode::RequestReadBigEndian);
+            }
+        }
+    }
+    // Read and written big-endian: one bug, one fix, one finding.
+    let reply_be = report.probe.as_ref().is_some_and(|p| p.reply_big_endian)
+        || codes.contains(&Some(Code::Srpc(SrpcCode::ReplyBigEndian)));
+    if reply_be && codes.contains(&Some(Code::Srpc(SrpcCode::RequestReadBigEndian))) {
+        for c in codes.iter_mut().flatten() {
+            if matches!(
+                c,
+                Code::Srpc(SrpcCode::RequestReadBigEndian) | Code::Srpc(SrpcCode::ReplyBigEndian)
+            ) {
+                *c = Code::Srpc(SrpcCode::HeaderBigEndian);
+            }
+        }
+    }
+    // One recv() for the whole message shows in header and payload splits alike, on the
+    // server's side and on the client's.
+    for reading in [READ_CODES, CLIENT_READ_CODES] {
+        let whole = reading[2];
+        if codes.contains(&Some(whole)) {
+            for c in codes.iter_mut().flatten() {
+                if reading.contains(c) {
+                    *c = whole;
                 }
             }
         }
-    };
+    }
+    // A 1 MiB reply cannot come back for a 1 MiB request that was never read whole.
+    let large_request = outcomes
+        .iter()
+        .position(|o| o.id == "fragment/large-request")
+        .and_then(|i| codes[i])
+        .filter(|c| READ_CODES.contains(c));
+    if let Some(read) = large_request {
+        for c in codes.iter_mut().flatten() {
+            if *c == Code::Srpc(SrpcCode::ReplyPartialSend) {
+                *c = read;
+            }
+        }
+    }
+    // A client that waits on after a whole reply reads its header big-endian only if its
+    // code unpacks a header so; otherwise it just hangs.
+    let client_source = source.map(|s| s.client.as_deref().unwrap_or(s));
+    if !client_source.is_some_and(|s| s.facts.iter().any(|f| big_endian_struct("unpack", f))) {
+        for c in codes.iter_mut().flatten() {
+            if *c == Code::Srpc(SrpcCode::ClientReplyReadBigEndian) {
+                *c = Code::ClientHangs;
+            }
+        }
+    }
 }
 
-impl Code {
-    pub fn as_str(self) -> &'static str {
-        self.info().code
+/// Findings no case shows by itself (see [`crate::protocol::Protocol::more_findings`]).
+pub fn more_findings(report: &RunReport, diagnosis: &mut Diagnosis, source: Option<&Source>) {
+    if let Some(finding) = behind_byte_order(report, diagnosis, source) {
+        diagnosis.findings.push(finding);
     }
+}
 
-    pub fn severity(self) -> Severity {
-        self.info().severity
-    }
-
-    /// A finding about the student's client (`srpc-check client`), not their server.
-    pub fn is_client(self) -> bool {
-        self.info().area == "the client"
-    }
-
-    /// The code spelled `text`, if there is one.
-    pub fn parse(text: &str) -> Option<Code> {
-        Code::all().find(|c| c.as_str() == text)
-    }
-
-    /// The codes that mean the same in every protocol.
-    pub const SHARED: &'static [Code] = &[
-        Code::NeverListens,
-        Code::CrashAtStart,
-        Code::StopsAnswering,
-        Code::CrashWhenClientLeaves,
-        Code::BlocksOnIdleClient,
-        Code::DelayedByIdleClient,
-        Code::NoClose,
-        Code::ExitsAfterOne,
-        Code::TooSlow,
-        Code::MemoryLimit,
-        Code::Crash,
-        Code::WrongProtocol,
-        Code::Unexplained,
-    ];
-
-    /// Every code: the shared and srpc catalogue, then each protocol's own.
-    pub fn all() -> impl Iterator<Item = Code> {
-        Code::LISTED.iter().copied().chain(
-            crate::protocol::app::findings::AppCode::LISTED
-                .iter()
-                .map(|&c| Code::App(c)),
+/// A second bug the big-endian probe showed: sent in the byte order the server reads, the
+/// request made it raise an exception. That is a bug of its own when the exception is not
+/// how a connection ends (a client that left), and the request read big-endian is a finding.
+/// It lists the case the probe followed, whose own finding stays the byte order's.
+fn behind_byte_order(
+    report: &RunReport,
+    diagnosis: &Diagnosis,
+    source: Option<&Source>,
+) -> Option<Finding> {
+    let probe = report.probe.as_ref().filter(|p| p.confirmed)?;
+    let tb = Traceback::parse(probe.crash.as_deref()?)?;
+    let read_be = diagnosis.findings.iter().any(|f| {
+        matches!(
+            f.code,
+            Code::Srpc(SrpcCode::RequestReadBigEndian) | Code::Srpc(SrpcCode::HeaderBigEndian)
         )
+    });
+    if !read_be || tb.is_departure() {
+        return None;
+    }
+    let location = source.and_then(|s| {
+        let f = tb.own_frame()?;
+        Some(crate::diagnose::at(s, &f.file, f.line))
+    });
+    Some(Finding {
+        code: Code::Srpc(SrpcCode::CrashBehindByteOrder),
+        cases: vec![probe.case],
+        representative: probe.case,
+        location,
+        from_probe: true,
+    })
+}
+
+/// A `struct.pack`/`unpack` (as `call` names it) with a big-endian format.
+fn big_endian_struct(call: &str, f: &Fact) -> bool {
+    f.kind == "struct"
+        && f.call.as_deref().is_some_and(|c| c.starts_with(call))
+        && f.format
+            .as_deref()
+            .is_some_and(|s| s.starts_with(['!', '>']))
+}
+
+/// The line a finding lives on in an srpc server or client, from what the scan found.
+pub fn locate(code: Code, _cases: &[&Outcome], source: &Source) -> Option<(String, u32)> {
+    let fact = |pick: &dyn Fn(&Fact) -> bool| {
+        source
+            .facts
+            .iter()
+            .find(|f| pick(f))
+            .map(|f| (f.file.clone(), f.line))
+    };
+    let once = |f: &Fact| f.kind == "recv" && f.in_loop == Some(false);
+    let byte_order = big_endian_struct;
+    let kind = |k: &'static str| move |f: &Fact| f.kind == k;
+    match code {
+        Code::Srpc(SrpcCode::HeaderSingleRecv) | Code::Srpc(SrpcCode::ClientHeaderSingleRecv) => {
+            fact(&|f| once(f) && f.size == Some(8))
+                .or_else(|| fact(&|f| once(f) && f.size.is_some_and(|n| n < 64)))
+                .or_else(|| fact(&once))
+        }
+        Code::Srpc(SrpcCode::PayloadSingleRecv) | Code::Srpc(SrpcCode::ClientPayloadSingleRecv) => {
+            fact(&|f| once(f) && f.size.is_none())
+                .or_else(|| fact(&|f| once(f) && f.size != Some(8)))
+        }
+        Code::Srpc(SrpcCode::MessageSingleRecv) | Code::Srpc(SrpcCode::ClientMessageSingleRecv) => {
+            fact(&|f| once(f) && f.size.is_some_and(|n| n >= 64)).or_else(|| fact(&once))
+        }
+        Code::Srpc(SrpcCode::RequestReadBigEndian)
+        | Code::Srpc(SrpcCode::ClientReplyReadBigEndian) => fact(&|f| byte_order("unpack", f)),
+        Code::Srpc(SrpcCode::HeaderBigEndian) => {
+            fact(&|f| byte_order("unpack", f)).or_else(|| fact(&|f| byte_order("pack", f)))
+        }
+        Code::Srpc(SrpcCode::ReplyBigEndian) => fact(&|f| byte_order("pack", f)),
+        Code::Srpc(SrpcCode::ClientRequestMalformed) => fact(&|f| byte_order("pack", f)),
+        Code::Srpc(SrpcCode::ReplyDoubleEncoded) => fact(&kind("dumps_twice")),
+        Code::Srpc(SrpcCode::ReplyLengthCountsChars) => fact(&kind("ensure_ascii_false")),
+        Code::Srpc(SrpcCode::StatusSpelling) => fact(&kind("status_literal")),
+        Code::Srpc(SrpcCode::ReplyPartialSend) => fact(&kind("send")),
+        Code::Srpc(SrpcCode::StoreNotKept) => fact(&kind("store_fresh")),
+        Code::Srpc(SrpcCode::ValueStringified) => fact(&kind("stringify")),
+        Code::Srpc(SrpcCode::PutMerges) => fact(&kind("update")),
+        _ => None,
     }
 }
 
-impl std::fmt::Display for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-catalogue! {
-    Code extra { App(crate::protocol::app::findings::AppCode) };
+crate::catalogue! {
+    SrpcCode;
     HeaderSingleRecv {
         code: "header-single-recv",
         area: "reading a request",
@@ -387,46 +511,6 @@ catalogue! {
         wrong: "store.setdefault(name, {}).update(val)",
         right: "store[name] = val",
     }
-    NoClose {
-        code: "no-close",
-        area: "connections",
-        severity: Error,
-        title: "the connection is not closed after the reply",
-        explanation: "One request per connection (srpc and lab 4 alike): after the reply the server closes the connection. Yours leaves it open, so a client that reads until the end of the stream waits forever.",
-        fix: "call conn.close() once the reply is sent (a `with conn:` block does it for you)",
-        wrong: "send_message(conn, reply)",
-        right: "send_message(conn, reply)\nconn.close()",
-    }
-    ExitsAfterOne {
-        code: "exits-after-one",
-        area: "connections",
-        severity: Error,
-        title: "the server exits after serving a connection",
-        explanation: "The server stops by itself, without an error, after one client: accept() is called only once, or the loop ends after the first client.",
-        fix: "keep accepting in a loop: while True: conn, addr = listener.accept(); handle(conn)",
-        wrong: "conn, addr = listener.accept()\nhandle(conn)",
-        right: "while True:\n    conn, addr = listener.accept()\n    handle(conn)",
-    }
-    BlocksOnIdleClient {
-        code: "blocks-on-idle-client",
-        area: "connections",
-        severity: Error,
-        title: "one idle client blocks every other client",
-        explanation: "Your server handles one connection at a time and waits on it with no timeout. A client that connects and sends nothing (or half a header) stops everyone else from being served.",
-        fix: "serve each connection in its own thread (threading.Thread(target=handle, args=(conn,)).start()), or at least give each connection a timeout with conn.settimeout(...)",
-        wrong: "while True:\n    conn, _ = listener.accept()\n    handle(conn)",
-        right: "while True:\n    conn, _ = listener.accept()\n    threading.Thread(target=handle, args=(conn,), daemon=True).start()",
-    }
-    DelayedByIdleClient {
-        code: "delayed-by-idle-client",
-        area: "connections",
-        severity: Warning,
-        title: "an idle client delays every other client until the server's own timeout",
-        explanation: "Your server handles one connection at a time, with a socket timeout. A client that connects and sends nothing (or half a header) holds everyone else back until that timeout ends; only then is the next client served. Within srpc-check's --timeout that passes, but every client pays the delay.",
-        fix: "serve each connection in its own thread (threading.Thread(target=handle, args=(conn,)).start()) or with selectors, so an idle client delays nobody",
-        wrong: "while True:\n    conn, _ = listener.accept()\n    conn.settimeout(2)\n    handle(conn)",
-        right: "while True:\n    conn, _ = listener.accept()\n    conn.settimeout(2)\n    threading.Thread(target=handle, args=(conn,), daemon=True).start()",
-    }
     ParallelAnswersWrong {
         code: "parallel-answers-wrong",
         area: "connections",
@@ -436,56 +520,6 @@ catalogue! {
         fix: "keep each connection's data in local variables of its handler, and guard the shared store with a threading.Lock",
         wrong: "buffer = b\"\"  # shared by every thread\ndef handle(conn):\n    global buffer\n    buffer = conn.recv(8)",
         right: "def handle(conn):\n    header = recv_exactly(conn, 8)",
-    }
-    StopsAnswering {
-        code: "stops-answering",
-        area: "connections",
-        severity: Error,
-        title: "the server stops answering",
-        explanation: "After this input the server still accepts connections but answers nothing: it is stuck, waiting for something that will not come.",
-        fix: "find where the server waits (a recv() with no timeout, a lock never released) and make every wait end: read only what the header declares, and give connections a timeout",
-        wrong: "data = conn.recv(1 << 30)  # waits for a gigabyte",
-        right: "data = recv_exactly(conn, length)",
-    }
-    TooSlow {
-        code: "too-slow",
-        area: "connections",
-        severity: Error,
-        title: "the server answers too slowly",
-        explanation: "Each request took a large part of the timeout, so the case could not finish in its time budget.",
-        fix: "answer as soon as the request is read: no sleep(), no polling loops, no per-request start-up work",
-        wrong: "time.sleep(1)\nsend_message(conn, reply)",
-        right: "send_message(conn, reply)",
-    }
-    MemoryLimit {
-        code: "memory-limit",
-        area: "connections",
-        severity: Error,
-        title: "the server used more memory than the grader allows",
-        explanation: "The grader limits the memory of a whole submission: every process it starts, together, and the files it writes to its folder. Yours went over the limit, so the kernel stopped it. Forking a child per client that never exits, keeping every request, or reading a huge declared length into memory all do this.",
-        fix: "keep memory bounded: let each client's thread or child finish, do not keep requests after answering them, and check the declared length before reading",
-        wrong: "children.append(os.fork())  # never waited for",
-        right: "threading.Thread(target=handle, args=(conn,), daemon=True).start()",
-    }
-    NeverListens {
-        code: "never-listens",
-        area: "connections",
-        severity: Error,
-        title: "the server never listens",
-        explanation: "The server kept running but never listened on a port within the start-up limit: it is stuck before listen(), or waits for input.",
-        fix: "bind and listen at start-up (listener.bind(...); listener.listen()) before anything slow, and never read from the keyboard",
-        wrong: "name = input(\"port? \")\nlistener.bind((\"\", int(name)))",
-        right: "listener.bind((socket.gethostname(), 4444))\nlistener.listen()",
-    }
-    CrashAtStart {
-        code: "crash-at-start",
-        area: "connections",
-        severity: Error,
-        title: "the server exits before it listens",
-        explanation: "The server stopped before it listened: a SyntaxError, an ImportError, \"Address already in use\", or another exception at start-up. No case could run.",
-        fix: "run the server yourself and read its traceback: fix the line it names",
-        wrong: "listener.bind((socket.gethostname(), 4444)\n# SyntaxError: '(' was never closed",
-        right: "listener.bind((socket.gethostname(), 4444))",
     }
     CrashOnShortHeader {
         code: "crash-on-short-header",
@@ -517,16 +551,6 @@ catalogue! {
         wrong: "handlers = {\"GET\": get, \"PUT\": put}\nreturn handlers[func](params)",
         right: "if func not in handlers:\n    return {\"status\": \"OK\", \"response\": {\"func\": func, \"response\": \"ERROR - Function doesn't exist\"}}",
     }
-    CrashWhenClientLeaves {
-        code: "crash-when-client-leaves",
-        area: "crashes",
-        severity: Error,
-        title: "the server crashes when a client leaves early",
-        explanation: "Sending to a client that has already gone raises BrokenPipeError or ConnectionResetError. Your server does not catch it (often it is raised inside an except block, while sending ERROR), so any client that leaves early stops the server. srpc-check's client leaves before your server gets to it and resets the connection, so your first send fails every time; with a client that only closes, it is the second send that fails, when the timing is against you.",
-        fix: "catch OSError around every send, the ERROR reply included, and go on to the next client",
-        wrong: "except Exception:\n    send_message(conn, {\"status\": \"ERROR\"})",
-        right: "except Exception:\n    try:\n        send_message(conn, {\"status\": \"ERROR\"})\n    except OSError:\n        pass",
-    }
     CrashBehindByteOrder {
         code: "crash-behind-byte-order",
         area: "crashes",
@@ -536,16 +560,6 @@ catalogue! {
         fix: "fix the byte order first; then read the traceback and fix the line it names (a common one: json.loads on what recv_message already decoded)",
         wrong: "request = json.loads(recv_message(conn))  # recv_message already returns a dict",
         right: "request = recv_message(conn)",
-    }
-    Crash {
-        code: "crash",
-        area: "crashes",
-        severity: Error,
-        title: "the server crashes",
-        explanation: "The server exited with an exception while it handled a request, so every client after it found nothing listening.",
-        fix: "read the traceback and fix the line it names; catch exceptions per connection so that one request cannot stop the server",
-        wrong: "handle(conn)",
-        right: "try:\n    handle(conn)\nexcept Exception as e:\n    print(\"error:\", e)\nfinally:\n    conn.close()",
     }
     ClientHeaderSingleRecv {
         code: "client-header-single-recv",
@@ -627,36 +641,6 @@ catalogue! {
         wrong: "version, length = struct.unpack(\"!II\", header)",
         right: "version, length = struct.unpack(\"ii\", header)",
     }
-    ClientHangs {
-        code: "client-hangs",
-        area: "the client",
-        severity: Error,
-        title: "the client never finishes",
-        explanation: "Your client kept running after its last reply had been delivered whole, without connecting again or exiting, until srpc-check stopped it. It may wait for bytes that never come (more than the header declared), or loop forever.",
-        fix: "your client does not finish; read exactly the header's length of payload, close the socket, and return",
-        wrong: "while True:\n    chunk = conn.recv(4096)\n    data += chunk",
-        right: "payload = recv_exactly(conn, length)\nconn.close()",
-    }
-    ClientCrash {
-        code: "client-crash",
-        area: "the client",
-        severity: Error,
-        title: "the client crashes",
-        explanation: "Your client ended with an exception (its traceback is shown) on a reply that a correct client handles.",
-        fix: "read the traceback: the last line of your own code in it is where the client fails",
-        wrong: "",
-        right: "",
-    }
-    ClientNeverConnects {
-        code: "client-never-connects",
-        area: "the client",
-        severity: Error,
-        title: "the client never connects",
-        explanation: "srpc-check listened where the lab's client connects ((socket.gethostname(), 4444)), but your program ended, or kept running, without ever connecting.",
-        fix: "your client never connected; connect to (socket.gethostname(), 4444) as the lab's client_do_single_call does, and check the command runs the CLIENT mode",
-        wrong: "client_socket.connect((\"localhost\", 5555))",
-        right: "client_socket.connect((socket.gethostname(), 4444))",
-    }
     ClientWrongOutput {
         code: "client-wrong-output",
         area: "the client",
@@ -676,47 +660,5 @@ catalogue! {
         fix: "your client never closes its connections; call client_socket.close() once the reply is read (or use `with socket.socket() as s:`)",
         wrong: "json_dict = recv_message(client_socket)\nreturn json_dict",
         right: "json_dict = recv_message(client_socket)\nclient_socket.close()\nreturn json_dict",
-    }
-    WrongProtocol {
-        code: "wrong-protocol",
-        area: "other",
-        severity: Error,
-        title: "the server speaks another lab's protocol",
-        explanation: "The server answered no well-formed request of the protocol it was checked in, and answered a request of another lab's protocol as that protocol defines. It was checked in the wrong one: each case failed only for that reason, so no other finding is named.",
-        fix: "run srpc-check again with the --protocol its cases' hint names (for example --protocol app for lab 4)",
-        wrong: "srpc-check --exec 'python3 app-server.py 127.0.0.1 65432'",
-        right: "srpc-check --protocol app --exec 'python3 app-server.py 127.0.0.1 65432'",
-    }
-    Unexplained {
-        code: "unexplained",
-        area: "other",
-        severity: Error,
-        title: "a failure srpc-check cannot explain",
-        explanation: "The case failed in a way none of the diagnoses recognises. Its own message says what was expected and what came back.",
-        fix: "read the case's problem, expected and actual, and run its reproducer",
-        wrong: "",
-        right: "",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_unique_kebab_case_and_parse_back() {
-        let mut seen = std::collections::HashSet::new();
-        for c in Code::all() {
-            let s = c.as_str();
-            assert!(seen.insert(s), "{s} twice");
-            assert!(
-                s.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'),
-                "{s}"
-            );
-            assert_eq!(Code::parse(s), Some(c));
-            let info = c.info();
-            assert!(!info.title.is_empty() && !info.fix.is_empty());
-        }
-        assert_eq!(Code::parse("no-such-code"), None);
     }
 }

@@ -7,10 +7,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Case, Ctx, Group, Status, Verdict};
-use crate::diagnose::Code;
-use crate::model;
-use crate::net::reply::{self, NoReply};
-use crate::net::wire;
+use crate::codes::Code;
+use crate::protocol::srpc::codec;
+use crate::protocol::srpc::findings::SrpcCode;
+use crate::protocol::srpc::oracle;
+use crate::protocol::srpc::reply::{self, NoReply};
 
 const SURVIVE: &str =
     "The server answers {\"status\": \"ERROR\"} (or closes that one connection) and keeps serving.";
@@ -34,20 +35,20 @@ malformed_cases! {
     short_header: "robust/short-header", "3 header bytes, then the client closes its side",
         half_close: true, "a 3-byte header", |_| vec![1, 0, 0];
     header_only: "robust/header-only", "a header declaring 40 bytes, then the client closes its side",
-        half_close: true, "a header with no payload", |_| wire::frame(1, 40, b"");
+        half_close: true, "a header with no payload", |_| codec::frame(1, 40, b"");
     truncated_payload: "robust/truncated-payload", "half of the declared payload, then the client closes its side",
         half_close: true, "a truncated payload", |ctx| {
-            let payload = model::put_request(&ctx.key(), &Value::from("truncated"));
-            wire::frame(1, payload.len() as i32, &payload[..payload.len() / 2])
+            let payload = oracle::put_request(&ctx.key(), &Value::from("truncated"));
+            codec::frame(1, payload.len() as i32, &payload[..payload.len() / 2])
         };
     negative_length: "robust/negative-length", "a header declaring length -1",
-        half_close: true, "a negative length", |_| wire::frame(1, -1, b"");
+        half_close: true, "a negative length", |_| codec::frame(1, -1, b"");
     huge_length: "robust/huge-length", "a header declaring 2147483647 bytes, then the client closes its side",
-        half_close: true, "a declared length of 2147483647", |_| wire::frame(1, i32::MAX, b"{}");
+        half_close: true, "a declared length of 2147483647", |_| codec::frame(1, i32::MAX, b"{}");
     empty_payload: "robust/empty-payload", "a header declaring length 0",
-        half_close: false, "an empty payload", |_| wire::frame(1, 0, b"");
+        half_close: false, "an empty payload", |_| codec::frame(1, 0, b"");
     invalid_utf8: "robust/invalid-utf8", "a payload that is not UTF-8",
-        half_close: false, "invalid UTF-8", |_| wire::request(b"{\"func\": \"GET\xff\xfe\", \"params\": {\"obj\": \"x\"}}");
+        half_close: false, "invalid UTF-8", |_| codec::request(b"{\"func\": \"GET\xff\xfe\", \"params\": {\"obj\": \"x\"}}");
     invalid_json: "robust/invalid-json", "a payload that is not JSON",
         half_close: false, "invalid JSON", |_| frame_of(r#"{"func": "GET", "params": {"obj": }"#);
     not_object: "robust/json-not-object", "a payload that is a JSON list",
@@ -107,7 +108,7 @@ pub fn cases() -> Vec<Case> {
 fn ensure_sentinel(ctx: &mut Ctx) -> Result<(), Verdict> {
     if ctx.sentinel.is_none() {
         let name = ctx.key();
-        let val = model::json(r#"{"written": "before the robust group", "n": [1, 2, 3]}"#);
+        let val = oracle::json(r#"{"written": "before the robust group", "n": [1, 2, 3]}"#);
         ctx.put(&name, &val)?;
         let readable = ctx.expect_stored(&name, &val).status != Status::Fail;
         ctx.sentinel = Some((name, val, readable));
@@ -132,15 +133,15 @@ fn malformed(ctx: &mut Ctx, bytes: &[u8], half_close: bool, what: &str) -> Verdi
     let first = match answer {
         Ok(r) if r.status().as_deref() == Some("ERROR") => Verdict::pass(),
         Ok(r) => Verdict::new(Status::Warn, format!("{what} was answered {}; expected an ERROR reply", r.json))
-            .expected(model::error_reply().to_string())
+            .expected(oracle::error_reply().to_string())
             .actual(r.json.to_string())
-            .finding(Code::BadRequestReply),
+            .finding(Code::Srpc(SrpcCode::BadRequestReply)),
         Err(NoReply::ClosedSilently | NoReply::Reset) => Verdict::pass(),
         Err(NoReply::Silent(seen)) => Verdict::fail(match seen {
             Some(why) => format!("no reply and no close after {what}: {why}"),
             None => format!("no reply and no close within {} after {what}", humantime::format_duration(timeout)),
         })
-            .because(if half_close { Code::EofNotHandled } else { Code::LengthNotChecked }, if half_close {
+            .because(if half_close { Code::Srpc(SrpcCode::EofNotHandled) } else { Code::Srpc(SrpcCode::LengthNotChecked) }, if half_close {
                 "the client had closed its side, so no more bytes could come; your server keeps waiting instead of treating end-of-stream (recv() returning b\"\") as an incomplete request"
             } else {
                 "your server keeps waiting for bytes that will never come: check the declared length before reading, and reply ERROR to a length that is negative or too large"
@@ -164,7 +165,7 @@ fn malformed(ctx: &mut Ctx, bytes: &[u8], half_close: bool, what: &str) -> Verdi
 }
 
 fn frame_of(text: &str) -> Vec<u8> {
-    wire::request(text.as_bytes())
+    codec::request(text.as_bytes())
 }
 
 /// A client that sends `bytes` (perhaps nothing) and leaves without reading; the server must
@@ -220,13 +221,13 @@ fn empty_connection(ctx: &mut Ctx) -> Verdict {
         ctx,
         b"",
         "a connection that sent nothing",
-        Code::CrashOnShortHeader,
+        Code::Srpc(SrpcCode::CrashOnShortHeader),
         "your server crashed on a connection that sent nothing: recv() returned b\"\" (or fewer than 8 bytes) and the code went on to unpack or decode it. Treat a short header as a closed client",
     )
 }
 
 fn client_gone(ctx: &mut Ctx) -> Verdict {
-    let request = wire::request(&model::put_request(&ctx.key(), &Value::from(1)));
+    let request = codec::request(&oracle::put_request(&ctx.key(), &Value::from(1)));
     leaves_early(
         ctx,
         &request,

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{Case, Ctx, Group, Status, Verdict};
-use crate::model::json;
+use crate::protocol::srpc::oracle::json;
 
 pub fn cases() -> Vec<Case> {
     let c = |id, description, requirement, run| Case {

@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{Case, Ctx, Group, Status, Verdict};
-use crate::diagnose::Code;
-use crate::model::{self, Compare};
+use crate::codes::Code;
 use crate::net::conn::Conn;
-use crate::net::reply::{self, NoReply};
-use crate::net::wire;
+use crate::protocol::srpc::codec;
+use crate::protocol::srpc::findings::SrpcCode;
+use crate::protocol::srpc::oracle::{self, Compare};
+use crate::protocol::srpc::reply::{self, NoReply};
 
 pub fn cases() -> Vec<Case> {
     let c = |id, description, requirement, run| Case {
@@ -64,8 +65,8 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
                         let func = Value::String(format!("ECHO-{client}-{round}"));
                         let echo = format!(r#"{{"func": {func}, "params": {{}}}}"#).into_bytes();
                         for (request, expected) in [
-                            (model::put_request(name, &val), model::put_reply(name)),
-                            (echo, model::unknown_func_reply(&func)),
+                            (oracle::put_request(name, &val), oracle::put_reply(name)),
+                            (echo, oracle::unknown_func_reply(&func)),
                         ] {
                             if Instant::now() > deadline {
                                 return Err((
@@ -76,11 +77,11 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
                             }
                             let mut conn = Conn::connect(addr, timeout)
                                 .map_err(|e| (e.to_string(), Default::default(), None))?;
-                            let _ = conn.send(&wire::request(&request));
+                            let _ = conn.send(&codec::request(&request));
                             match reply::read(&mut conn) {
                                 Ok(r) => {
                                     if let Compare::Different(why) =
-                                        model::compare(&expected, &r.json)
+                                        oracle::compare(&expected, &r.json)
                                     {
                                         return Err((
                                             format!("client {client}: {why}"),
@@ -119,7 +120,7 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
             transcript: Some(Box::new(transcript)),
             actual,
             ..Verdict::fail(format!("with {CLIENTS} clients at once: {why}"))
-                .because(Code::ParallelAnswersWrong, "answers were lost or mixed up under parallel clients: shared state needs a lock, and each connection needs its own buffers")
+                .because(Code::Srpc(SrpcCode::ParallelAnswersWrong), "answers were lost or mixed up under parallel clients: shared state needs a lock, and each connection needs its own buffers")
         },
     }
 }
@@ -129,7 +130,7 @@ fn parallel_clients(ctx: &mut Ctx) -> Verdict {
 /// valid request, so the server never sees it as an empty or broken connection.
 fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
     let (idle_name, name) = (ctx.key(), ctx.key());
-    let idle_frame = wire::request(&model::put_request(&idle_name, &Value::from(0)));
+    let idle_frame = codec::request(&oracle::put_request(&idle_name, &Value::from(0)));
     let mut idle = match ctx.connect() {
         Ok(c) => c,
         Err(v) => return v,
@@ -139,7 +140,7 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
     }
     let started = Instant::now();
     let result = ctx.exchange(
-        &model::put_request(&name, &Value::from(1)),
+        &oracle::put_request(&name, &Value::from(1)),
         &[],
         Duration::ZERO,
     );
@@ -169,7 +170,7 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
         .checked_sub(2)
         .map(|i| ctx.exchanges[i].clone());
     let timeout = ctx.settings.timeout;
-    let expected = model::put_reply(&name).to_string();
+    let expected = oracle::put_reply(&name).to_string();
     let v = match result {
         Err(v) => return v,
         // Served only once the server's own timeout on the idle client ended: the same

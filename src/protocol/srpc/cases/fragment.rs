@@ -7,9 +7,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Case, Ctx, Group, Status, Verdict};
-use crate::diagnose::Code;
-use crate::model;
-use crate::net::wire::HEADER_LEN;
+use crate::codes::Code;
+use crate::protocol::srpc::codec::HEADER_LEN;
+use crate::protocol::srpc::findings::SrpcCode;
+use crate::protocol::srpc::oracle;
 
 /// Pause between the bytes of the dribble case (it sends one byte per write).
 const DRIBBLE_PAUSE: Duration = Duration::from_millis(4);
@@ -92,7 +93,7 @@ pub fn cases() -> Vec<Case> {
 fn put_payload(ctx: &mut Ctx) -> (Value, Vec<u8>) {
     let name = ctx.key();
     let val = Value::String("fragmented request".into());
-    let payload = model::put_request(&name, &val);
+    let payload = oracle::put_request(&name, &val);
     (name, payload)
 }
 
@@ -101,11 +102,11 @@ fn put_payload(ctx: &mut Ctx) -> (Value, Vec<u8>) {
 /// for the whole message.
 fn describe_cuts(cuts: &[usize], payload_len: usize) -> (Code, String) {
     if let Some(cut) = cuts.iter().copied().filter(|&c| c < HEADER_LEN).min() {
-        (Code::HeaderSingleRecv, format!("your server reads the header with a single recv(); it broke when the header arrived in two pieces ({}, then the rest). recv(8) may return fewer than 8 bytes: loop until all 8 have arrived", crate::words::count(cut, "byte")))
+        (Code::Srpc(SrpcCode::HeaderSingleRecv), format!("your server reads the header with a single recv(); it broke when the header arrived in two pieces ({}, then the rest). recv(8) may return fewer than 8 bytes: loop until all 8 have arrived", crate::words::count(cut, "byte")))
     } else if let Some(cut) = cuts.iter().copied().filter(|&c| c > HEADER_LEN).min() {
-        (Code::PayloadSingleRecv, format!("your server reads the payload with a single recv(); it broke when the payload arrived in pieces ({} of {payload_len} bytes first). recv(n) returns at most n bytes, often fewer: loop until all of them have arrived", cut - HEADER_LEN))
+        (Code::Srpc(SrpcCode::PayloadSingleRecv), format!("your server reads the payload with a single recv(); it broke when the payload arrived in pieces ({} of {payload_len} bytes first). recv(n) returns at most n bytes, often fewer: loop until all of them have arrived", cut - HEADER_LEN))
     } else {
-        (Code::MessageSingleRecv, "your server seems to read header and payload with one recv(); it broke when the payload arrived after the header. Read the header, then loop until all `length` payload bytes have arrived".into())
+        (Code::Srpc(SrpcCode::MessageSingleRecv), "your server seems to read header and payload with one recv(); it broke when the payload arrived after the header. Read the header, then loop until all `length` payload bytes have arrived".into())
     }
 }
 
@@ -114,7 +115,7 @@ fn split_put(ctx: &mut Ctx, cuts: &[usize], pause: Option<Duration>) -> Verdict 
     let (name, payload) = put_payload(ctx);
     let pause = pause.unwrap_or(ctx.settings.split_pause);
     let v = match ctx.call_split(&payload, cuts, pause) {
-        Ok(reply) => super::judge(&model::put_reply(&name), &reply.json),
+        Ok(reply) => super::judge(&oracle::put_reply(&name), &reply.json),
         Err(v) => v,
     };
     if v.status == Status::Fail {
@@ -169,11 +170,11 @@ fn big_value() -> Value {
 fn large_request(ctx: &mut Ctx) -> Verdict {
     let name = ctx.key();
     let v = ctx.expect(
-        &model::put_request(&name, &big_value()),
-        &model::put_reply(&name),
+        &oracle::put_request(&name, &big_value()),
+        &oracle::put_reply(&name),
     );
     if v.status == Status::Fail {
-        return v.because(Code::PayloadSingleRecv, "a 1 MiB request reaches the server in many pieces; a single recv() returns only what has arrived so far. Loop until all `length` payload bytes are in");
+        return v.because(Code::Srpc(SrpcCode::PayloadSingleRecv), "a 1 MiB request reaches the server in many pieces; a single recv() returns only what has arrived so far. Loop until all `length` payload bytes are in");
     }
     v
 }
@@ -183,7 +184,7 @@ fn large_reply(ctx: &mut Ctx) -> Verdict {
     // store (persistence is the state group's business).
     let func = big_value();
     let request = format!(r#"{{"func": {func}, "params": {{}}}}"#);
-    let v = ctx.expect(request.as_bytes(), &model::unknown_func_reply(&func));
+    let v = ctx.expect(request.as_bytes(), &oracle::unknown_func_reply(&func));
     if v.status == Status::Fail {
         // Do not print a megabyte of x's.
         return Verdict {
@@ -191,7 +192,7 @@ fn large_reply(ctx: &mut Ctx) -> Verdict {
             actual: v.actual.map(|a| if a.len() > 200 { format!("{} characters of JSON: {}...", a.len(), a.chars().take(80).collect::<String>()) } else { a }),
             ..v
         }
-        .because(Code::ReplyPartialSend, "a 1 MiB reply did not arrive whole: send it with sendall() (send() may write only part), and read the 1 MiB request fully first (see fragment/large-request)");
+        .because(Code::Srpc(SrpcCode::ReplyPartialSend), "a 1 MiB reply did not arrive whole: send it with sendall() (send() may write only part), and read the 1 MiB request fully first (see fragment/large-request)");
     }
     v
 }
@@ -203,13 +204,13 @@ mod tests {
     #[test]
     fn a_failed_split_names_the_recv_it_broke() {
         let code = |cuts: &[usize]| describe_cuts(cuts, 100).0;
-        assert_eq!(code(&[3]), Code::HeaderSingleRecv);
-        assert_eq!(code(&[3, 8, 50]), Code::HeaderSingleRecv);
-        assert_eq!(code(&[50]), Code::PayloadSingleRecv);
+        assert_eq!(code(&[3]), Code::Srpc(SrpcCode::HeaderSingleRecv));
+        assert_eq!(code(&[3, 8, 50]), Code::Srpc(SrpcCode::HeaderSingleRecv));
+        assert_eq!(code(&[50]), Code::Srpc(SrpcCode::PayloadSingleRecv));
         // A random split that happens to cut at the header's end and in the payload: the
         // payload's cut is what a separate payload recv() trips on.
-        assert_eq!(code(&[8, 50]), Code::PayloadSingleRecv);
-        assert_eq!(code(&[8]), Code::MessageSingleRecv);
+        assert_eq!(code(&[8, 50]), Code::Srpc(SrpcCode::PayloadSingleRecv));
+        assert_eq!(code(&[8]), Code::Srpc(SrpcCode::MessageSingleRecv));
         assert!(describe_cuts(&[1], 100)
             .1
             .contains("(1 byte, then the rest)"));
