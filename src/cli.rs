@@ -338,6 +338,8 @@ pub struct ExecArgs {
 
 #[derive(Debug, Args)]
 pub struct FuzzArgs {
+    #[command(flatten)]
+    pub protocol: ProtocolArg,
     /// Server to fuzz: HOST:PORT, or "builtin" for the embedded reference server
     /// [default: localhost:4444, or where --exec's server listens].
     #[arg(long)]
@@ -451,6 +453,8 @@ pub struct CallArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    #[command(flatten)]
+    pub protocol: ProtocolArg,
     /// Server to load: HOST:PORT, or "builtin" for the embedded reference server
     /// [default: localhost:4444, or where --exec's server listens].
     #[arg(long)]

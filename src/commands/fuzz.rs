@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use crate::cli::{Format, FuzzArgs};
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::fuzz::{session::Session, FuzzOptions};
+use crate::fuzz::FuzzOptions;
 use crate::report::fuzz_text;
 use crate::report::write_stdout;
 use crate::server::Target;
@@ -16,10 +16,14 @@ use super::{locate, reach, shell_quote, target_name};
 pub(crate) struct Saved {
     target: String,
     seed: u64,
-    session: Session,
+    /// The protocol the session speaks (files saved before there were several: srpc).
+    #[serde(default = "crate::protocol::default_name")]
+    protocol: String,
+    session: serde_json::Value,
 }
 
 pub(crate) fn fuzz_command(args: FuzzArgs) -> Result<u8> {
+    let protocol = args.protocol.get();
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let replayed = match &args.replay {
         Some(path) => {
@@ -31,16 +35,21 @@ pub(crate) fn fuzz_command(args: FuzzArgs) -> Result<u8> {
                     path.display()
                 ))
             })?;
-            Some(saved.session)
+            if saved.protocol != protocol.name {
+                return Err(Error::Usage(format!(
+                    "{} is a session of --protocol {}, not {}",
+                    path.display(),
+                    saved.protocol,
+                    protocol.name
+                )));
+            }
+            Some((path, saved.session))
         }
         None => None,
     };
-    let (addr, mut server) = locate(
-        &crate::protocol::srpc::SRPC,
-        args.target.as_ref(),
-        &args.exec,
-        |host, port| reach(host, port, args.timeout, seed),
-    )?;
+    let (addr, mut server) = locate(protocol, args.target.as_ref(), &args.exec, |host, port| {
+        reach(host, port, args.timeout, seed)
+    })?;
     let opts = FuzzOptions {
         addr,
         target: target_name(args.target.as_ref(), &args.exec),
@@ -48,7 +57,7 @@ pub(crate) fn fuzz_command(args: FuzzArgs) -> Result<u8> {
             (Some(command), _) => format!("--exec {}", shell_quote(command)),
             (None, Some(t)) => format!("--target {t}"),
             (None, None) => String::new(),
-        },
+        } + &crate::commands::explain::flag(protocol),
         seed,
         cases: args.cases.unwrap_or(if args.duration.is_some() {
             u64::MAX
@@ -68,7 +77,14 @@ pub(crate) fn fuzz_command(args: FuzzArgs) -> Result<u8> {
         write_stdout(&fuzz_text::header(&opts))?;
     }
     let report = match &replayed {
-        Some(session) => crate::fuzz::replay(&opts, server.control(), session),
+        Some((path, session)) => {
+            (protocol.fuzz.replay)(&opts, server.control(), session).map_err(|e| {
+                Error::Usage(format!(
+                    "{} is not a saved fuzz session: {e}",
+                    path.display()
+                ))
+            })?
+        }
         None => {
             let bar = if human && std::io::stderr().is_terminal() {
                 let len = if opts.cases == u64::MAX {
@@ -85,7 +101,7 @@ pub(crate) fn fuzz_command(args: FuzzArgs) -> Result<u8> {
             } else {
                 indicatif::ProgressBar::hidden()
             };
-            let report = crate::fuzz::run(&opts, server.control(), &mut |done, failures| {
+            let report = (protocol.fuzz.run)(&opts, server.control(), &mut |done, failures| {
                 bar.set_position(done);
                 bar.set_message(format!("failures: {failures}"));
             });
@@ -97,6 +113,7 @@ pub(crate) fn fuzz_command(args: FuzzArgs) -> Result<u8> {
         let saved = Saved {
             target: opts.target.clone(),
             seed,
+            protocol: protocol.name.to_owned(),
             session: finding.minimal.clone(),
         };
         let text = serde_json::to_string_pretty(&saved).expect("session serialises");

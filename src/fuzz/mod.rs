@@ -1,5 +1,6 @@
-//! `srpc-check fuzz`: random sessions against any server, checked against a model of the store,
-//! and shrunk to a minimal failing session when something is wrong.
+//! `srpc-check fuzz`: random sessions against any server, checked against the protocol's model
+//! (`crate::protocol::srpc::fuzz`, ...), and shrunk to a minimal failing session when something
+//! is wrong.
 //!
 //! Every execution of a session, first run or shrinking candidate, uses key names no earlier
 //! execution used, so nothing an earlier attempt stored can leak into a later one. Generation is
@@ -7,21 +8,57 @@
 
 pub mod session;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use proptest::strategy::{Strategy, ValueTree};
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::net::conn::{Conn, ConnectError, Transcript};
-use crate::protocol::srpc::codec;
-use crate::protocol::srpc::oracle::{self, Compare};
-use crate::protocol::srpc::reply::{self, NoReply};
+use crate::net::conn::Transcript;
 use crate::server::Control;
-use session::{Op, Session};
+pub use session::{Session, Step};
+
+/// What a protocol brings to the fuzzer: its operations, how one session of them runs against
+/// a target (checked against its model), and how it tells a target is still serving.
+pub trait Model: 'static {
+    /// One step's operation, as saved sessions spell it.
+    type Op: Clone + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync;
+    /// Every state a run should reach.
+    const STATES: &'static [&'static str];
+    /// The operations, weighted.
+    fn op() -> BoxedStrategy<Self::Op>;
+    /// One line for a person.
+    fn describe(op: &Self::Op) -> String;
+    /// Runs `session` once against the target under run number `run` (which makes the names it
+    /// uses its own), and checks every reply.
+    fn execute(client: &Client, session: &Session<Self::Op>, run: u64) -> Execution;
+    /// A fresh, well-formed request answered right (under run number `run`).
+    fn alive(client: &Client, run: u64) -> bool;
+}
+
+/// `srpc-check fuzz` for one protocol (see [`run`] and [`replay`]).
+pub struct Fuzzer {
+    pub run: fn(&FuzzOptions, Option<&mut dyn Control>, &mut dyn FnMut(u64, u64)) -> FuzzReport,
+    /// Runs a saved session (as JSON), or says why it is not one of this protocol's.
+    pub replay: fn(
+        &FuzzOptions,
+        Option<&mut dyn Control>,
+        &serde_json::Value,
+    ) -> Result<FuzzReport, String>,
+}
+
+impl Fuzzer {
+    /// The fuzzer of `M`.
+    pub const fn of<M: Model>() -> Fuzzer {
+        Fuzzer {
+            run: run::<M>,
+            replay: replay_value::<M>,
+        }
+    }
+}
 
 /// Most shrinking steps tried after a failure.
 const MAX_SHRINK_STEPS: usize = 2000;
@@ -82,13 +119,15 @@ pub struct Execution {
 /// names unique. Shared by the threads that run independent sessions side by side.
 #[derive(Clone)]
 pub struct Client {
-    addr: SocketAddr,
-    timeout: Duration,
-    tag: String,
+    pub addr: SocketAddr,
+    pub timeout: Duration,
+    /// Makes this process's names its own (fixed width, like the run number).
+    pub tag: String,
 }
 
 /// Executes sessions with fresh key names each time.
-pub struct Executor<'c> {
+pub struct Executor<'c, M: Model> {
+    model: std::marker::PhantomData<M>,
     client: Client,
     executions: u64,
     /// The server's process, when srpc-check runs it: a crash is then restarted, so that
@@ -96,14 +135,15 @@ pub struct Executor<'c> {
     control: Option<&'c mut dyn Control>,
 }
 
-impl<'c> Executor<'c> {
+impl<'c, M: Model> Executor<'c, M> {
     pub fn new(
         addr: SocketAddr,
         timeout: Duration,
         seed: u64,
         control: Option<&'c mut dyn Control>,
-    ) -> Executor<'c> {
+    ) -> Executor<'c, M> {
         Executor {
+            model: std::marker::PhantomData,
             control,
             client: Client {
                 addr,
@@ -131,7 +171,7 @@ impl<'c> Executor<'c> {
     /// A fresh, well-formed PUT answered OK: the target is still serving.
     pub fn alive(&mut self) -> bool {
         self.executions += 1;
-        self.client.alive(self.executions)
+        M::alive(&self.client, self.executions)
     }
 
     /// Can a target that went down be started again?
@@ -141,7 +181,7 @@ impl<'c> Executor<'c> {
 
     /// Runs `session` once and, if it failed, finds out whether the target survived it. With
     /// --exec, a server that exited or hung is recorded on the failure and started again.
-    pub fn execute_checked(&mut self, session: &Session) -> Execution {
+    pub fn execute_checked(&mut self, session: &Session<M::Op>) -> Execution {
         let mut run = self.execute(session);
         if let Some(f) = &mut run.failure {
             if !f.target_down && !self.alive() {
@@ -160,180 +200,9 @@ impl<'c> Executor<'c> {
     }
 
     /// Runs `session` once against the target and checks every reply against the model.
-    pub fn execute(&mut self, session: &Session) -> Execution {
+    pub fn execute(&mut self, session: &Session<M::Op>) -> Execution {
         self.executions += 1;
-        self.client.execute(session, self.executions)
-    }
-}
-
-impl Client {
-    fn exchange(
-        &self,
-        bytes: &[u8],
-        cuts: &[u16],
-        pause: Duration,
-        half_close: bool,
-    ) -> Result<(Result<reply::Reply, NoReply>, Transcript), ConnectError> {
-        let mut conn = Conn::connect(self.addr, self.timeout)?;
-        // A local server is seen reading each piece, so no time is spent sleeping.
-        conn.skip_pause_when_read = true;
-        let cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c)).collect();
-        let result = reply::exchange(&mut conn, bytes, &cuts, pause, half_close);
-        Ok((result, conn.transcript))
-    }
-
-    /// A fresh, well-formed PUT answered OK (under run number `run`).
-    fn alive(&self, run: u64) -> bool {
-        let name = Value::String(format!("fz-{}-{run:010}-alive", self.tag));
-        let check = codec::request(&oracle::put_request(&name, &Value::from(1)));
-        matches!(self.exchange(&check, &[], Duration::ZERO, false), Ok((Ok(r), _)) if r.status().as_deref() == Some("OK"))
-    }
-
-    /// Runs `session` once against the target under run number `run` (which names its keys),
-    /// and checks every reply against the model.
-    pub fn execute(&self, session: &Session, run: u64) -> Execution {
-        let name = |key: u8| Value::String(format!("fz-{}-{run:010}-k{key}", self.tag));
-        let mut model: HashMap<u8, Value> = HashMap::new();
-        let mut out = Execution {
-            failure: None,
-            transcripts: Vec::new(),
-            classes: Vec::new(),
-            states: Vec::new(),
-        };
-        for (i, step) in session.steps.iter().enumerate() {
-            let pause = Duration::from_millis(u64::from(step.pause_ms));
-            let (request, expected, half_close) = match &step.op {
-                Op::Put { key, val } => {
-                    out.states.push(if model.contains_key(key) {
-                        "put_overwrite"
-                    } else {
-                        "put_new"
-                    });
-                    (
-                        codec::request(&oracle::put_request(&name(*key), val)),
-                        Some(oracle::put_reply(&name(*key))),
-                        false,
-                    )
-                }
-                Op::Get { key } => {
-                    let stored = model.get(key).cloned();
-                    out.states.push(if stored.is_some() {
-                        "get_existing"
-                    } else {
-                        "get_missing"
-                    });
-                    (
-                        codec::request(&oracle::get_request(&name(*key))),
-                        Some(oracle::get_reply(
-                            &name(*key),
-                            &stored.unwrap_or(Value::Null),
-                        )),
-                        false,
-                    )
-                }
-                Op::Unknown { func } => {
-                    out.states.push("unknown_func");
-                    let func = Value::String(func.clone());
-                    let payload = format!(r#"{{"func": {func}, "params": {{}}}}"#);
-                    (
-                        codec::request(payload.as_bytes()),
-                        Some(oracle::unknown_func_reply(&func)),
-                        false,
-                    )
-                }
-                Op::Malformed { frame } => {
-                    out.states.push(frame.kind());
-                    (frame.bytes(), None, true)
-                }
-            };
-            let fail = |message: String| Failure {
-                step: i,
-                message,
-                expected: None,
-                actual: None,
-                target_down: false,
-                server: None,
-            };
-            let (result, transcript) = match self.exchange(&request, &step.cuts, pause, half_close)
-            {
-                Ok(pair) => pair,
-                Err(e) => {
-                    out.failure = Some(Failure {
-                        target_down: e == ConnectError::Refused,
-                        server: None,
-                        ..fail(format!("could not connect: {e}"))
-                    });
-                    return out;
-                }
-            };
-            out.transcripts.push(transcript);
-            let class = match &result {
-                Ok(r) if !r.anomalies.is_empty() => ReplyClass::Malformed,
-                Ok(r) if r.status().as_deref() == Some("OK") => ReplyClass::Ok,
-                Ok(r) if r.status().as_deref() == Some("ERROR") => ReplyClass::Error,
-                Ok(_) | Err(NoReply::Garbled { .. }) => ReplyClass::Malformed,
-                Err(NoReply::ClosedSilently | NoReply::Reset) => ReplyClass::Closed,
-                Err(NoReply::Silent(_)) => ReplyClass::Timeout,
-            };
-            out.classes.push((step.op.kind(), class));
-            let failure = match (&expected, result) {
-                (_, Ok(r)) if !r.anomalies.is_empty() => {
-                    let (what, why) = r.anomalies[0].explain();
-                    Some(fail(format!("{what}: {why}")))
-                }
-                (Some(exp), Ok(r)) => match oracle::compare(exp, &r.json) {
-                    Compare::Different(why) => Some(Failure {
-                        expected: Some(exp.to_string()),
-                        actual: Some(r.json.to_string()),
-                        ..fail(oracle::difference(exp, &r.json, why))
-                    }),
-                    Compare::Equal | Compare::TypeChanged(_) => None,
-                },
-                (Some(_), Err(e)) => Some(fail(e.describe(self.timeout))),
-                (None, Ok(r)) if r.status().as_deref() == Some("OK") => Some(fail(format!(
-                    "a malformed frame was answered OK: {}",
-                    r.json
-                ))),
-                (None, Ok(_)) | (None, Err(NoReply::ClosedSilently | NoReply::Reset)) => None,
-                (None, Err(e)) => Some(fail(format!(
-                    "after a malformed frame and end of stream: {}",
-                    e.describe(self.timeout)
-                ))),
-            };
-            if let Some(f) = failure {
-                out.failure = Some(f);
-                return out;
-            }
-            if let Op::Put { key, val } = &step.op {
-                model.insert(*key, val.clone());
-            }
-            if half_close {
-                // The liveness check that follows every malformed frame.
-                let live = Value::String(format!("fz-{}-{run:010}-live{i}", self.tag));
-                let check = codec::request(&oracle::put_request(&live, &Value::from(1)));
-                match self.exchange(&check, &[], Duration::ZERO, false) {
-                    Err(e) => {
-                        out.failure = Some(Failure {
-                            target_down: e == ConnectError::Refused,
-                        server: None,
-                            ..fail(format!("after this malformed frame the server no longer accepts connections ({e})"))
-                        });
-                        return out;
-                    }
-                    Ok((Ok(r), _)) if r.status().as_deref() == Some("OK") => {}
-                    Ok((other, t)) => {
-                        out.transcripts.push(t);
-                        let got = match other {
-                            Ok(r) => r.json.to_string(),
-                            Err(e) => e.describe(self.timeout),
-                        };
-                        out.failure = Some(fail(format!("after this malformed frame a well-formed PUT was not answered OK: {got}")));
-                        return out;
-                    }
-                }
-            }
-        }
-        out
+        M::execute(&self.client, session, self.executions)
     }
 }
 
@@ -344,7 +213,11 @@ pub struct Finding {
     pub case: u64,
     pub failure: Failure,
     pub original_steps: usize,
-    pub minimal: Session,
+    /// The minimal session, as `--replay` reads it.
+    pub minimal: serde_json::Value,
+    /// Its steps, in words.
+    #[serde(skip)]
+    pub minimal_steps: Vec<String>,
     /// False when the target went down and candidates could not be run.
     pub shrunk: bool,
     pub shrink_steps: usize,
@@ -382,33 +255,17 @@ impl FuzzReport {
     }
 
     /// Records how many sessions ran in how long, and which states none of them reached.
-    fn finish(&mut self, cases: u64, started: Instant) {
+    fn finish(&mut self, cases: u64, started: Instant, states: &[&'static str]) {
         self.cases = cases;
         self.duration_s = started.elapsed().as_secs_f64();
         self.cases_per_sec = cases as f64 / self.duration_s.max(1e-9);
-        self.unreached = STATES
+        self.unreached = states
             .iter()
             .copied()
             .filter(|s| !self.states.contains_key(s))
             .collect();
     }
 }
-
-/// Every state a run should reach.
-pub const STATES: &[&str] = &[
-    "put_new",
-    "put_overwrite",
-    "get_missing",
-    "get_existing",
-    "unknown_func",
-    "short_header",
-    "lying_length",
-    "garbage",
-    "not_an_object",
-    "missing_field",
-    "params_not_object",
-    "unhashable_obj",
-];
 
 fn runner_for(seed: u64) -> TestRunner {
     let mut bytes = [0u8; 32];
@@ -420,7 +277,7 @@ fn runner_for(seed: u64) -> TestRunner {
 }
 
 /// Runs the fuzzer. `progress` is told (cases done, failures so far) after every case.
-pub fn run(
+pub fn run<M: Model>(
     opts: &FuzzOptions,
     control: Option<&mut dyn Control>,
     progress: &mut dyn FnMut(u64, u64),
@@ -428,8 +285,8 @@ pub fn run(
     let started = Instant::now();
     let deadline = opts.duration.map(|d| started + d);
     let mut runner = runner_for(opts.seed);
-    let strategy = session::session();
-    let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed, control);
+    let strategy = session::session(M::op());
+    let mut exec = Executor::<M>::new(opts.addr, opts.timeout, opts.seed, control);
     let mut report = FuzzReport::new(opts);
     let mut case = 0;
     // Sessions use keys of their own, so independent ones can run side by side. Not with
@@ -448,10 +305,10 @@ pub fn run(
                     .expect("the session strategy always generates")
             })
             .collect();
-        let sessions: Vec<Session> = trees.iter().map(|t| t.current()).collect();
+        let sessions: Vec<Session<M::Op>> = trees.iter().map(|t| t.current()).collect();
         let results = if workers > 1 {
             let first = exec.reserve(n);
-            run_parallel(&exec.client, &sessions, first, workers)
+            run_parallel::<M>(&exec.client, &sessions, first, workers)
         } else {
             vec![Some(exec.execute_checked(&sessions[0]))]
         };
@@ -478,7 +335,8 @@ pub fn run(
                         opts.target_flag, opts.seed
                     ),
                     reproducer: crate::report::session_reproducer(&transcripts, exec.addr()),
-                    minimal,
+                    minimal_steps: describe::<M>(&minimal),
+                    minimal: serde_json::to_value(&minimal).expect("sessions serialise"),
                     shrunk,
                     shrink_steps: steps,
                 });
@@ -488,8 +346,26 @@ pub fn run(
             progress(case, 0);
         }
     }
-    report.finish(case, started);
+    report.finish(case, started, M::STATES);
     report
+}
+
+/// A session's steps in words, with their splits.
+fn describe<M: Model>(session: &Session<M::Op>) -> Vec<String> {
+    session
+        .steps
+        .iter()
+        .map(|step| {
+            let mut line = M::describe(&step.op);
+            if !step.cuts.is_empty() {
+                line.push_str(&format!(
+                    "   [sent in pieces cut at {:?}, {} ms apart]",
+                    step.cuts, step.pause_ms
+                ));
+            }
+            line
+        })
+        .collect()
 }
 
 /// Sessions run side by side against the builtin server.
@@ -500,9 +376,9 @@ const BATCH: u64 = 64;
 /// Runs `sessions` on `workers` threads, run numbers from `first`. Sessions are handed out in
 /// order; once one fails, later ones are not started (their result is None). Every session
 /// before a failing one has run.
-fn run_parallel(
+fn run_parallel<M: Model>(
     client: &Client,
-    sessions: &[Session],
+    sessions: &[Session<M::Op>],
     first: u64,
     workers: usize,
 ) -> Vec<Option<Execution>> {
@@ -519,7 +395,7 @@ fn run_parallel(
                 if i >= sessions.len() || i > failed_at.load(Ordering::SeqCst) {
                     break;
                 }
-                let run = client.execute(&sessions[i], first + i as u64);
+                let run = M::execute(client, &sessions[i], first + i as u64);
                 if run.failure.is_some() {
                     failed_at.fetch_min(i, Ordering::SeqCst);
                 }
@@ -533,14 +409,25 @@ fn run_parallel(
         .collect()
 }
 
-/// Runs one saved session once (fresh keys), as `--replay` does.
-pub fn replay(
+/// Runs a saved session (as JSON), or says why it is not one of `M`'s.
+fn replay_value<M: Model>(
     opts: &FuzzOptions,
     control: Option<&mut dyn Control>,
-    session: &Session,
+    session: &serde_json::Value,
+) -> Result<FuzzReport, String> {
+    let session: Session<M::Op> =
+        serde_json::from_value(session.clone()).map_err(|e| e.to_string())?;
+    Ok(replay::<M>(opts, control, &session))
+}
+
+/// Runs one saved session once (fresh keys), as `--replay` does.
+pub fn replay<M: Model>(
+    opts: &FuzzOptions,
+    control: Option<&mut dyn Control>,
+    session: &Session<M::Op>,
 ) -> FuzzReport {
     let started = Instant::now();
-    let mut exec = Executor::new(opts.addr, opts.timeout, opts.seed, control);
+    let mut exec = Executor::<M>::new(opts.addr, opts.timeout, opts.seed, control);
     let mut report = FuzzReport::new(opts);
     let run = exec.execute_checked(session);
     record(&mut report, &run);
@@ -549,14 +436,15 @@ pub fn replay(
             case: 1,
             failure,
             original_steps: session.steps.len(),
-            minimal: session.clone(),
+            minimal_steps: describe::<M>(session),
+            minimal: serde_json::to_value(session).expect("sessions serialise"),
             shrunk: false,
             shrink_steps: 0,
             replay_command: String::new(),
             reproducer: crate::report::session_reproducer(&run.transcripts, opts.addr),
         });
     }
-    report.finish(1, started);
+    report.finish(1, started, M::STATES);
     report
 }
 
@@ -577,7 +465,7 @@ fn record(report: &mut FuzzReport, run: &Execution) {
 /// Runs a shrinking candidate. A split request only shows a bug when the server reads between
 /// its pieces, and a busy machine can deliver them together: a pass can be luck, a failure
 /// cannot. So a passing candidate with splits is run twice more before its pass is believed.
-fn execute_candidate(exec: &mut Executor, candidate: &Session) -> Execution {
+fn execute_candidate<M: Model>(exec: &mut Executor<M>, candidate: &Session<M::Op>) -> Execution {
     let has_splits = candidate.steps.iter().any(|s| !s.cuts.is_empty());
     let mut run = exec.execute_checked(candidate);
     for _ in 0..2 {
@@ -589,20 +477,20 @@ fn execute_candidate(exec: &mut Executor, candidate: &Session) -> Execution {
     run
 }
 
-type Shrunk = (Session, Failure, Vec<Transcript>, bool, usize);
+type Shrunk<Op> = (Session<Op>, Failure, Vec<Transcript>, bool, usize);
 
 /// Proptest's shrinking, driven by hand so that every candidate is a fresh execution.
 ///
 /// A server that is down cannot run candidates, so a crash is reported as the steps up to the
 /// one after which the server stopped answering. If a candidate crashes the server during
 /// shrinking, that candidate is the trigger and shrinking stops there.
-fn shrink(
-    exec: &mut Executor,
-    tree: &mut impl ValueTree<Value = Session>,
+fn shrink<M: Model>(
+    exec: &mut Executor<M>,
+    tree: &mut impl ValueTree<Value = Session<M::Op>>,
     failure: Failure,
     transcripts: Vec<Transcript>,
-) -> Shrunk {
-    let truncated = |mut s: Session, f: &Failure| {
+) -> Shrunk<M::Op> {
+    let truncated = |mut s: Session<M::Op>, f: &Failure| {
         s.steps.truncate(f.step + 1);
         s
     };

@@ -51,6 +51,8 @@ pub struct Protocol {
     /// Python statements (indented four spaces, ending in a newline) that read one request from
     /// `conn` with `read(conn, n)` and print it: the client reproducer's server.
     pub read_request_py: &'static str,
+    /// `srpc-check fuzz` in this protocol: its model.
+    pub fuzz: crate::fuzz::Fuzzer,
     /// Its default rubrics.
     pub rubrics: crate::outcome::rubric::Rubrics,
     /// Its own finding codes, in catalogue order (the shared ones are [`Code::SHARED`]).

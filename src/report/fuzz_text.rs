@@ -3,7 +3,6 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::fuzz::session::{Op, Session};
 use crate::fuzz::{FuzzOptions, FuzzReport};
 
 pub fn header(opts: &FuzzOptions) -> String {
@@ -11,41 +10,6 @@ pub fn header(opts: &FuzzOptions) -> String {
         "srpc-check fuzz against {} ({}), seed {}\n",
         opts.target, opts.addr, opts.seed
     )
-}
-
-fn describe(op: &Op) -> String {
-    let clip = |s: String| {
-        if s.chars().count() > 120 {
-            format!("{}...", s.chars().take(120).collect::<String>())
-        } else {
-            s
-        }
-    };
-    match op {
-        Op::Put { key, val } => clip(format!("PUT k{key} = {val}")),
-        Op::Get { key } => format!("GET k{key}"),
-        Op::Unknown { func } => clip(format!("func {func:?} (unknown)")),
-        Op::Malformed { frame } => clip(format!(
-            "malformed frame {frame:?}, then end of stream and a liveness PUT"
-        )),
-    }
-}
-
-/// The steps of a session, numbered, with their splits.
-pub fn steps(session: &Session) -> String {
-    let mut out = String::new();
-    for (n, step) in session.steps.iter().enumerate() {
-        let _ = write!(out, "    {}. {}", n + 1, describe(&step.op));
-        if !step.cuts.is_empty() {
-            let _ = write!(
-                out,
-                "   [sent in pieces cut at {:?}, {} ms apart]",
-                step.cuts, step.pause_ms
-            );
-        }
-        out.push('\n');
-    }
-    out
 }
 
 pub fn render(report: &FuzzReport, saved: Option<&Path>) -> String {
@@ -69,14 +33,16 @@ pub fn render(report: &FuzzReport, saved: Option<&Path>) -> String {
                     out,
                     "Shrunk from {} to {} steps in {} tries (each with fresh keys).",
                     f.original_steps,
-                    f.minimal.steps.len(),
+                    f.minimal_steps.len(),
                     f.shrink_steps
                 );
             } else if f.failure.target_down {
                 let _ = writeln!(out, "The target went down, so the session could not be shrunk; these are the steps up to the one after which it stopped answering.");
             }
             let _ = writeln!(out, "\n  minimal session:");
-            out.push_str(&steps(&f.minimal));
+            for (n, step) in f.minimal_steps.iter().enumerate() {
+                let _ = writeln!(out, "    {}. {step}", n + 1);
+            }
             let _ = writeln!(
                 out,
                 "\n  step {} failed: {}",

@@ -13,6 +13,7 @@ pub mod cases;
 pub mod client;
 pub mod codec;
 pub mod findings;
+pub mod fuzz;
 pub mod oracle;
 pub mod rubrics;
 
@@ -27,6 +28,7 @@ pub static APP: Protocol = Protocol {
     cases: cases::all,
     fresh: cases::fresh,
     read_request_py: "    n = read(conn, 2)\n    header = read(conn, struct.unpack(\">H\", n)[0]) if len(n) == 2 else b\"\"\n    try:\n        length = json.loads(header)[\"content-length\"]\n    except (ValueError, KeyError, TypeError):\n        length = 0\n    print(\"request:\", n + header + read(conn, length))\n",
+    fuzz: crate::fuzz::Fuzzer::of::<fuzz::App>(),
     rubrics: crate::outcome::rubric::Rubrics {
         server: rubrics::DEFAULT,
         with_client: rubrics::DEFAULT_WITH_CLIENT,

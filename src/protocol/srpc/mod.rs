@@ -9,6 +9,7 @@ pub mod cases;
 pub mod client;
 pub mod codec;
 pub mod findings;
+pub mod fuzz;
 pub mod oracle;
 pub mod probe;
 pub mod reply;
@@ -24,6 +25,7 @@ pub static SRPC: Protocol = Protocol {
     cases: cases::all,
     fresh: cases::fresh_put,
     read_request_py: "    header = read(conn, 8)\n    print(\"request:\", header + read(conn, struct.unpack(\"ii\", header)[1]) if len(header) == 8 else header)\n",
+    fuzz: crate::fuzz::Fuzzer::of::<fuzz::Srpc>(),
     rubrics: crate::outcome::rubric::Rubrics {
         server: rubrics::DEFAULT,
         with_client: rubrics::DEFAULT_WITH_CLIENT,
