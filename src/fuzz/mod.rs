@@ -39,15 +39,16 @@ pub trait Model: 'static {
     fn alive(client: &Client, run: u64) -> bool;
 }
 
+/// Runs the fuzzer (see [`run`]).
+pub type RunFn = fn(&FuzzOptions, Option<&mut dyn Control>, &mut dyn FnMut(u64, u64)) -> FuzzReport;
+/// Runs a saved session (as JSON), or says why it is not one of this protocol's.
+pub type ReplayFn =
+    fn(&FuzzOptions, Option<&mut dyn Control>, &serde_json::Value) -> Result<FuzzReport, String>;
+
 /// `srpc-check fuzz` for one protocol (see [`run`] and [`replay`]).
 pub struct Fuzzer {
-    pub run: fn(&FuzzOptions, Option<&mut dyn Control>, &mut dyn FnMut(u64, u64)) -> FuzzReport,
-    /// Runs a saved session (as JSON), or says why it is not one of this protocol's.
-    pub replay: fn(
-        &FuzzOptions,
-        Option<&mut dyn Control>,
-        &serde_json::Value,
-    ) -> Result<FuzzReport, String>,
+    pub run: RunFn,
+    pub replay: ReplayFn,
 }
 
 impl Fuzzer {

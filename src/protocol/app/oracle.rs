@@ -92,7 +92,7 @@ pub fn answer(content_type: &str, content: &[u8]) -> Option<Expected> {
     if content_type == JSON_TYPE {
         let request: Value = serde_json::from_slice(content).ok()?;
         // The tutorial's request.get(): None for a key that is not there.
-        let field = |k: &str| py_str(request.as_object()?.get(k).unwrap_or(&Value::Null)).into();
+        let field = |k: &str| py_str(request.as_object()?.get(k).unwrap_or(&Value::Null));
         let action: Option<String> = field("action");
         let text = match action?.as_str() {
             "search" => search_answer(&field("value")?),
