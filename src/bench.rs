@@ -1,10 +1,11 @@
 //! `srpc-check bench`: load, one request per connection, as the protocol has it.
 //!
 //! Each of N workers is a blocking thread of its own (no runtime between the client and the
-//! kernel: per request it costs a socket, connect, one write, two reads and a close). It
-//! repeatedly connects, sends a PUT or a GET (alternating, over a small pool of its own keys,
-//! prebuilt), reads the reply by its declared length into a reused buffer, checks that it says
-//! OK, and starts again. Latency goes into an HDR histogram per worker; they are merged at the
+//! kernel: per request it costs a socket, connect, one write, a few reads and a close). It
+//! repeatedly connects, sends one of its prebuilt requests (the protocol's [`Load`]: srpc
+//! alternates a PUT and a GET over a small pool of the worker's own keys, lab 4 a search and a
+//! double), reads the reply by its declared lengths into a reused buffer, checks it, and starts
+//! again. Latency goes into an HDR histogram per worker; they are merged at the
 //! end.
 //!
 //! Closed loop (the default): each worker sends its next request as soon as the last one is
@@ -28,15 +29,29 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::protocol::srpc::codec;
-use crate::protocol::srpc::oracle;
-use serde_json::Value;
 
-/// Keys each worker cycles through.
-const KEYS_PER_WORKER: usize = 16;
+/// One request a worker sends, and what the protocol checks its reply against.
+pub struct Exchange {
+    pub request: Vec<u8>,
+    /// The reply, byte for byte, where the protocol's check compares it whole (else empty).
+    pub expected: Vec<u8>,
+}
+
+/// What a protocol brings to the load generator.
+pub struct Load {
+    /// The requests worker `worker` cycles through (`tag` makes its names its own;
+    /// `value_bytes`: --value-bytes).
+    pub requests: fn(tag: &str, worker: usize, value_bytes: usize) -> Vec<Exchange>,
+    /// The requests in words, for the report ("PUT/GET alternating, 64-byte values").
+    pub mix: fn(value_bytes: usize) -> String,
+    /// Reads one reply from `stream` into `buf` and checks it against `exchange`.
+    pub read: fn(&mut TcpStream, &Exchange, &mut Vec<u8>) -> std::result::Result<(), Failure>,
+}
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
+    /// The protocol the requests speak.
+    pub protocol: &'static crate::protocol::Protocol,
     pub connections: usize,
     pub duration: Duration,
     pub value_bytes: usize,
@@ -71,6 +86,9 @@ pub struct BenchReport {
     pub target: String,
     pub connections: usize,
     pub value_bytes: usize,
+    /// The protocol, and its requests in words.
+    pub protocol: &'static str,
+    pub mix: String,
     pub duration_s: f64,
     pub requests: u64,
     pub requests_per_sec: f64,
@@ -93,8 +111,8 @@ impl BenchReport {
             None => "closed loop".into(),
         };
         let mut out = format!(
-            "target       {}\nload         {} connections, {:.1} s, {}-byte values, PUT/GET alternating, {mode}\nthroughput   {:.0} requests/s ({} requests)\nerrors       {}\nlatency      p50 {:.3} ms   p90 {:.3} ms   p99 {:.3} ms   max {:.3} ms   mean {:.3} ms\n",
-            self.target, self.connections, self.duration_s, self.value_bytes,
+            "target       {}\nload         {} connections, {:.1} s, {}, {mode}\nthroughput   {:.0} requests/s ({} requests)\nerrors       {}\nlatency      p50 {:.3} ms   p90 {:.3} ms   p99 {:.3} ms   max {:.3} ms   mean {:.3} ms\n",
+            self.target, self.connections, self.duration_s, self.mix,
             self.requests_per_sec, self.requests, self.errors,
             l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.mean_ms,
         );
@@ -125,7 +143,7 @@ impl BenchReport {
 
 /// Why one request did not succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Failure {
+pub enum Failure {
     Connect,
     Timeout,
     Io,
@@ -134,7 +152,7 @@ enum Failure {
 }
 
 impl Failure {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Failure::Connect => "connect",
             Failure::Timeout => "timeout",
@@ -155,18 +173,19 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
     if opts.connections == 0 {
         return Err(Error::Usage("--connections must be at least 1".into()));
     }
-    let tag = std::process::id();
+    let tag = format!("bench-{}", std::process::id());
+    let load = &opts.protocol.load;
     // One real request first: proves the target answers, without a bare connect-and-close.
-    let probe = codec::request(&oracle::get_request(&Value::String(format!(
-        "bench-{tag}-probe"
-    ))));
-    if let Err(f) = one_request(addr, &probe, opts.timeout, &mut Vec::new()) {
+    let probe = (load.requests)(&format!("{tag}-probe"), 0, opts.value_bytes)
+        .into_iter()
+        .next()
+        .expect("a protocol's load has a request");
+    if let Err(f) = one_request(addr, &probe, load.read, opts.timeout, &mut Vec::new()) {
         return Err(Error::Unreachable {
             target: target.to_owned(),
             reason: format!("the first request failed ({})", f.name()),
         });
     }
-    let value = Value::String("x".repeat(opts.value_bytes));
     let (held, failed) = hold_open(addr, opts.hold, opts.timeout);
     let stop = AtomicBool::new(false);
     let start = Instant::now();
@@ -174,15 +193,8 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
     let stats: Vec<WorkerStats> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..opts.connections)
             .map(|id| {
-                let requests: Vec<Vec<u8>> = (0..KEYS_PER_WORKER)
-                    .flat_map(|k| {
-                        let name = Value::String(format!("bench-{tag}-{id}-{k}"));
-                        [
-                            codec::request(&oracle::put_request(&name, &value)),
-                            codec::request(&oracle::get_request(&name)),
-                        ]
-                    })
-                    .collect();
+                let requests = (load.requests)(&tag, id, opts.value_bytes);
+                let read = load.read;
                 let stop = &stop;
                 // Workers start spread over one period, so an open loop does not burst.
                 let offset = per_worker.map_or(Duration::ZERO, |r| {
@@ -193,7 +205,7 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
                     .spawn_scoped(s, move || {
                         worker(
                             addr,
-                            &requests,
+                            (&requests, read),
                             opts.timeout,
                             stop,
                             start + offset,
@@ -232,6 +244,8 @@ pub fn run(target: &str, addr: SocketAddr, opts: &BenchOptions) -> Result<BenchR
         target: target.to_owned(),
         connections: opts.connections,
         value_bytes: opts.value_bytes,
+        protocol: opts.protocol.name,
+        mix: (load.mix)(opts.value_bytes),
         duration_s: elapsed,
         requests: latency_us.len(),
         requests_per_sec: latency_us.len() as f64 / elapsed,
@@ -290,7 +304,7 @@ fn new_histogram() -> Histogram<u64> {
 /// per second for this worker, the first due at `first`).
 fn worker(
     addr: SocketAddr,
-    requests: &[Vec<u8>],
+    (requests, read): (&[Exchange], ReadFn),
     limit: Duration,
     stop: &AtomicBool,
     first: Instant,
@@ -318,7 +332,7 @@ fn worker(
         } else {
             Instant::now()
         };
-        match one_request(addr, request, limit, &mut buf) {
+        match one_request(addr, request, read, limit, &mut buf) {
             Ok(done) => {
                 let us = (done - t0).as_micros().max(1) as u64;
                 stats.latency_us.saturating_record(us);
@@ -338,49 +352,39 @@ fn worker(
     stats
 }
 
-#[derive(serde::Deserialize)]
-struct Status<'a> {
-    #[serde(borrow)]
-    status: std::borrow::Cow<'a, str>,
-}
+type ReadFn = fn(&mut TcpStream, &Exchange, &mut Vec<u8>) -> std::result::Result<(), Failure>;
 
-/// One request on a fresh connection: returns when the last reply byte arrived, after checking
-/// that the reply says OK.
-fn one_request(
-    addr: SocketAddr,
-    request: &[u8],
-    limit: Duration,
-    buf: &mut Vec<u8>,
-) -> Result<Instant, Failure> {
-    let io = |e: std::io::Error| match e.kind() {
+/// A read or write error as a failure.
+pub fn io_failure(e: std::io::Error) -> Failure {
+    match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Failure::Timeout,
         std::io::ErrorKind::UnexpectedEof => Failure::Closed,
         _ => Failure::Io,
-    };
+    }
+}
+
+/// One request on a fresh connection: returns when the last reply byte arrived, after the
+/// protocol checked the reply.
+fn one_request(
+    addr: SocketAddr,
+    exchange: &Exchange,
+    read: ReadFn,
+    limit: Duration,
+    buf: &mut Vec<u8>,
+) -> std::result::Result<Instant, Failure> {
     let mut stream = TcpStream::connect_timeout(&addr, limit).map_err(|e| match e.kind() {
         std::io::ErrorKind::TimedOut => Failure::Timeout,
         _ => Failure::Connect,
     })?;
     let _ = stream.set_nodelay(true);
-    stream.set_read_timeout(Some(limit)).map_err(io)?;
+    stream.set_read_timeout(Some(limit)).map_err(io_failure)?;
     // A request that fits the socket buffers cannot block; only a large one needs the limit.
-    if request.len() > 16 * 1024 {
-        stream.set_write_timeout(Some(limit)).map_err(io)?;
+    if exchange.request.len() > 16 * 1024 {
+        stream.set_write_timeout(Some(limit)).map_err(io_failure)?;
     }
-    stream.write_all(request).map_err(io)?;
-    let mut header = [0u8; codec::HEADER_LEN];
-    stream.read_exact(&mut header).map_err(io)?;
-    let length = i32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
-    if length < 0 || length as usize > codec::MAX_REPLY {
-        return Err(Failure::BadReply);
-    }
-    buf.resize(length as usize, 0);
-    stream.read_exact(buf).map_err(io)?;
-    let done = Instant::now();
-    match serde_json::from_slice::<Status>(buf) {
-        Ok(s) if s.status == "OK" => Ok(done),
-        _ => Err(Failure::BadReply),
-    }
+    stream.write_all(&exchange.request).map_err(io_failure)?;
+    read(&mut stream, exchange, buf)?;
+    Ok(Instant::now())
 }
 
 /// One level of a sweep: the run at that many connections, and the compared server's.

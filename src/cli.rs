@@ -468,7 +468,7 @@ pub struct BenchArgs {
     /// How long to run (each level, and each run of each server with --compare), e.g. 10s, 1m.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
-    /// Size of each PUT value (a JSON string of this many bytes).
+    /// Size of each PUT value (a JSON string of this many bytes; srpc only).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=16_000_000))]
     pub value_bytes: u32,
     /// Limit for each network operation.

@@ -35,6 +35,37 @@ fn bench_against_the_builtin_server_reports_json_without_errors() {
 }
 
 #[test]
+fn bench_speaks_lab_4_and_checks_every_reply_byte_for_byte() {
+    let report = bench_json(&[
+        "--protocol",
+        "app",
+        "--target",
+        "builtin",
+        "--duration",
+        "1s",
+        "--connections",
+        "2",
+    ]);
+    assert_eq!(report["protocol"], "app", "{report}");
+    assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["errors"].as_u64(), Some(0), "{report}");
+    // An srpc server answers no lab 4 request: the first one fails, and bench says so.
+    let srpc = common::Fixture::start("none");
+    cmd()
+        .args([
+            "bench",
+            "--protocol",
+            "app",
+            "--target",
+            &srpc.addr.to_string(),
+        ])
+        .args(["--duration", "1s", "--connections", "1", "--timeout", "1s"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the first request failed"));
+}
+
+#[test]
 fn bench_text_report_names_the_measures() {
     cmd()
         .args([

@@ -9,7 +9,9 @@ use crate::server;
 use super::{locate, runtime, target_name};
 
 pub(crate) fn bench_command(args: BenchArgs) -> Result<u8> {
+    let protocol = args.protocol.get();
     let opts = BenchOptions {
+        protocol,
         connections: args.connections[0] as usize,
         duration: args.duration,
         value_bytes: args.value_bytes as usize,
@@ -19,12 +21,7 @@ pub(crate) fn bench_command(args: BenchArgs) -> Result<u8> {
     };
     let resolve_first =
         |host: &str, port: u16| Ok(runtime()?.block_on(server::resolve(host, port))?[0]);
-    let (addr, _server) = locate(
-        &crate::protocol::srpc::SRPC,
-        args.target.as_ref(),
-        &args.exec,
-        resolve_first,
-    )?;
+    let (addr, _server) = locate(protocol, args.target.as_ref(), &args.exec, resolve_first)?;
     let name = target_name(args.target.as_ref(), &args.exec);
     let no_exec = ExecArgs {
         exec: None,
@@ -33,12 +30,7 @@ pub(crate) fn bench_command(args: BenchArgs) -> Result<u8> {
     let compared = match &args.compare {
         Some(t) => Some((
             t.to_string(),
-            locate(
-                &crate::protocol::srpc::SRPC,
-                Some(t),
-                &no_exec,
-                resolve_first,
-            )?,
+            locate(protocol, Some(t), &no_exec, resolve_first)?,
         )),
         None => None,
     };

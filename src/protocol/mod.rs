@@ -53,6 +53,8 @@ pub struct Protocol {
     pub read_request_py: &'static str,
     /// `srpc-check fuzz` in this protocol: its model.
     pub fuzz: crate::fuzz::Fuzzer,
+    /// `srpc-check bench` in this protocol: its requests and the check of each reply.
+    pub load: &'static crate::bench::Load,
     /// Its default rubrics.
     pub rubrics: crate::outcome::rubric::Rubrics,
     /// Its own finding codes, in catalogue order (the shared ones are [`Code::SHARED`]).

@@ -14,6 +14,7 @@ pub mod client;
 pub mod codec;
 pub mod findings;
 pub mod fuzz;
+pub mod load;
 pub mod oracle;
 pub mod rubrics;
 
@@ -29,6 +30,7 @@ pub static APP: Protocol = Protocol {
     fresh: cases::fresh,
     read_request_py: "    n = read(conn, 2)\n    header = read(conn, struct.unpack(\">H\", n)[0]) if len(n) == 2 else b\"\"\n    try:\n        length = json.loads(header)[\"content-length\"]\n    except (ValueError, KeyError, TypeError):\n        length = 0\n    print(\"request:\", n + header + read(conn, length))\n",
     fuzz: crate::fuzz::Fuzzer::of::<fuzz::App>(),
+    load: &load::LOAD,
     rubrics: crate::outcome::rubric::Rubrics {
         server: rubrics::DEFAULT,
         with_client: rubrics::DEFAULT_WITH_CLIENT,

@@ -10,6 +10,7 @@ pub mod client;
 pub mod codec;
 pub mod findings;
 pub mod fuzz;
+pub mod load;
 pub mod oracle;
 pub mod probe;
 pub mod reply;
@@ -26,6 +27,7 @@ pub static SRPC: Protocol = Protocol {
     fresh: cases::fresh_put,
     read_request_py: "    header = read(conn, 8)\n    print(\"request:\", header + read(conn, struct.unpack(\"ii\", header)[1]) if len(header) == 8 else header)\n",
     fuzz: crate::fuzz::Fuzzer::of::<fuzz::Srpc>(),
+    load: &load::LOAD,
     rubrics: crate::outcome::rubric::Rubrics {
         server: rubrics::DEFAULT,
         with_client: rubrics::DEFAULT_WITH_CLIENT,
