@@ -116,6 +116,7 @@ impl Code {
         Code::MemoryLimit,
         Code::Crash,
         Code::WrongProtocol,
+        Code::WritesFiles,
         Code::Unexplained,
     ];
 
@@ -279,6 +280,16 @@ catalogue! {
         fix: "your client never connected; connect to (socket.gethostname(), 4444) as the lab's client_do_single_call does, and check the command runs the CLIENT mode",
         wrong: "client_socket.connect((\"localhost\", 5555))",
         right: "client_socket.connect((socket.gethostname(), 4444))",
+    }
+    WritesFiles {
+        code: "writes-files",
+        area: "other",
+        severity: Warning,
+        title: "the server writes files into its own folder",
+        explanation: "While it ran, your server created or changed files in the folder it runs from (a log file from logging.basicConfig(filename=...), a saved store, a dump). The lab asks for none. A grader often runs submissions from a folder they may not write, where opening the file raises at start-up and the server never listens; and files left behind mix with the submission.",
+        fix: "log to the terminal (print, or logging without filename=) and keep state in memory; if a file is really needed, write it under a folder the command line names, such as tempfile.gettempdir()",
+        wrong: "logging.basicConfig(filename=\"server.log\", level=logging.INFO)",
+        right: "logging.basicConfig(level=logging.INFO)  # to the terminal",
     }
     WrongProtocol {
         code: "wrong-protocol",

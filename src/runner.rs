@@ -123,6 +123,8 @@ pub struct RunReport {
     pub client_port: Option<u16>,
     /// The other protocol the server was heard to speak, when it answered no well-formed
     /// request of the one it was checked in.
+    /// The files the server wrote into its own folder during the run (with `--exec`).
+    pub written: Vec<String>,
     pub speaks: Option<&'static crate::protocol::Protocol>,
     /// The protocol the server was checked in.
     pub protocol: &'static crate::protocol::Protocol,
@@ -419,6 +421,7 @@ pub fn run(
         timeouts_expired: watch.timeouts_expired(),
         client_port: None,
         speaks: None,
+        written: Vec::new(),
         protocol,
     };
     // A server checked in the wrong protocol: which one it speaks (where it listens now).
@@ -485,6 +488,7 @@ pub fn not_started(
         timeouts_expired: 0,
         client_port: None,
         speaks: None,
+        written: Vec::new(),
         protocol: plan.protocol,
     }
 }

@@ -189,6 +189,7 @@ pub fn run(
         timeouts_expired: idle_limits,
         client_port: listeners.addrs.first().map(|a| a.port()),
         speaks: None,
+        written: Vec::new(),
         protocol,
     };
     Ok(ClientRun { report, program })

@@ -77,6 +77,13 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
     let out = Outputs::new(&args.output);
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let target = target_name(args.target.as_ref(), &args.exec);
+    // With --exec, the server's folder before it starts: what it writes there is a finding.
+    let folder = args
+        .exec
+        .exec
+        .as_ref()
+        .and_then(|_| std::env::current_dir().ok())
+        .map(|dir| (crate::server::folder::snapshot(&dir), dir));
     let located = locate(protocol, args.target.as_ref(), &args.exec, |host, port| {
         reach(host, port, args.timeout, seed)
     });
@@ -132,6 +139,9 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
         Err(e) => return Err(e),
     };
     let mut report = report;
+    if let Some((before, dir)) = &folder {
+        report.written = before.written(&crate::server::folder::snapshot(dir));
+    }
     let mut source = source.map(|s| s.wait());
     if let Some(listening) = &listening {
         client.run(&mut report, &mut source, listening, &args, &out, &keep)?;

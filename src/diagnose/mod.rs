@@ -52,6 +52,8 @@ pub struct Finding {
     /// Shown by the big-endian probe that followed the representative case, not by a case of
     /// its own: the probe's exchange is its evidence.
     pub from_probe: bool,
+    /// What shows it when no case does (the files a server wrote), in words.
+    pub note: Option<String>,
 }
 
 /// Every finding of a run, and which finding each outcome belongs to.
@@ -184,7 +186,46 @@ pub fn diagnose(report: &RunReport, source: Option<&Source>) -> Diagnosis {
         source.and_then(|s| locate(code, cases, s))
     });
     (report.protocol.more_findings)(report, &mut diagnosis, source);
+    if let Some(finding) = writes_files(report, source) {
+        diagnosis.findings.push(finding);
+    }
     diagnosis
+}
+
+/// The files a server wrote into its folder: one warning, located where its code names the
+/// first of them (or configures a log file).
+fn writes_files(report: &RunReport, source: Option<&Source>) -> Option<Finding> {
+    let first = report.written.first()?;
+    let base = first.rsplit('/').next().unwrap_or(first);
+    let location = source.and_then(|s| {
+        [
+            format!("\"{base}\""),
+            format!("'{base}'"),
+            "basicConfig(filename".to_owned(),
+            "FileHandler(".to_owned(),
+        ]
+        .iter()
+        .find_map(|needle| s.find_text(needle))
+        .map(|(file, line)| at(s, &file, line))
+    });
+    let shown: Vec<&str> = report.written.iter().take(5).map(String::as_str).collect();
+    let more = report.written.len().saturating_sub(shown.len());
+    Some(Finding {
+        code: Code::WritesFiles,
+        cases: Vec::new(),
+        representative: "",
+        location,
+        from_probe: false,
+        note: Some(format!(
+            "during the run it wrote {}{} into its folder",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )),
+    })
 }
 
 /// Collects the outcomes' codes into findings, each with its representative and location.
@@ -216,6 +257,7 @@ fn group(
                 representative: representative(&cases).id,
                 location: locate(code, &cases),
                 from_probe: false,
+                note: None,
             }
         })
         .collect();
@@ -380,6 +422,7 @@ mod tests {
             timeouts_expired: 0,
             client_port: None,
             speaks: None,
+            written: Vec::new(),
             protocol: &crate::protocol::srpc::SRPC,
         }
     }

@@ -134,6 +134,8 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         s.client = client.map(Box::new);
         s
     };
+    // The submission's folder before its server starts: what it writes there is a finding.
+    let folder = crate::server::folder::snapshot(&spec.scratch);
     let server = Supervised::start(ExecSpec {
         command: spec.command.clone(),
         dir: Some(spec.scratch.clone()),
@@ -205,6 +207,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
     }
     let server_log = server.output();
     drop(server);
+    report.written = folder.written(&crate::server::folder::snapshot(&spec.scratch));
     let client = client_cases(&mut report);
     let source = source(pending, client);
     Ok(WorkerResult {

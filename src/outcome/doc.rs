@@ -69,11 +69,23 @@ pub struct Finding {
     /// shown by the big-endian probe's exchange, id `big-endian-probe`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Test>,
+    /// What shows it when no test does (the files a server wrote), in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Finding {
     pub fn is_error(&self) -> bool {
         self.severity == "error"
+    }
+
+    /// How many cases show it ("3 cases"), or "the run" for a finding no case shows.
+    pub fn extent(&self) -> String {
+        if self.cases.is_empty() {
+            "the run".into()
+        } else {
+            crate::words::count(self.cases.len(), "case")
+        }
     }
 }
 
@@ -220,6 +232,7 @@ impl Doc {
                             .as_ref()
                             .filter(|_| f.from_probe)
                             .map(|p| probe_test(p, report.addr)),
+                        note: f.note.clone(),
                     }
                 })
                 .collect(),

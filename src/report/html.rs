@@ -236,7 +236,7 @@ pub fn render(rows: &[Row], rubric: &Rubric, command: &str, client: Option<&str>
                     "<li><code>{}</code> {} ({})",
                     esc(&f.code),
                     esc(&f.title),
-                    crate::words::count(f.cases.len(), "case")
+                    f.extent()
                 );
                 if let Some(l) = &f.location {
                     let _ = write!(h, " at <code>{}</code>", esc(&super::location_label(l)));

@@ -201,12 +201,19 @@ fn finding_block(f: &json::Finding, report: &RunReport, doc: &json::Doc, style: 
     if let Some(l) = &f.location {
         let _ = writeln!(out, "  --> {}", location_text(l));
     }
-    let _ = writeln!(
-        out,
-        "  {}: {}",
-        count(f.cases.len(), "case"),
-        brief_list(&f.cases, 4)
-    );
+    match &f.note {
+        Some(note) if f.cases.is_empty() => {
+            let _ = writeln!(out, "  {note}");
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                count(f.cases.len(), "case"),
+                brief_list(&f.cases, 4)
+            );
+        }
+    }
     if let Some(t) = &f.evidence {
         let _ = writeln!(
             out,
@@ -392,7 +399,7 @@ fn summary(report: &RunReport, doc: &json::Doc, style: Style) -> String {
             out,
             "  {:<27} {:>8}  {}",
             style.paint(colour, &f.code),
-            count(f.cases.len(), "case"),
+            f.extent(),
             f.title
         );
         if let Some(l) = &f.location {

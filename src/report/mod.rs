@@ -187,7 +187,7 @@ pub fn findings_markdown(doc: &json::Doc) -> String {
             f.severity,
             inline_code(&f.code),
             f.title,
-            count(f.cases.len(), "case")
+            f.extent()
         );
         if let Some(l) = &f.location {
             let _ = write!(out, "  at {}", inline_code(&location_label(l)));

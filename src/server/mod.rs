@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use crate::error::{Error, Result};
 
 pub mod builtin;
+pub mod folder;
 #[cfg(target_os = "linux")]
 pub mod supervisor;
 pub mod traceback;

@@ -204,6 +204,7 @@ fn behind_byte_order(
         representative: probe.case,
         location,
         from_probe: true,
+        note: None,
     })
 }
 
