@@ -85,7 +85,7 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
         .and_then(|_| std::env::current_dir().ok())
         .map(|dir| (crate::server::folder::snapshot(&dir), dir));
     let located = locate(protocol, args.target.as_ref(), &args.exec, |host, port| {
-        reach(host, port, args.timeout, seed)
+        reach(protocol, host, port, args.timeout, seed)
     });
     // With --exec, the student's code is at hand: findings point at its lines. It is read
     // while the cases run: the program the running server's Python process runs, or, for a

@@ -48,7 +48,7 @@ pub(crate) fn fuzz_command(args: FuzzArgs) -> Result<u8> {
         None => None,
     };
     let (addr, mut server) = locate(protocol, args.target.as_ref(), &args.exec, |host, port| {
-        reach(host, port, args.timeout, seed)
+        reach(protocol, host, port, args.timeout, seed)
     })?;
     let opts = FuzzOptions {
         addr,

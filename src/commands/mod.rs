@@ -22,8 +22,6 @@ use crate::error::{Error, Result};
 use crate::net::conn::Conn;
 use crate::net::listeners;
 use crate::outcome::rubric::Rubric;
-use crate::protocol::srpc::oracle;
-use crate::protocol::srpc::{codec, reply};
 use crate::server::builtin::BuiltinServer;
 use crate::server::{self, Control, Target};
 use crate::suite::CaseKey;
@@ -59,13 +57,17 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Finds the address of a remote target that accepts connections. The first connection to it
-/// is a real, harmless request (a GET of a fresh name), never a bare connect-and-close, which
-/// would itself be the "empty connection" test case.
-pub(crate) fn reach(host: &str, port: u16, timeout: Duration, seed: u64) -> Result<SocketAddr> {
+/// is a real, harmless request of the protocol's (srpc: a GET of a fresh name), never a bare
+/// connect-and-close, which would itself be the "empty connection" test case.
+pub(crate) fn reach(
+    protocol: &crate::protocol::Protocol,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+    seed: u64,
+) -> Result<SocketAddr> {
     let (addr, mut conn) = connect_any(host, port, timeout, "srpc-check", NOT_RUNNING)?;
-    let name = serde_json::Value::String(format!("srpc-check-{seed:x}-preflight"));
-    let _ = conn.send(&codec::request(&oracle::get_request(&name)));
-    let _ = reply::read(&mut conn);
+    (protocol.greet)(&mut conn, seed);
     Ok(addr)
 }
 

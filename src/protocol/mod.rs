@@ -55,6 +55,11 @@ pub struct Protocol {
     pub fuzz: crate::fuzz::Fuzzer,
     /// `srpc-check bench` in this protocol: its requests and the check of each reply.
     pub load: &'static crate::bench::Load,
+    /// Sends a harmless request on `conn` and reads its reply (`seed` makes its names fresh):
+    /// the first connection to a server srpc-check did not start.
+    pub greet: fn(&mut crate::net::conn::Conn, u64),
+    /// `srpc-check call` in this protocol.
+    pub call: &'static Caller,
     /// Its default rubrics.
     pub rubrics: crate::outcome::rubric::Rubrics,
     /// Its own finding codes, in catalogue order (the shared ones are [`Code::SHARED`]).
@@ -93,6 +98,19 @@ pub struct Protocol {
     /// the protocol knows one; the engine names a client that left, and groups the rest by
     /// their traceback.
     pub crash_cause: fn(&crate::runner::Outcome) -> Option<Code>,
+}
+
+/// See [`Caller::reply`]: the text to print and whether the reply is right, or why none came.
+pub type ShowReply =
+    fn(&mut crate::net::conn::Conn, std::time::Duration) -> Result<(String, bool), String>;
+
+/// `srpc-check call` in a protocol.
+pub struct Caller {
+    /// The request the command line asks for, framed, or why it is not one.
+    pub request: fn(&crate::cli::CallArgs) -> Result<Vec<u8>, String>,
+    /// Reads the reply and shows it as the lab's client would (and whether it is right), or
+    /// says why none came.
+    pub reply: ShowReply,
 }
 
 /// See [`Protocol::probe`].

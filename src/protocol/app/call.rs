@@ -1,7 +1,32 @@
 //! `srpc-check call --protocol app ACTION VALUE`: the request the lab 4 client would send, and
 //! the reply shown as the client shows it.
 
+use std::time::{Duration, Instant};
+
 use super::codec::{self, py_bytes, Message};
+use crate::cli::CallArgs;
+use crate::net::conn::Conn;
+
+/// How the registry calls it.
+pub static CALL: crate::protocol::Caller = crate::protocol::Caller {
+    request: from_args,
+    reply: |conn: &mut Conn, timeout: Duration| {
+        codec::read_reply(conn, Instant::now() + timeout, false)
+            .map(|m| show(&m))
+            .map_err(|no| no.describe(timeout))
+    },
+};
+
+/// ACTION VALUE from the command line.
+fn from_args(args: &CallArgs) -> Result<Vec<u8>, String> {
+    if args.json.is_some() || args.value.is_some() {
+        return Err("with --protocol app, call takes an ACTION and a VALUE: srpc-check call --protocol app search morpheus".into());
+    }
+    let (Some(action), Some(value)) = (&args.func, &args.name) else {
+        return Err("give an ACTION and a VALUE: srpc-check call --protocol app double 7".into());
+    };
+    request(action, value)
+}
 
 /// The request for `action value`, as the lab 4 client builds it: search as text/json, double
 /// and negate packed `">6si"`, any other action as the bytes of action + value.

@@ -31,6 +31,12 @@ pub static APP: Protocol = Protocol {
     read_request_py: "    n = read(conn, 2)\n    header = read(conn, struct.unpack(\">H\", n)[0]) if len(n) == 2 else b\"\"\n    try:\n        length = json.loads(header)[\"content-length\"]\n    except (ValueError, KeyError, TypeError):\n        length = 0\n    print(\"request:\", n + header + read(conn, length))\n",
     fuzz: crate::fuzz::Fuzzer::of::<fuzz::App>(),
     load: &load::LOAD,
+    greet: |conn, _| {
+        let _ = conn.send(&codec::search("morpheus"));
+        let deadline = std::time::Instant::now() + conn.timeout();
+        let _ = codec::read_reply(conn, deadline, false);
+    },
+    call: &call::CALL,
     rubrics: crate::outcome::rubric::Rubrics {
         server: rubrics::DEFAULT,
         with_client: rubrics::DEFAULT_WITH_CLIENT,

@@ -5,6 +5,7 @@
 //! is wrong with their form, [`oracle`] says what the server answers, [`cases`] holds the cases
 //! (one file per group) and [`findings`] the codes, their rules and their source patterns.
 
+pub mod call;
 pub mod cases;
 pub mod client;
 pub mod codec;
@@ -28,6 +29,12 @@ pub static SRPC: Protocol = Protocol {
     read_request_py: "    header = read(conn, 8)\n    print(\"request:\", header + read(conn, struct.unpack(\"ii\", header)[1]) if len(header) == 8 else header)\n",
     fuzz: crate::fuzz::Fuzzer::of::<fuzz::Srpc>(),
     load: &load::LOAD,
+    greet: |conn, seed| {
+        let name = serde_json::Value::String(format!("srpc-check-{seed:x}-preflight"));
+        let _ = conn.send(&codec::request(&oracle::get_request(&name)));
+        let _ = reply::read(conn);
+    },
+    call: &call::CALL,
     rubrics: crate::outcome::rubric::Rubrics {
         server: rubrics::DEFAULT,
         with_client: rubrics::DEFAULT_WITH_CLIENT,
