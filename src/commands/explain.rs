@@ -29,7 +29,7 @@ pub(crate) fn explain_command(code: &str, protocol: &Protocol) -> Result<u8> {
 
 /// ` --protocol NAME` for any protocol but the default.
 pub(crate) fn flag(protocol: &Protocol) -> String {
-    if *protocol == crate::protocol::srpc::SRPC {
+    if protocol.name == crate::protocol::default_name() {
         String::new()
     } else {
         format!(" --protocol {}", protocol.name)
