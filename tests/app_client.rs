@@ -19,9 +19,9 @@ fn run(action: &str, value: &str, bug: Option<&str>) -> (i32, Value) {
     if let Some(b) = bug {
         command.push_str(&format!(" --bug {b}"));
     }
-    let out = cmd()
-        .current_dir(fixtures())
-        .args([
+    run_json_in(
+        &fixtures(),
+        &[
             "client",
             "--protocol",
             "app",
@@ -29,16 +29,8 @@ fn run(action: &str, value: &str, bug: Option<&str>) -> (i32, Value) {
             &command,
             "--format",
             "json",
-        ])
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON report ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), report)
+        ],
+    )
 }
 
 #[test]
@@ -179,26 +171,19 @@ fn list_shows_the_lab_4_client_cases() {
 
 #[test]
 fn the_whole_lab_4_in_one_run_server_then_client() {
-    let (code, report) = {
-        let out = cmd()
-            .current_dir(fixtures())
-            .args([
-                "--protocol",
-                "app",
-                "--exec",
-                "python3 app-server.py 127.0.0.1 0",
-                "--client-exec",
-                "python3 app-client.py {host} {port} negate -300",
-                "--format",
-                "json",
-            ])
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            serde_json::from_slice::<Value>(&out.stdout).unwrap(),
-        )
-    };
+    let (code, report) = run_json_in(
+        &fixtures(),
+        &[
+            "--protocol",
+            "app",
+            "--exec",
+            "python3 app-server.py 127.0.0.1 0",
+            "--client-exec",
+            "python3 app-client.py {host} {port} negate -300",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(code, 0, "{report:#}");
     assert!(findings(&report).is_empty(), "{report:#}");
     let ids: Vec<&str> = report["tests"]

@@ -23,18 +23,10 @@ fn run(bug: Option<&str>) -> (i32, Value) {
     for f in ["app-server.py", "libserver.py"] {
         std::fs::copy(fixtures().join(f), dir.join(f)).unwrap();
     }
-    let out = cmd()
-        .current_dir(&dir)
-        .args(["--protocol", "app", "--exec", &command, "--format", "json"])
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON report ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), report)
+    run_json_in(
+        &dir,
+        &["--protocol", "app", "--exec", &command, "--format", "json"],
+    )
 }
 
 /// The bug's findings are exactly `codes`, and the first is located on a line of `file` that

@@ -14,18 +14,10 @@ fn fixtures() -> PathBuf {
 }
 
 fn fuzz(args: &[&str]) -> (i32, Value) {
-    let out = cmd()
-        .current_dir(fixtures())
-        .args([&["fuzz", "--protocol", "app", "--format", "json"], args].concat())
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON report ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), report)
+    run_json_in(
+        &fixtures(),
+        &[&["fuzz", "--protocol", "app", "--format", "json"], args].concat(),
+    )
 }
 
 #[test]

@@ -101,6 +101,14 @@ pub enum Wait {
 }
 
 impl Live {
+    /// Closes the connection from srpc-check's side, unless it has ended already.
+    pub fn close(&mut self) {
+        if self.log.end == End::Open {
+            let _ = self.stream.shutdown(std::net::Shutdown::Both);
+            self.log.end = End::ClosedByUs;
+        }
+    }
+
     pub fn new(stream: TcpStream, peer: SocketAddr, timeout: Duration) -> Live {
         let _ = stream.set_nonblocking(false);
         let _ = stream.set_nodelay(true);

@@ -7,6 +7,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use crate::server::supervisor::Supervised;
+use crate::server::traceback::Traceback;
 use crate::server::ServerEvent;
 
 /// How long a hung client has to exit after Ctrl-C before it is stopped outright.
@@ -99,6 +100,35 @@ pub enum Ended {
     Exited(ServerEvent),
     /// It did nothing for the idle limit (no connection, no byte) and was stopped.
     Stopped(ServerEvent),
+}
+
+impl Ended {
+    /// How the run ended, as a client case judges it: whether the program hung (srpc-check
+    /// stopped it) or crashed (a traceback in its `output`, or an exit status other than 0), its
+    /// traceback, and its ending when that is evidence (a crash or a hang).
+    pub fn judged(&self, output: &str) -> Ending {
+        let (event, hung) = match self {
+            Ended::Exited(e) => (e, false),
+            Ended::Stopped(e) => (e, true),
+        };
+        let traceback = Traceback::parse(output);
+        let crashed =
+            !hung && (event.status.as_deref() != Some("exit status 0") || traceback.is_some());
+        Ending {
+            hung,
+            crashed,
+            shown: (hung || crashed).then(|| event.clone()),
+            traceback,
+        }
+    }
+}
+
+/// See [`Ended::judged`].
+pub struct Ending {
+    pub hung: bool,
+    pub crashed: bool,
+    pub traceback: Option<Traceback>,
+    pub shown: Option<ServerEvent>,
 }
 
 /// The program, and how it ended once that is known.

@@ -108,7 +108,22 @@ pub struct Failure {
     pub server: Option<crate::server::ServerEvent>,
 }
 
+impl Failure {
+    /// Step `step` failed for `message` (nothing more known yet).
+    pub fn at(step: usize, message: String) -> Failure {
+        Failure {
+            step,
+            message,
+            expected: None,
+            actual: None,
+            target_down: false,
+            server: None,
+        }
+    }
+}
+
 /// The result of executing a session once.
+#[derive(Default)]
 pub struct Execution {
     pub failure: Option<Failure>,
     pub transcripts: Vec<Transcript>,

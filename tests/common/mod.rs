@@ -58,7 +58,12 @@ impl Drop for Fixture {
 
 /// Runs srpc-check with `args`; returns its exit code and the JSON report it printed.
 pub fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
-    let out = cmd().args(args).output().unwrap();
+    run_json_in(Path::new("."), args)
+}
+
+/// [`run_json`] from the folder `dir`.
+pub fn run_json_in(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = cmd().current_dir(dir).args(args).output().unwrap();
     let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no JSON report ({e}); stderr: {}",

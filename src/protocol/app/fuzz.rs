@@ -302,21 +302,9 @@ impl Model for App {
     }
 
     fn execute(client: &Client, session: &Session<Op>, _run: u64) -> Execution {
-        let mut out = Execution {
-            failure: None,
-            transcripts: Vec::new(),
-            classes: Vec::new(),
-            states: Vec::new(),
-        };
+        let mut out = Execution::default();
         for (i, step) in session.steps.iter().enumerate() {
-            let fail = |message: String| Failure {
-                step: i,
-                message,
-                expected: None,
-                actual: None,
-                target_down: false,
-                server: None,
-            };
+            let fail = |message: String| Failure::at(i, message);
             let (bytes, expected, state) = step.op.request();
             out.states.push(state);
             let lying = expected.is_none();

@@ -72,12 +72,7 @@ impl Model for Srpc {
     fn execute(client: &Client, session: &Session<Op>, run: u64) -> Execution {
         let name = |key: u8| Value::String(format!("fz-{}-{run:010}-k{key}", client.tag));
         let mut model: HashMap<u8, Value> = HashMap::new();
-        let mut out = Execution {
-            failure: None,
-            transcripts: Vec::new(),
-            classes: Vec::new(),
-            states: Vec::new(),
-        };
+        let mut out = Execution::default();
         for (i, step) in session.steps.iter().enumerate() {
             let pause = Duration::from_millis(u64::from(step.pause_ms));
             let (request, expected, half_close) = match &step.op {
@@ -124,21 +119,13 @@ impl Model for Srpc {
                     (frame.bytes(), None, true)
                 }
             };
-            let fail = |message: String| Failure {
-                step: i,
-                message,
-                expected: None,
-                actual: None,
-                target_down: false,
-                server: None,
-            };
+            let fail = |message: String| Failure::at(i, message);
             let (result, transcript) =
                 match exchange(client, &request, &step.cuts, pause, half_close) {
                     Ok(pair) => pair,
                     Err(e) => {
                         out.failure = Some(Failure {
                             target_down: e == ConnectError::Refused,
-                            server: None,
                             ..fail(format!("could not connect: {e}"))
                         });
                         return out;
@@ -193,7 +180,6 @@ impl Model for Srpc {
                     Err(e) => {
                         out.failure = Some(Failure {
                             target_down: e == ConnectError::Refused,
-                        server: None,
                             ..fail(format!("after this malformed frame the server no longer accepts connections ({e})"))
                         });
                         return out;

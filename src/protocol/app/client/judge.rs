@@ -6,12 +6,10 @@
 
 use super::serve::{AppConn, RunLog, Sent};
 use super::Delivery;
-use crate::client::listen::Ended;
 use crate::client::{Judged, Settings};
 use crate::codes::Code;
 use crate::protocol::app::codec::{self, py_bytes};
 use crate::protocol::app::findings::AppCode;
-use crate::server::traceback::Traceback;
 use crate::suite::{Status, Verdict};
 use crate::words::clip;
 
@@ -23,15 +21,8 @@ fn code(c: AppCode) -> Code {
 }
 
 pub fn judge(delivery: Delivery, log: &RunLog, settings: &Settings) -> Judged {
-    let (event, hung) = match &log.ended {
-        Ended::Exited(e) => (e, false),
-        Ended::Stopped(e) => (e, true),
-    };
-    let traceback = Traceback::parse(&log.output);
-    let crashed =
-        !hung && (event.status.as_deref() != Some("exit status 0") || traceback.is_some());
-    let shown_event = (hung || crashed).then(|| event.clone());
-    let mut verdict = verdict(delivery, log, settings, hung, crashed);
+    let ending = log.ended.judged(&log.output);
+    let mut verdict = verdict(delivery, log, settings, ending.hung, ending.crashed);
     if verdict.status == Status::Pass {
         if let Some(why) = &log.not_applicable {
             verdict = Verdict::new(Status::Skip, format!("skipped: {why}"));
@@ -39,7 +30,7 @@ pub fn judge(delivery: Delivery, log: &RunLog, settings: &Settings) -> Judged {
     }
     Judged {
         verdict,
-        event: shown_event,
+        event: ending.shown,
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::Delivery;
-use crate::client::conn::{ConnLog, End, Live};
+use crate::client::conn::{ConnLog, Live};
 use crate::client::listen::{attend, Ended, Program, Turn};
 use crate::client::Stage;
 use crate::protocol::app::{codec, oracle};
@@ -81,7 +81,7 @@ pub fn serve(stage: &Stage<'_>, delivery: Delivery, process: &mut Supervised) ->
                 }
                 match &sent {
                     Some(sent) => answer(&mut live, sent, delivery, timeout, program),
-                    None => close(&mut live),
+                    None => live.close(),
                 }
                 conns.push((live, request, sent));
             }
@@ -99,13 +99,6 @@ pub fn serve(stage: &Stage<'_>, delivery: Delivery, process: &mut Supervised) ->
         ended,
         output,
         not_applicable,
-    }
-}
-
-fn close(live: &mut Live) {
-    if live.log.end == End::Open {
-        let _ = live.stream.shutdown(std::net::Shutdown::Both);
-        live.log.end = End::ClosedByUs;
     }
 }
 
@@ -221,7 +214,7 @@ fn answer(
     program: &mut Program<'_>,
 ) {
     if delivery == Delivery::NoReply {
-        close(live);
+        live.close();
         return;
     }
     let encoding = if sent.content_type == oracle::JSON_TYPE {
@@ -244,7 +237,7 @@ fn answer(
         first.pause_before = SLOW;
     }
     if delivery == Delivery::ClosesEarly {
-        close(live);
+        live.close();
     }
 }
 

@@ -27,19 +27,18 @@ fn nth(i: usize, total: usize) -> String {
 }
 
 pub fn judge(delivery: Delivery, log: &RunLog, settings: &Settings) -> Judged {
-    let (event, hung) = match &log.ended {
-        Ended::Exited(e) => (e, false),
-        Ended::Stopped(e) => (e, true),
-    };
-    let traceback = Traceback::parse(&log.output);
-    let crashed =
-        !hung && (event.status.as_deref() != Some("exit status 0") || traceback.is_some());
-    // The program's ending is evidence when it crashed or hung.
-    let shown_event = (hung || crashed).then(|| event.clone());
-    let verdict = verdict(delivery, log, settings, hung, crashed, traceback.as_ref());
+    let ending = log.ended.judged(&log.output);
+    let verdict = verdict(
+        delivery,
+        log,
+        settings,
+        ending.hung,
+        ending.crashed,
+        ending.traceback.as_ref(),
+    );
     Judged {
         verdict,
-        event: shown_event,
+        event: ending.shown,
     }
 }
 

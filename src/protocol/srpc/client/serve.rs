@@ -98,10 +98,7 @@ impl Live {
             Request::BadHeader => b"{}".to_vec(),
             // The client stopped sending (or left): a server gives up on it and closes.
             Request::Incomplete => {
-                if self.log.end == End::Open {
-                    let _ = self.stream.shutdown(std::net::Shutdown::Both);
-                    self.log.end = End::ClosedByUs;
-                }
+                self.close();
                 return;
             }
         };
