@@ -21,9 +21,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Some(Command::Bench(args)) => bench::bench_command(args),
         Some(Command::Call(args)) => call::call_command(args),
-        #[cfg(target_os = "linux")]
+        #[cfg(unix)]
         Some(Command::Client(args)) => crate::commands::client::client_command(args),
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(unix))]
         Some(Command::Client(_)) => Err(crate::error::Error::Usage(
             "client needs Linux (network namespaces, the kernel's socket tables)".into(),
         )),

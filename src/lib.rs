@@ -4,13 +4,14 @@
 //! findings); `net` holds the bytes on sockets (connections, the kernel's socket tables), `server` says
 //! what is being tested (the builtin reference server, a HOST:PORT, or a process srpc-check runs
 //! and supervises itself with `--exec`), `bench` generates load, and `cli`/`app` turn a command
-//! line into work and an exit code. `client` turns it around: srpc-check plays the server and the
+//! line into work and an exit code. `host` says what this machine lets srpc-check see of the
+//! programs it runs (Linux's /proc and socket tables, or a portable library elsewhere). `client` turns it around: srpc-check plays the server and the
 //! student's client program is under test.
 
 pub mod app;
 pub mod bench;
 pub mod cli;
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 pub mod client;
 pub mod codes;
 pub mod commands;
@@ -18,6 +19,7 @@ pub mod diagnose;
 pub mod error;
 pub mod fuzz;
 pub mod grade;
+pub mod host;
 pub mod net;
 pub mod observe;
 pub mod outcome;

@@ -7,7 +7,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = app::run(cli);
     // Interrupted meanwhile: the exit is the signal's (130 for Ctrl-C), not this run's.
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     srpc_check::server::supervisor::wait_if_interrupted();
     match result {
         Ok(code) => ExitCode::from(code),

@@ -125,6 +125,9 @@ pub struct RunReport {
     /// request of the one it was checked in.
     /// The files the server wrote into its own folder during the run (with `--exec`).
     pub written: Vec<String>,
+    /// On a portable machine ([`crate::host`]), for a program srpc-check ran: what that costs
+    /// the verdicts, in words.
+    pub portable: Option<String>,
     pub speaks: Option<&'static crate::protocol::Protocol>,
     /// The protocol the server was checked in.
     pub protocol: &'static crate::protocol::Protocol,
@@ -395,6 +398,7 @@ pub fn run(
         on_outcome(&outcome);
         outcomes.push(outcome);
     }
+    let ran_it = control.is_some();
     let mut report = RunReport {
         target: target.to_owned(),
         addr,
@@ -412,7 +416,7 @@ pub fn run(
             Some(Stop::OutOfTime(before, _)) => Some(before),
             _ => None,
         },
-        restarts: control.map_or(0, |c| c.restarts()),
+        restarts: control.as_ref().map_or(0, |c| c.restarts()),
         probe,
         left_out: plan.left_out,
         duration: started.elapsed(),
@@ -422,6 +426,7 @@ pub fn run(
         client_port: None,
         speaks: None,
         written: Vec::new(),
+        portable: ran_it.then(crate::host::note).flatten(),
         protocol,
     };
     // A server checked in the wrong protocol: which one it speaks (where it listens now).
@@ -489,6 +494,7 @@ pub fn not_started(
         client_port: None,
         speaks: None,
         written: Vec::new(),
+        portable: None,
         protocol: plan.protocol,
     }
 }

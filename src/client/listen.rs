@@ -3,7 +3,6 @@
 //! and ends when the program exits or does nothing for too long.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use crate::server::supervisor::Supervised;
@@ -73,23 +72,15 @@ impl Listeners {
 }
 
 fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    use nix::sys::socket::{
-        bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
-        SockaddrStorage,
-    };
-    let family = if addr.is_ipv4() {
-        AddressFamily::Inet
-    } else {
-        AddressFamily::Inet6
-    };
-    let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
-    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
     if addr.is_ipv6() {
-        setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+        socket.set_only_v6(true)?;
     }
-    bind(fd.as_raw_fd(), &SockaddrStorage::from(addr))?;
-    listen(&fd, Backlog::new(128).expect("a valid backlog"))?;
-    let listener = TcpListener::from(fd);
+    socket.bind(&addr.into())?;
+    socket.listen(128)?;
+    let listener = TcpListener::from(socket);
     listener.set_nonblocking(true)?;
     Ok(listener)
 }

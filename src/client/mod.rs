@@ -190,6 +190,7 @@ pub fn run(
         client_port: listeners.addrs.first().map(|a| a.port()),
         speaks: None,
         written: Vec::new(),
+        portable: crate::host::note(),
         protocol,
     };
     Ok(ClientRun { report, program })

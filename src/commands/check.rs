@@ -151,13 +151,13 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
 
 /// `--client-exec`: the client's cases after the server's, in the same report.
 struct ClientPart {
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     command: Option<String>,
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     protocol: &'static crate::protocol::Protocol,
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 impl ClientPart {
     fn new(args: &CheckArgs) -> Result<ClientPart> {
         Ok(ClientPart {
@@ -227,7 +227,7 @@ impl ClientPart {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(unix))]
 impl ClientPart {
     fn new(args: &CheckArgs) -> Result<ClientPart> {
         match args.client_exec {

@@ -34,10 +34,7 @@ pub(crate) fn listening(
             words: format!("{addr} (--listen)"),
         };
     }
-    let entered = match crate::sandbox::namespaces::disabled() {
-        Some(why) => Err(why),
-        None => crate::sandbox::namespaces::enter_net_box(),
-    };
+    let entered = private_network();
     match entered {
         Ok(()) => Listening {
             addrs: Listeners::every_address(port),
@@ -62,6 +59,20 @@ pub(crate) fn listening(
             }
         }
     }
+}
+
+/// Enters a private network namespace, or says why there is none: portable runs have none
+/// (see [`crate::host`]).
+fn private_network() -> std::result::Result<(), String> {
+    #[cfg(target_os = "linux")]
+    if !crate::host::portable() {
+        return match crate::sandbox::namespaces::disabled() {
+            Some(why) => Err(why),
+            None => crate::sandbox::namespaces::enter_net_box(),
+        };
+    }
+    let why = crate::host::why_portable().unwrap_or("this run is portable");
+    Err(format!("{why}: network namespaces are Linux's"))
 }
 
 /// Runs the client cases: listens where `listening` says, runs `command` once per case, with a

@@ -1,16 +1,10 @@
 //! `srpc-check grade`: a class at a time (see `crate::grade`), or shards merged.
 
-use std::time::Duration;
-
 use crate::cli::GradeArgs;
 use crate::error::{Error, Result, EXIT_OK};
 use crate::outcome::rubric;
 use crate::report::write_stdout;
-use crate::server;
 
-use super::load_rubric;
-
-#[cfg(target_os = "linux")]
 pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
     let protocol = args.protocol.get();
     crate::protocol::client_exec_allowed(protocol, args.client_exec.is_some())
@@ -26,6 +20,31 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
             .ok_or_else(|| Error::Usage("grade --merge needs --out".into()))?;
         return crate::grade::shard::merge(&args.merge, &out);
     }
+    sandboxes_here()?;
+    run_class(args)
+}
+
+/// grade runs every submission in a box of Linux's namespaces and cgroups: a usage error
+/// where there are none, naming what is missing and what works instead.
+fn sandboxes_here() -> Result<()> {
+    match crate::host::why_portable() {
+        None => Ok(()),
+        Some(why) if cfg!(target_os = "linux") => Err(Error::Usage(format!(
+            "grade needs Linux's sandboxes (namespaces, cgroups, /proc), and {why}: unset {} to grade",
+            crate::host::PORTABLE_ENV
+        ))),
+        Some(why) => Err(Error::Usage(format!(
+            "grade needs Linux: it runs each submission in a sandbox made of Linux namespaces and cgroups, and {why}. Grade on a Linux machine (a CI runner, a container, WSL); here, `srpc-check --exec COMMAND` checks one server, and --print-rubric and --merge work"
+        ))),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn run_class(args: GradeArgs) -> Result<u8> {
+    use super::load_rubric;
+    use crate::server;
+    use std::time::Duration;
+    let protocol = args.protocol.get();
     let cases = crate::grade::case_keys(protocol, args.client_exec.is_some());
     let (rubric, rubric_text) = load_rubric(args.rubric.as_deref(), protocol, &cases)?;
     let (Some(dir), Some(command), Some(out)) = (args.dir, args.exec, args.out) else {
@@ -35,7 +54,7 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
         Some(p) => Some((p.shard(&|name| std::env::var(name).ok())?, p.count)),
         None => None,
     };
-    supervisor_panic_hook();
+    server::supervisor::stop_servers_on_panic();
     crate::grade::run(crate::grade::GradeOptions {
         dir,
         command,
@@ -64,15 +83,6 @@ pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn grade_command(args: GradeArgs) -> Result<u8> {
-    if args.print_rubric {
-        write_stdout(args.protocol.get().rubrics.server)?;
-        return Ok(EXIT_OK);
-    }
-    Err(Error::Usage("grade needs Linux (namespaces, /proc)".into()))
-}
-
-#[cfg(target_os = "linux")]
-pub(crate) fn supervisor_panic_hook() {
-    server::supervisor::stop_servers_on_panic();
+fn run_class(_: GradeArgs) -> Result<u8> {
+    Err(Error::Usage("grade needs Linux".into()))
 }

@@ -1,8 +1,7 @@
 //! The hidden commands srpc-check runs itself: a submission's worker inside its box, the
 //! limits applied before a server starts, and a private loopback for tests.
 
-use crate::error::{Error, Result, EXIT_OK};
-use crate::report::write_stdout;
+use crate::error::{Error, Result};
 
 /// Inside a submission's box: grade it and print the result as JSON.
 #[cfg(target_os = "linux")]
@@ -10,8 +9,8 @@ pub(crate) fn grade_worker_command(spec: &str) -> Result<u8> {
     let spec: crate::grade::worker::WorkerSpec =
         serde_json::from_str(spec).map_err(|e| Error::Usage(format!("bad worker spec: {e}")))?;
     let result = crate::grade::worker::main(&spec).map_err(Error::Server)?;
-    write_stdout(&serde_json::to_string(&result).expect("result serialises"))?;
-    Ok(EXIT_OK)
+    crate::report::write_stdout(&serde_json::to_string(&result).expect("result serialises"))?;
+    Ok(crate::error::EXIT_OK)
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -6,7 +6,7 @@
 pub mod bench;
 pub mod call;
 pub mod check;
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 pub mod client;
 pub mod explain;
 pub mod fuzz;
@@ -120,7 +120,7 @@ pub enum Server {
     /// The embedded reference server.
     Builtin(BuiltinServer),
     /// A process srpc-check started with --exec.
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     Exec(server::supervisor::Supervised),
     /// A server someone else runs.
     Remote,
@@ -135,7 +135,7 @@ impl Server {
         dir: &std::path::Path,
     ) -> crate::diagnose::source::Pending {
         match self {
-            #[cfg(target_os = "linux")]
+            #[cfg(unix)]
             Server::Exec(s) => s.read_source(command, dir),
             _ => crate::diagnose::Source::read_in_background(command, dir),
         }
@@ -144,7 +144,7 @@ impl Server {
     /// The process to restart, when srpc-check runs it.
     pub fn control(&mut self) -> Option<&mut dyn Control> {
         match self {
-            #[cfg(target_os = "linux")]
+            #[cfg(unix)]
             Server::Exec(s) => Some(s),
             _ => None,
         }
@@ -176,7 +176,7 @@ pub(crate) fn locate(
     }
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 pub(crate) fn start_exec(
     command: &str,
     target: Option<&Target>,
@@ -211,10 +211,11 @@ pub(crate) fn start_exec(
     Ok((addr, Server::Exec(server)))
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(unix))]
 pub(crate) fn start_exec(_: &str, _: Option<&Target>, _: Duration) -> Result<(SocketAddr, Server)> {
     Err(Error::Usage(
-        "--exec needs Linux (it reads the server's sockets from /proc)".into(),
+        "--exec needs a Unix system (Linux or macOS): it runs the server in its own process group"
+            .into(),
     ))
 }
 

@@ -423,6 +423,7 @@ mod tests {
             client_port: None,
             speaks: None,
             written: Vec::new(),
+            portable: None,
             protocol: &crate::protocol::srpc::SRPC,
         }
     }

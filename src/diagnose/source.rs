@@ -96,7 +96,7 @@ impl Source {
     /// its own folder, then the files it imports or runs (`import`, `runpy.run_path` and
     /// `run_module`, `exec(open(...).read())`) that lie in `dir` (the submission's folder)
     /// or the process's folder. At most [`MAX_FILES`] files.
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     pub fn for_program(program: &crate::server::supervisor::Program, dir: &Path) -> Source {
         let entry = Entry::of(&program.argv);
         let Some(entry) = entry else {
@@ -151,7 +151,7 @@ impl Source {
     /// The source of a program srpc-check ran: what its Python process ran, when the kernel
     /// showed it ([`Source::for_program`]), else the files `command` names
     /// ([`Source::for_command`]: a program that ended before it could be read).
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     pub fn for_run(
         program: Option<&crate::server::supervisor::Program>,
         command: &str,
@@ -164,7 +164,7 @@ impl Source {
     }
 
     /// [`Source::for_run`] on a thread of its own.
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     pub fn for_run_in_background(
         program: Option<&crate::server::supervisor::Program>,
         command: &str,
@@ -349,9 +349,9 @@ fn run_scanner_args(python: &str, dir: &Path, args: &[String]) -> Result<ScanOut
         .stderr(Stdio::null());
     // Registered with the supervisor: it runs beside the server under test, and must not be
     // taken for a process the server left behind (stopped, or reaped before it is waited for).
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     let spawned = crate::server::supervisor::spawn_tracked(&mut cmd);
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(unix))]
     let spawned = cmd.spawn();
     let mut child = spawned.map_err(|e| format!("cannot run {python} to read the source: {e}"))?;
     let stdout = child.stdout.take().expect("piped");
@@ -372,7 +372,7 @@ fn run_scanner_args(python: &str, dir: &Path, args: &[String]) -> Result<ScanOut
             }
         }
     };
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     crate::server::supervisor::untrack(child.id());
     let out = reader.join().unwrap_or_default();
     match status {
@@ -472,7 +472,7 @@ mod tests {
         assert_eq!(of("python3 - x.py"), None);
     }
 
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     #[test]
     fn a_running_program_is_followed_through_its_local_imports_and_no_further() {
         let root = crate::test_dir("follow");

@@ -20,11 +20,11 @@ pub use class::{run, GradeOptions};
 /// The cases a grade runs: the server's, and the client's with `--client-exec`.
 pub fn case_keys(protocol: &crate::protocol::Protocol, client: bool) -> Vec<crate::suite::CaseKey> {
     let mut keys = crate::suite::keys(&(protocol.cases)());
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     if client {
         keys.extend(crate::client::keys(protocol));
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(unix))]
     let _ = client;
     keys
 }

@@ -24,6 +24,8 @@
 //! Races are forced rather than hoped for: [`Watch::pause`] holds the server still while a
 //! client leaves, so the server meets a client that has completely gone, every time.
 
+pub mod doing;
+#[cfg(target_os = "linux")]
 pub mod proc;
 
 use std::net::SocketAddr;
@@ -31,7 +33,38 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use proc::{Doing, Thread};
+use doing::{Doing, Thread};
+
+/// Every thread of the processes `pids`, or None where they cannot be read: not permitted, or a
+/// portable run ([`crate::host`]) that has no /proc to read them from.
+fn threads(pids: &[u32]) -> Option<Vec<Thread>> {
+    if crate::host::portable() {
+        return None;
+    }
+    #[cfg(target_os = "linux")]
+    return proc::threads(pids);
+    #[cfg(not(target_os = "linux"))]
+    return {
+        let _ = pids;
+        None
+    };
+}
+
+/// Has every process of `pids` stopped (by SIGSTOP), or ended? On Linux, every thread of each;
+/// elsewhere, as the process table shows it.
+fn all_stopped(pids: &[u32]) -> bool {
+    #[cfg(target_os = "linux")]
+    if !crate::host::portable() {
+        return proc::all_stopped(pids);
+    }
+    let table = crate::host::processes();
+    pids.iter().all(|pid| {
+        table
+            .iter()
+            .find(|p| p.pid == *pid)
+            .is_none_or(|p| p.state != crate::host::State::Live)
+    })
+}
 
 /// What the server's threads and our connection show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +147,9 @@ pub fn judge(threads: &[Thread], ours: Ours, listeners: &[u64]) -> Seen {
     }
 }
 
+/// How long [`Watch::settle`] waits for a server whose threads it cannot read.
+pub const UNSEEN_SETTLE: Duration = Duration::from_millis(100);
+
 /// Two looks this far apart must agree before a conclusion counts.
 pub const CONFIRM: Duration = Duration::from_millis(5);
 
@@ -146,7 +182,7 @@ impl Watch {
     pub fn set_root(&self, pid: Option<u32>) {
         self.0.root.store(pid.unwrap_or(0), Ordering::Relaxed);
         if let Some(pid) = pid {
-            match proc::threads(&crate::server::supervisor::alive_tree(pid)) {
+            match threads(&crate::server::supervisor::alive_tree(pid)) {
                 Some(_) => self.0.observed.store(true, Ordering::Relaxed),
                 None => self.0.refused.store(true, Ordering::Relaxed),
             }
@@ -180,10 +216,11 @@ impl Watch {
     pub fn pause(&self, within: Duration) -> Option<Paused> {
         use nix::sys::signal::{kill, Signal};
         use nix::unistd::Pid;
-        if !self.active() {
+        // Needs no look at the threads: stopping works wherever signals do.
+        let root = self.0.root.load(Ordering::Relaxed);
+        if root == 0 {
             return None;
         }
-        let root = self.0.root.load(Ordering::Relaxed);
         let deadline = std::time::Instant::now() + within;
         let mut paused = Paused { pids: Vec::new() };
         loop {
@@ -199,7 +236,7 @@ impl Watch {
                     Err(_) => return None,              // not ours to stop: let go of the rest
                 }
             }
-            if new.is_empty() && proc::all_stopped(&paused.pids) {
+            if new.is_empty() && all_stopped(&paused.pids) {
                 return (!paused.pids.is_empty()).then_some(paused);
             }
             if std::time::Instant::now() > deadline {
@@ -212,14 +249,20 @@ impl Watch {
     /// Waits, up to `within`, until the server is at rest: no thread is running and none of
     /// its listeners holds a connection it has not accepted, in two looks a few milliseconds
     /// apart that agree. So a client that left has been dealt with before the next one comes.
-    /// False when that was not seen (nothing to watch, or still busy at the end).
+    /// False when that was not seen (nothing to watch, or still busy at the end). A server
+    /// that runs but cannot be looked at (a portable run) gets a moment, [`UNSEEN_SETTLE`] at
+    /// most, instead.
     pub fn settle(&self, within: Duration) -> bool {
+        if self.0.root.load(Ordering::Relaxed) != 0 && !self.active() {
+            std::thread::sleep(within.min(UNSEEN_SETTLE));
+            return false;
+        }
         let deadline = std::time::Instant::now() + within;
         let mut last: Option<(Vec<Thread>, std::time::Instant)> = None;
         while self.active() && std::time::Instant::now() < deadline {
             let root = self.0.root.load(Ordering::Relaxed);
             let pids = crate::server::supervisor::alive_tree(root);
-            let Some(mut threads) = proc::threads(&pids) else {
+            let Some(mut threads) = threads(&pids) else {
                 return false;
             };
             threads.sort_by_key(|t| (t.pid, t.tid));
@@ -254,7 +297,7 @@ impl Watch {
         }
         let side = crate::net::listeners::server_side(client, server)?;
         let pids = crate::server::supervisor::alive_tree(root);
-        let Some(mut threads) = proc::threads(&pids) else {
+        let Some(mut threads) = threads(&pids) else {
             self.0.refused.store(true, Ordering::Relaxed);
             return None;
         };

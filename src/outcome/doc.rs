@@ -40,6 +40,10 @@ pub struct Doc {
     /// Waits that ended because a timeout expired (observed runs of sound servers: 0).
     #[serde(default)]
     pub timeouts_expired: u32,
+    /// Set on a portable machine (macOS, or `SRPC_CHECK_PORTABLE=1`) for a program srpc-check
+    /// ran: why verdicts there are slower and less certain, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portable: Option<String>,
     pub big_endian_probe: Option<String>,
     /// Cases --only/--skip left out (they are not in `tests`).
     pub left_out: usize,
@@ -211,6 +215,7 @@ impl Doc {
             restarts: report.restarts,
             observed: report.observed,
             timeouts_expired: report.timeouts_expired,
+            portable: report.portable.clone(),
             big_endian_probe: report.probe.as_ref().map(|p| p.text.clone()),
             left_out: report.left_out,
             duration_ms: report.duration.as_millis(),

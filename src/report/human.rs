@@ -434,6 +434,13 @@ fn summary(report: &RunReport, doc: &json::Doc, style: Style) -> String {
     if let (Some(probe), None) = (report.probe.as_ref().map(|p| &p.text), report.speaks) {
         let _ = writeln!(out, "Big-endian probe: {probe}.");
     }
+    if let Some(note) = &report.portable {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint("33", &format!("Portable mode: {note}."))
+        );
+    }
     if report.restarts > 0 {
         let _ = writeln!(
             out,

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 pub mod builtin;
 pub mod folder;
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 pub mod supervisor;
 pub mod traceback;
 

@@ -24,7 +24,7 @@ use std::sync::{mpsc, Arc, LazyLock, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use super::{Control, EventKind, ServerEvent};
-use crate::net::listeners;
+use crate::host::State;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
@@ -227,13 +227,7 @@ impl Program {
     /// The process `pid`, if it is a Python interpreter whose command line and folder can
     /// be read.
     pub fn of(pid: u32) -> Option<Program> {
-        let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let argv: Vec<String> = raw
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+        let crate::host::ProgramInfo { argv, exe, cwd } = crate::host::program(pid)?;
         let python = |p: &std::path::Path| {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("python"))
@@ -245,8 +239,11 @@ impl Program {
         if !is_python {
             return None;
         }
-        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
-        Some(Program { pid, argv, cwd })
+        Some(Program {
+            pid,
+            argv,
+            cwd: cwd?,
+        })
     }
 }
 
@@ -255,18 +252,14 @@ impl Program {
 fn python_program(root: u32) -> Option<Program> {
     let mut tree = alive_tree(root);
     tree.sort_unstable();
-    let listening: HashSet<u64> = listeners::listening(Some(root))
+    let listening: HashSet<u32> = crate::host::listening(root, &tree)
         .into_iter()
-        .map(|r| r.inode)
+        .map(|h| h.pid)
         .collect();
     let programs: Vec<Program> = tree.into_iter().filter_map(Program::of).collect();
     programs
         .iter()
-        .find(|p| {
-            listeners::socket_inodes(p.pid)
-                .into_iter()
-                .any(|i| listening.contains(&i))
-        })
+        .find(|p| listening.contains(&p.pid))
         .or(programs.first())
         .cloned()
 }
@@ -399,8 +392,7 @@ impl Supervised {
 
     /// Runs the command in its own session, its output read into the ring.
     fn spawn(&mut self) -> Result<(), StartError> {
-        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| StartError::Spawn(e.into()))?;
+        let (read_end, write_end) = std::io::pipe().map_err(StartError::Spawn)?;
         let write_err = write_end.try_clone().map_err(StartError::Spawn)?;
         let mut cmd = match self.spec.wrapper.split_first() {
             Some((program, args)) => {
@@ -424,6 +416,7 @@ impl Supervised {
         unsafe {
             cmd.pre_exec(|| {
                 nix::unistd::setsid()?;
+                #[cfg(target_os = "linux")]
                 nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
                 Ok(())
             });
@@ -436,7 +429,7 @@ impl Supervised {
         std::thread::Builder::new()
             .name("server-output".into())
             .spawn(move || {
-                let mut pipe = std::fs::File::from(read_end);
+                let mut pipe = read_end;
                 let mut buf = [0u8; 8192];
                 while let Ok(n) = pipe.read(&mut buf) {
                     if n == 0 {
@@ -633,11 +626,11 @@ fn reap(run: &mut Running) {
 /// `roots` gives the servers running now. Returns what could not be stopped.
 fn sweep(root: u32, roots: &dyn Fn() -> HashSet<u32>, deadline: Instant) -> Vec<u32> {
     loop {
-        let table = proc_table();
+        let table = crate::host::processes();
         let roots = roots();
         let me = std::process::id();
         for p in &table {
-            if p.zombie && p.ppid == me && !roots.contains(&p.pid) {
+            if p.state == State::Zombie && p.ppid == me && !roots.contains(&p.pid) {
                 let _ = waitpid(Pid::from_raw(p.pid as i32), Some(WaitPidFlag::WNOHANG));
             }
         }
@@ -688,51 +681,24 @@ fn live_roots() -> std::sync::MutexGuard<'static, HashSet<u32>> {
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Proc {
-    pid: u32,
-    ppid: u32,
-    zombie: bool,
-}
-
-/// Every process's parent and state, from /proc/PID/stat.
-fn proc_table() -> Vec<Proc> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // "pid (comm) S ppid ...": comm may hold spaces and parentheses.
-            let rest = &stat[stat.rfind(')')? + 2..];
-            let mut fields = rest.split(' ');
-            let state = fields.next()?;
-            let ppid = fields.next()?.parse().ok()?;
-            Some(Proc {
-                pid,
-                ppid,
-                zombie: state == "Z" || state == "X",
-            })
-        })
-        .collect()
-}
-
 /// The processes of the server rooted at `root` that are still running: its descendants, and
 /// orphans reparented to srpc-check (which, as subreaper, inherits whatever the server left).
 pub fn alive_tree(root: u32) -> Vec<u32> {
     let roots = live_roots().clone();
-    alive_in(&proc_table(), root, &roots)
+    alive_in(&crate::host::processes(), root, &roots)
 }
 
 /// [`alive_tree`], from a process table and the set of running roots.
-fn alive_in(table: &[Proc], root: u32, roots: &HashSet<u32>) -> Vec<u32> {
+fn alive_in(table: &[crate::host::Proc], root: u32, roots: &HashSet<u32>) -> Vec<u32> {
     let me = std::process::id();
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     for p in table {
         children.entry(p.ppid).or_default().push(p.pid);
     }
     let mut seeds = vec![root];
+    // What left the tree but not the server's process group (an orphan where srpc-check is not
+    // its subreaper).
+    seeds.extend(table.iter().filter(|p| p.pgid == root).map(|p| p.pid));
     seeds.extend(
         children
             .get(&me)
@@ -740,7 +706,11 @@ fn alive_in(table: &[Proc], root: u32, roots: &HashSet<u32>) -> Vec<u32> {
             .flatten()
             .filter(|pid| !roots.contains(pid) || **pid == root),
     );
-    let zombies: HashSet<u32> = table.iter().filter(|p| p.zombie).map(|p| p.pid).collect();
+    let zombies: HashSet<u32> = table
+        .iter()
+        .filter(|p| p.state == State::Zombie)
+        .map(|p| p.pid)
+        .collect();
     let mut seen = HashSet::new();
     let mut queue: VecDeque<u32> = seeds.into_iter().collect();
     while let Some(pid) = queue.pop_front() {
@@ -764,17 +734,13 @@ fn signal_tree(root: u32, signal: Signal) {
 /// Where the tree rooted at `root` listens: a listening socket in its network namespace that
 /// one of its processes holds, matching `expect` when that is given.
 fn find_listener(root: u32, expect: &[SocketAddr]) -> Option<SocketAddr> {
-    let inodes: HashSet<u64> = alive_tree(root)
-        .into_iter()
-        .flat_map(listeners::socket_inodes)
-        .collect();
-    if inodes.is_empty() {
+    let tree = alive_tree(root);
+    if tree.is_empty() {
         return None;
     }
-    let mut rows: Vec<SocketAddr> = listeners::listening(Some(root))
+    let mut rows: Vec<SocketAddr> = crate::host::listening(root, &tree)
         .into_iter()
-        .filter(|r| inodes.contains(&r.inode))
-        .map(|r| r.local)
+        .map(|h| h.local)
         .collect();
     if !expect.is_empty() {
         return expect
@@ -823,7 +789,10 @@ pub fn stop_servers_on_panic() {
 pub fn install_cleanup() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let _ = nix::sys::prctl::set_child_subreaper(true);
+        #[cfg(target_os = "linux")]
+        if !crate::host::portable() {
+            let _ = nix::sys::prctl::set_child_subreaper(true);
+        }
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
             let _ = std::thread::Builder::new()
@@ -945,7 +914,7 @@ mod tests {
         let mut server = Supervised::start(spec).expect("starts");
         let addr = server.addr().unwrap();
         assert_eq!(addr.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert!(listeners::listening_on(addr.port()).contains(&addr));
+        assert!(crate::net::listeners::listening_on(addr.port()).contains(&addr));
         let pid = server.pid().unwrap();
         assert!(server.exited(Duration::ZERO).is_none());
         let status = server.stop().expect("it had a status");

@@ -9,7 +9,7 @@
 
 pub mod call;
 pub mod cases;
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 pub mod client;
 pub mod codec;
 pub mod findings;
