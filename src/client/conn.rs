@@ -5,7 +5,8 @@
 //! Pieces of a reply go out one at a time, and the next only once the kernel shows the client
 //! has read the ones before (sock_diag on the client's own socket). So a client that takes one
 //! `recv()` for the whole header sees exactly the first piece, on any machine, however loaded:
-//! no pause has to be long enough. How a connection ended tells whether the client read the
+//! no pause has to be long enough. Where the kernel does not show it (a portable run), each
+//! piece gets a pause instead ([`UNSEEN_READ`]). How a connection ended tells whether the client read the
 //! whole reply: a socket closed with bytes still unread answers with a reset, not a FIN.
 
 use std::net::{SocketAddr, TcpStream};
@@ -21,6 +22,12 @@ use crate::net::listeners;
 
 /// Most bytes kept of what a client sends after its request.
 const MAX_EXTRA: usize = 4096;
+/// How long a piece of a reply gets to be read where the kernel does not show it (a portable
+/// run): the next piece goes out after this. From the third piece of a reply on,
+/// [`UNSEEN_NEXT`].
+pub const UNSEEN_READ: Duration = Duration::from_millis(100);
+/// How long each piece of a reply after the second gets to be read, unseen.
+pub const UNSEEN_NEXT: Duration = Duration::from_millis(5);
 /// How long a reset may trail the FIN it follows.
 const RESET_GRACE: Duration = Duration::from_millis(2);
 /// How a connection ended, as far as srpc-check saw.
@@ -214,7 +221,10 @@ impl Live {
                 bytes: bytes.to_vec(),
             });
             sent += bytes.len();
-            match self.wait_read(sent, Instant::now() + timeout, program) {
+            // Unseen, the first pieces get time to be read; a client that has read them in a
+            // loop takes each next one at once.
+            let unseen = if i < 2 { UNSEEN_READ } else { UNSEEN_NEXT };
+            match self.wait_read(sent, Instant::now() + timeout, unseen, program) {
                 Wait::Read => self.log.read = sent,
                 Wait::Ended | Wait::Gone => {
                     if self.poll_end() == Some(End::Closed) {
@@ -236,19 +246,37 @@ impl Live {
     }
 
     /// Waits until the client has read `sent` bytes of the reply, the connection ends, the
-    /// program ends, or `deadline` passes.
-    pub fn wait_read(&mut self, sent: usize, deadline: Instant, program: &mut Program<'_>) -> Wait {
+    /// program ends, or `deadline` passes. Where the kernel does not show the client's socket
+    /// (a portable run, see [`crate::host`]), `unseen` without an ending counts as read: a
+    /// client waiting in `recv()` has long taken the bytes by then.
+    pub fn wait_read(
+        &mut self,
+        sent: usize,
+        deadline: Instant,
+        unseen: Duration,
+        program: &mut Program<'_>,
+    ) -> Wait {
         let mut pause = Duration::from_micros(20);
+        let unseen_until = Instant::now() + unseen;
         loop {
             // The client's own socket: its source is the client's address.
-            if let Some(side) = listeners::server_side(self.local, self.peer) {
-                if let Some(received) = side.received {
-                    let read = received.saturating_sub(u64::from(side.unread)) as usize;
-                    self.log.read = self.log.read.max(read.min(sent));
+            match listeners::server_side(self.local, self.peer) {
+                Some(side) => {
+                    if let Some(received) = side.received {
+                        let read = received.saturating_sub(u64::from(side.unread)) as usize;
+                        self.log.read = self.log.read.max(read.min(sent));
+                    }
+                    if side.has_read(sent as u64) {
+                        return Wait::Read;
+                    }
                 }
-                if side.has_read(sent as u64) {
+                None if Instant::now() >= unseen_until.min(deadline)
+                    && !program.gone()
+                    && self.poll_end().is_none() =>
+                {
                     return Wait::Read;
                 }
+                None => {}
             }
             if self.poll_end().is_some() {
                 return Wait::Ended;

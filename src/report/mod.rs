@@ -60,7 +60,7 @@ pub fn hex_dump_upto(bytes: &[u8], indent: &str, limit: usize) -> String {
 
 /// Bytes back from a lowercase hex string (as the JSON report writes them); None if malformed.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
