@@ -21,7 +21,13 @@ fn run(portable: bool, dir: &Path, args: &[&str]) -> (i32, Value, String) {
         .current_dir(dir)
         .env("SRPC_CHECK_PORTABLE", if portable { "1" } else { "0" })
         .args(args)
-        .args(["--format", "json", "--seed", "7"])
+        .args(["--format", "json"])
+        // The server checks' random choices stay the same between the two runs.
+        .args(if args[0] == "client" {
+            &[][..]
+        } else {
+            &["--seed", "7"][..]
+        })
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -91,7 +97,10 @@ fn same_in_both(what: &str, dir: &Path, args: &[&str]) -> Value {
         note.contains("SRPC_CHECK_PORTABLE") && note.contains("less certain"),
         "{what}: the portable report says so: {note:?}"
     );
-    assert_eq!(portable["observed"], false, "{what}");
+    if args[0] != "client" {
+        // A server run says its verdicts were not by observation.
+        assert_eq!(portable["observed"], false, "{what}");
+    }
     portable
 }
 

@@ -2,16 +2,18 @@
 //!
 //! Two modes, chosen once per run:
 //!
-//! - **kernel** (Linux): the process table and each process's command line and folder from
-//!   `/proc`, listeners by socket inode and sock_diag, a server's threads read for verdicts by
-//!   observation ([`crate::observe`]), srpc-check the subreaper of what it starts, network
-//!   namespaces for `client --exec` and `grade`.
-//! - **portable** (macOS and every other system, or Linux with `SRPC_CHECK_PORTABLE=1`): the
-//!   process table, command lines and folders from `sysinfo`, listeners from the `listeners`
-//!   crate (the socket tables of macOS, Windows and Linux), no observation (a missing reply is
-//!   judged by its timeout, as before observation existed), no namespaces (a client gets a port
-//!   of this machine's loopback). The server still runs in its own process group, and stopping
-//!   it walks its tree and signals that group until nothing is left.
+//! - **kernel** (Linux): listeners by socket inode and sock_diag, a server's threads read for
+//!   verdicts by observation ([`crate::observe`]), srpc-check the subreaper of what it starts,
+//!   network namespaces for `client --exec` and `grade`.
+//! - **portable** (macOS, or Linux with `SRPC_CHECK_PORTABLE=1`): listeners from the
+//!   `listeners` crate (the socket tables of macOS, Windows and Linux), no observation (a
+//!   missing reply is judged by its timeout, as before observation existed), no namespaces (a
+//!   client gets a port of this machine's loopback). The server still runs in its own process
+//!   group, and stopping it walks its tree and signals that group until nothing is left.
+//!
+//! The process table (every process's parent, group and state; a process's command line,
+//! executable and folder) is the system's in both modes: `/proc` on Linux ([`linux`]), libproc
+//! and sysctl on macOS ([`macos`], libSystem only, so the binary links nothing else).
 //!
 //! The same calls ([`processes`], [`program`], [`listening`]) answer in both modes, so the
 //! supervisor, the watch and the client checker have one code path each. The test suite runs
@@ -19,7 +21,30 @@
 
 #[cfg(target_os = "linux")]
 mod kernel;
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "macos")]
+mod macos;
 mod portable;
+#[cfg(any(target_os = "macos", test))]
+mod procargs;
+
+#[cfg(target_os = "linux")]
+use linux as system;
+#[cfg(target_os = "macos")]
+use macos as system;
+
+/// Systems without a process table srpc-check reads: it sees no process (the server's own
+/// group is still signalled when it stops).
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+mod system {
+    pub fn processes() -> Vec<super::Proc> {
+        Vec::new()
+    }
+    pub fn program(_: u32) -> Option<super::ProgramInfo> {
+        None
+    }
+}
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,11 +127,7 @@ pub enum State {
 
 /// Every process of this machine that srpc-check can see, with its parent and state.
 pub fn processes() -> Vec<Proc> {
-    match mode() {
-        #[cfg(target_os = "linux")]
-        Mode::Kernel => kernel::processes(),
-        _ => portable::processes(),
-    }
+    system::processes()
 }
 
 /// What a process runs, and where.
@@ -123,11 +144,7 @@ pub struct ProgramInfo {
 /// The command line, executable and folder of process `pid` (None when it is gone or cannot be
 /// read).
 pub fn program(pid: u32) -> Option<ProgramInfo> {
-    match mode() {
-        #[cfg(target_os = "linux")]
-        Mode::Kernel => kernel::program(pid),
-        _ => portable::program(pid),
-    }
+    system::program(pid)
 }
 
 /// A listening TCP socket and the process that holds it.
@@ -159,28 +176,26 @@ pub fn every_listener() -> Vec<SocketAddr> {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
-    fn both_modes_see_this_process_and_its_parent() {
+    fn the_table_holds_this_process_its_command_line_and_folder() {
         let me = std::process::id();
-        let parent = portable::processes()
+        let this = processes()
             .into_iter()
             .find(|p| p.pid == me)
-            .expect("the portable table holds this process");
-        assert_eq!(parent.state, State::Live);
-        #[cfg(target_os = "linux")]
-        {
-            let kernel = kernel::processes().into_iter().find(|p| p.pid == me);
-            assert_eq!(kernel, Some(parent));
-            let (k, p) = (kernel::program(me).unwrap(), portable::program(me).unwrap());
-            assert_eq!(k.argv, p.argv);
-            assert_eq!(k.cwd, p.cwd);
-            assert_eq!(k.cwd, std::env::current_dir().ok());
-        }
+            .expect("the table holds this process");
+        assert_eq!(this.state, State::Live);
+        assert_eq!(this.ppid, std::os::unix::process::parent_id());
+        let program = program(me).unwrap();
+        let args: Vec<String> = std::env::args().collect();
+        assert_eq!(program.argv, args);
+        assert_eq!(program.cwd, std::env::current_dir().ok());
+        assert_eq!(program.exe, std::env::current_exe().ok());
     }
 
     #[cfg(unix)]
     #[test]
-    fn both_modes_see_a_stopped_child_and_its_group() {
+    fn the_table_shows_a_stopped_child_and_its_group() {
         use std::os::unix::process::CommandExt;
         let mut child = std::process::Command::new("sleep")
             .arg("30")
@@ -188,7 +203,6 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id();
-        let of = |table: Vec<Proc>| table.into_iter().find(|p| p.pid == pid);
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid as i32),
             nix::sys::signal::SIGSTOP,
@@ -196,14 +210,12 @@ mod tests {
         .unwrap();
         let mut seen = None;
         for _ in 0..500 {
-            seen = of(portable::processes());
+            seen = processes().into_iter().find(|p| p.pid == pid);
             if seen.is_some_and(|p| p.state == State::Stopped) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        #[cfg(target_os = "linux")]
-        let kernel = of(kernel::processes());
         let _ = child.kill();
         let _ = child.wait();
         let want = Proc {
@@ -213,8 +225,6 @@ mod tests {
             state: State::Stopped,
         };
         assert_eq!(seen, Some(want));
-        #[cfg(target_os = "linux")]
-        assert_eq!(kernel, Some(want));
     }
 
     #[test]

@@ -393,6 +393,18 @@ impl Conn {
         }
     }
 
+    /// Has the server already closed or reset this connection? One look, no wait (anything it
+    /// sent first joins the transcript).
+    pub fn closed_by_peer(&mut self) -> bool {
+        loop {
+            match self.read_once(Duration::from_millis(1)) {
+                ReadStatus::Data(_) => {}
+                ReadStatus::Timeout => return false,
+                ReadStatus::Eof | ReadStatus::Reset => return true,
+            }
+        }
+    }
+
     /// Waits for the server to close. Returns how it ended and any bytes that came first.
     /// (For a watched connection, a server seen never to close it ends the wait early.)
     pub fn wait_close(&mut self, deadline: Instant) -> (ReadStatus, usize) {

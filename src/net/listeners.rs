@@ -354,8 +354,15 @@ fn parse_v6(hex: &str) -> Option<IpAddr> {
     })
 }
 
+#[cfg(unix)]
 fn hostname() -> Option<String> {
-    sysinfo::System::host_name().filter(|n| !n.trim().is_empty())
+    let name = nix::unistd::gethostname().ok()?.into_string().ok()?;
+    (!name.trim().is_empty()).then_some(name)
+}
+
+#[cfg(not(unix))]
+fn hostname() -> Option<String> {
+    None
 }
 
 /// `--target` values that would reach a listener on the same port, best first.
