@@ -310,7 +310,7 @@ fn the_gradescope_setup_installs_a_wheel_and_compiles_nothing() {
     for never in ["cargo", "rustup", "build-essential"] {
         assert!(!text.contains(never), "{never}");
     }
-    // It runs: `bash -n` finds no syntax error. (scripts/check-wheel.sh, in CI, runs it with
+    // It runs: `bash -n` finds no syntax error. (scripts/check-wheels.sh, in CI, runs it with
     // a real wheel.)
     let ok = std::process::Command::new("bash")
         .args([
