@@ -11,6 +11,11 @@ verdicts stay the same under load.
       Every fixture server, --runs times on an idle machine and --runs times beside two CPU
       burners and a loop of srpc-check runs (loopback traffic); prints each case whose verdict
       (status and finding) was not the same in every run.
+
+  scripts/measure-observe.py portable --new NEW
+      Every fixture server and lab client once in Linux's own mode and once in the portable
+      mode (SRPC_CHECK_PORTABLE=1, what macOS gets); prints a Markdown table of wall times and
+      whether each run's verdicts (status and finding per case) were the same in both.
 """
 
 import argparse
@@ -130,6 +135,41 @@ def verdicts(args):
         print(f"  {command.replace(FIX + '/', '')}  {case}: {sorted(v)}")
 
 
+CLIENT_BUGS = ["none", "header-single-recv", "payload-single-recv", "recv-4096", "never-closes",
+               "non-ascii-crash", "hang-on-close", "prints-response", "request-big-endian",
+               "timeout-1s"]
+
+
+def portable(args):
+    def once(argv, portable_mode):
+        env = dict(os.environ, SRPC_CHECK_PORTABLE="1" if portable_mode else "0")
+        start = time.monotonic()
+        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             timeout=900, env=env, cwd=FIX)
+        report = json.loads(out.stdout)
+        verdict = {t["id"]: (t["status"], t.get("finding") or "") for t in report["tests"]}
+        return time.monotonic() - start, verdict
+
+    runs = [(c.replace(FIX + "/", ""), [args.new, "--exec", c, "--format", "json", "--seed", "1"])
+            for c in ALL]
+    runs += [(f"lab_client.py --bug {b}",
+              [args.new, "__box", "--", args.new, "client", "--exec",
+               f"python3 lab_client.py --bug {b}", "--format", "json"]) for b in CLIENT_BUGS]
+    print("| fixture | Linux | portable | same verdicts |")
+    print("|---|---:|---:|---|")
+    total = [0.0, 0.0]
+    same_count = 0
+    for name, argv in runs:
+        (k, kv), (p, pv) = once(argv, False), once(argv, True)
+        total[0] += k
+        total[1] += p
+        same = kv == pv
+        same_count += same
+        print(f"| `{name}` | {k:.1f} s | {p:.1f} s | {'yes' if same else 'NO'} |", flush=True)
+    print(f"| total ({len(runs)} runs) | {total[0]:.1f} s | {total[1]:.1f} s | "
+          f"{same_count} of {len(runs)} |")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
@@ -141,8 +181,10 @@ def main():
     v = sub.add_parser("verdicts")
     v.add_argument("--new", required=True)
     v.add_argument("--runs", type=int, default=10)
+    o = sub.add_parser("portable")
+    o.add_argument("--new", required=True)
     args = p.parse_args()
-    {"times": times, "verdicts": verdicts}[args.what](args)
+    {"times": times, "verdicts": verdicts, "portable": portable}[args.what](args)
 
 
 if __name__ == "__main__":

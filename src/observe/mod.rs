@@ -18,8 +18,9 @@
 //!
 //! A conclusion counts only when two looks a few milliseconds apart agree, on the threads and
 //! on the connection's byte counts. Where `/proc` cannot be read (a remote target, no right
-//! to trace the server, not Linux), nothing is concluded and today's timeouts decide;
-//! [`Watch::observed`] says which, for the report.
+//! to trace the server, the portable mode of [`crate::host`]: macOS, or
+//! `SRPC_CHECK_PORTABLE=1`), nothing is concluded and the timeouts decide; [`Watch::observed`]
+//! says which, for the report.
 //!
 //! Races are forced rather than hoped for: [`Watch::pause`] holds the server still while a
 //! client leaves, so the server meets a client that has completely gone, every time.

@@ -13,6 +13,12 @@
 //! Where the server listens is read from the kernel, never probed: the listening sockets in its
 //! network namespace whose inodes the tree's `/proc/PID/fd` links name. A readiness probe that
 //! connects and closes would itself be a test case, and it kills fragile servers.
+//!
+//! In the portable mode ([`crate::host`]: macOS, or Linux with `SRPC_CHECK_PORTABLE=1`) the
+//! same code runs on what the system offers there: no subreaper and no parent-death signal, so
+//! the tree is the server's descendants plus every process still in its process group (a child
+//! that calls `setsid()` and outlives its parent is the one that can get away); the process
+//! table comes from libproc on macOS, and the listeners from the `listeners` crate.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{Read, Write};
