@@ -61,7 +61,10 @@ install_debian() {
         exit 1
     fi
     echo "-- apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 || {
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+    }
 }
 
 # A macOS SDK of one file: zig's libSystem link stub (libc and libm are libSystem, as in
