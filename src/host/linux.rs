@@ -22,11 +22,14 @@ pub fn processes() -> Vec<Proc> {
             };
             let ppid = fields.next()?.parse().ok()?;
             let pgid = fields.next()?.parse().ok()?;
+            // Field 22, starttime: the 17th after pgrp.
+            let started = fields.nth(16)?.parse().ok()?;
             Some(Proc {
                 pid,
                 ppid,
                 pgid,
                 state,
+                started,
             })
         })
         .collect()

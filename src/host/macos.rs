@@ -59,6 +59,7 @@ fn bsd_info(pid: c_int) -> Option<Proc> {
             libc::SSTOP => State::Stopped,
             _ => State::Live,
         },
+        started: info.pbi_start_tvsec * 1_000_000 + info.pbi_start_tvusec,
     })
 }
 

@@ -112,6 +112,9 @@ pub struct Proc {
     /// Its process group (0 when that cannot be read).
     pub pgid: u32,
     pub state: State,
+    /// When it started, in the system's own unit: with the PID, it names one process, and a
+    /// PID used again names another.
+    pub started: u64,
 }
 
 /// What a process is doing, as far as the table tells.
@@ -218,13 +221,19 @@ mod tests {
         }
         let _ = child.kill();
         let _ = child.wait();
-        let want = Proc {
-            pid,
-            ppid: std::process::id(),
-            pgid: pid,
-            state: State::Stopped,
-        };
-        assert_eq!(seen, Some(want));
+        let seen = seen.expect("the table holds the child");
+        assert_eq!(
+            (seen.pid, seen.ppid, seen.pgid, seen.state),
+            (pid, std::process::id(), pid, State::Stopped)
+        );
+        let me = processes()
+            .into_iter()
+            .find(|p| p.pid == std::process::id())
+            .unwrap();
+        assert!(
+            seen.started >= me.started && seen.started > 0,
+            "{seen:?} {me:?}"
+        );
     }
 
     #[test]

@@ -16,9 +16,12 @@
 //!
 //! In the portable mode ([`crate::host`]: macOS, or Linux with `SRPC_CHECK_PORTABLE=1`) the
 //! same code runs on what the system offers there: no subreaper and no parent-death signal, so
-//! the tree is the server's descendants plus every process still in its process group (a child
-//! that calls `setsid()` and outlives its parent is the one that can get away); the process
-//! table comes from libproc on macOS, and the listeners from the `listeners` crate.
+//! the tree is the server's descendants, every process still in its process group, and every
+//! process once seen in the tree that still runs (the same PID and start time: a helper that
+//! called `setsid()` and lost its parent); the process table comes from libproc on macOS, and
+//! the listeners from the `listeners` crate. What the server starts and hides before
+//! srpc-check first looks (a double fork within milliseconds) is the one thing that can get
+//! away there.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{Read, Write};
@@ -562,6 +565,7 @@ impl Supervised {
         }
         reap(&mut run);
         live_roots().remove(&root);
+        forget_members(root);
         // Every writer is gone, so the reader sees the end of the pipe at once.
         let _ = run.reader_done.recv_timeout(Duration::from_secs(1));
         run.status
@@ -640,7 +644,7 @@ fn sweep(root: u32, roots: &dyn Fn() -> HashSet<u32>, deadline: Instant) -> Vec<
                 let _ = waitpid(Pid::from_raw(p.pid as i32), Some(WaitPidFlag::WNOHANG));
             }
         }
-        let alive = alive_in(&table, root, &roots);
+        let alive = alive_known(&table, root, &roots);
         if alive.is_empty() || Instant::now() >= deadline {
             return alive;
         }
@@ -673,12 +677,14 @@ pub fn kill_tracked(child: &mut Child) -> Vec<u32> {
     let left = sweep(root, &|| live_roots().clone(), Instant::now() + SWEEP_LIMIT);
     let _ = child.wait();
     live_roots().remove(&root);
+    forget_members(root);
     left
 }
 
 /// Forgets a process from [`spawn_tracked`] that has been waited for.
 pub fn untrack(pid: u32) {
     live_roots().remove(&pid);
+    forget_members(pid);
 }
 
 /// The server roots srpc-check is running now (their `sh -c` PIDs).
@@ -691,7 +697,42 @@ fn live_roots() -> std::sync::MutexGuard<'static, HashSet<u32>> {
 /// orphans reparented to srpc-check (which, as subreaper, inherits whatever the server left).
 pub fn alive_tree(root: u32) -> Vec<u32> {
     let roots = live_roots().clone();
-    alive_in(&crate::host::processes(), root, &roots)
+    alive_known(&crate::host::processes(), root, &roots)
+}
+
+/// Every process ever seen in a server's tree (by its root), with its start time.
+type Members = HashMap<u32, HashMap<u32, u64>>;
+
+fn members() -> std::sync::MutexGuard<'static, Members> {
+    static MEMBERS: LazyLock<Mutex<Members>> = LazyLock::new(Mutex::default);
+    MEMBERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Forgets the processes seen in the tree rooted at `root` (it has been stopped).
+fn forget_members(root: u32) {
+    members().remove(&root);
+}
+
+/// [`alive_in`], and every process seen in the tree before that still runs (the same PID and
+/// the same start time) though it has left the tree: a helper that called `setsid()` and whose
+/// parent died is reparented to init where srpc-check is no subreaper (the portable mode), and
+/// is still the server's.
+fn alive_known(table: &[crate::host::Proc], root: u32, roots: &HashSet<u32>) -> Vec<u32> {
+    let mut alive = alive_in(table, root, roots);
+    let by_pid: HashMap<u32, &crate::host::Proc> = table.iter().map(|p| (p.pid, p)).collect();
+    let mut members = members();
+    let known = members.entry(root).or_default();
+    for pid in &alive {
+        if let Some(p) = by_pid.get(pid) {
+            known.insert(*pid, p.started);
+        }
+    }
+    let now: HashSet<u32> = alive.iter().copied().collect();
+    alive.extend(known.iter().filter_map(|(pid, started)| {
+        let p = by_pid.get(pid)?;
+        (!now.contains(pid) && p.started == *started && p.state != State::Zombie).then_some(*pid)
+    }));
+    alive
 }
 
 /// [`alive_tree`], from a process table and the set of running roots.
@@ -705,12 +746,17 @@ fn alive_in(table: &[crate::host::Proc], root: u32, roots: &HashSet<u32>) -> Vec
     // What left the tree but not the server's process group (an orphan where srpc-check is not
     // its subreaper).
     seeds.extend(table.iter().filter(|p| p.pgid == root).map(|p| p.pid));
+    // Orphans reparented to srpc-check, its subreaper: its children that are no server's root
+    // and not in its own process group. Each server runs in a session of its own, from which
+    // no process can join srpc-check's group, so a child in that group is one srpc-check
+    // started for itself (Python reading the student's source, say), never the server's.
+    let my_group = nix::unistd::getpgrp().as_raw() as u32;
     seeds.extend(
-        children
-            .get(&me)
-            .into_iter()
-            .flatten()
-            .filter(|pid| !roots.contains(pid) || **pid == root),
+        table
+            .iter()
+            .filter(|p| p.ppid == me && p.pgid != my_group)
+            .map(|p| p.pid)
+            .filter(|pid| !roots.contains(pid) || *pid == root),
     );
     let zombies: HashSet<u32> = table
         .iter()
