@@ -24,22 +24,6 @@ fn exec(command: &str, only: &str) -> serde_json::Value {
     })
 }
 
-/// What each case concluded: status and finding.
-fn verdicts(report: &serde_json::Value) -> Vec<(String, String, String)> {
-    report["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["id"].as_str().unwrap().to_owned(),
-                t["status"].as_str().unwrap().to_owned(),
-                t["finding"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Processes that keep both cores busy while they live; stopped by PID.
 struct Burners(Vec<Child>);
 

@@ -44,24 +44,6 @@ fn run(portable: bool, dir: &Path, args: &[&str]) -> (i32, Value, String) {
     )
 }
 
-/// Each case's status and finding.
-fn verdicts(report: &Value) -> BTreeMap<String, (String, String)> {
-    report["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["id"].as_str().unwrap().to_owned(),
-                (
-                    t["status"].as_str().unwrap().to_owned(),
-                    t["finding"].as_str().unwrap_or_default().to_owned(),
-                ),
-            )
-        })
-        .collect()
-}
-
 /// Each finding with the file and line it is located on.
 fn located(report: &Value) -> BTreeMap<String, (String, u64)> {
     report["findings"]

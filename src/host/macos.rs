@@ -37,20 +37,23 @@ pub fn processes() -> Vec<Proc> {
         .collect()
 }
 
+/// `proc_pidinfo` of one `flavor` into its struct `T`: None unless the whole struct came back.
+///
+/// # Safety
+/// `T` must be the plain-data struct that `flavor` fills (all-zero bytes a valid value).
+unsafe fn pid_info<T>(pid: c_int, flavor: c_int) -> Option<T> {
+    let mut info: T = unsafe { zeroed() };
+    let size = size_of::<T>() as c_int;
+    // SAFETY: proc_pidinfo writes at most `size` bytes into `info`.
+    let wrote =
+        unsafe { libc::proc_pidinfo(pid, flavor, 0, (&mut info as *mut T).cast::<c_void>(), size) };
+    (wrote == size).then_some(info)
+}
+
 fn bsd_info(pid: c_int) -> Option<Proc> {
-    // SAFETY: proc_bsdinfo is plain data; proc_pidinfo writes at most its size.
-    let mut info: libc::proc_bsdinfo = unsafe { zeroed() };
-    let size = size_of::<libc::proc_bsdinfo>() as c_int;
-    let wrote = unsafe {
-        libc::proc_pidinfo(
-            pid,
-            libc::PROC_PIDTBSDINFO,
-            0,
-            (&mut info as *mut libc::proc_bsdinfo).cast::<c_void>(),
-            size,
-        )
-    };
-    (wrote == size).then(|| Proc {
+    // SAFETY: PROC_PIDTBSDINFO fills a proc_bsdinfo.
+    let info: libc::proc_bsdinfo = unsafe { pid_info(pid, libc::PROC_PIDTBSDINFO) }?;
+    Some(Proc {
         pid: pid as u32,
         ppid: info.pbi_ppid,
         pgid: info.pbi_pgid,
@@ -85,21 +88,8 @@ fn executable(pid: c_int) -> Option<PathBuf> {
 }
 
 fn folder(pid: c_int) -> Option<PathBuf> {
-    // SAFETY: proc_vnodepathinfo is plain data; proc_pidinfo writes at most its size.
-    let mut info: libc::proc_vnodepathinfo = unsafe { zeroed() };
-    let size = size_of::<libc::proc_vnodepathinfo>() as c_int;
-    let wrote = unsafe {
-        libc::proc_pidinfo(
-            pid,
-            libc::PROC_PIDVNODEPATHINFO,
-            0,
-            (&mut info as *mut libc::proc_vnodepathinfo).cast::<c_void>(),
-            size,
-        )
-    };
-    if wrote != size {
-        return None;
-    }
+    // SAFETY: PROC_PIDVNODEPATHINFO fills a proc_vnodepathinfo.
+    let info: libc::proc_vnodepathinfo = unsafe { pid_info(pid, libc::PROC_PIDVNODEPATHINFO) }?;
     // SAFETY: vip_path is MAXPATHLEN bytes (as 32 rows of 32), NUL-terminated by the kernel;
     // read as one array of that size.
     let path: &[u8; 1024] = unsafe { &*(&info.pvi_cdir.vip_path as *const _ as *const [u8; 1024]) };

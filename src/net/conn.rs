@@ -91,6 +91,9 @@ pub struct Conn {
 
 /// How often a watched wait looks at the server: first soon, then less often.
 const LOOK_FIRST: Duration = Duration::from_millis(2);
+/// Reads (of up to 64 KiB each) that [`Conn::closed_by_peer`] takes before it concludes the
+/// server is still sending.
+const CLOSED_LOOK: usize = 4;
 const LOOK_MAX: Duration = Duration::from_millis(25);
 use crate::observe::CONFIRM as LOOK_CONFIRM;
 
@@ -393,16 +396,18 @@ impl Conn {
         }
     }
 
-    /// Has the server already closed or reset this connection? One look, no wait (anything it
-    /// sent first joins the transcript).
+    /// Has the server already closed or reset this connection? One look, no wait: anything it
+    /// sent first joins the transcript, at most [`CLOSED_LOOK`] reads of it (a server that goes
+    /// on sending has not closed).
     pub fn closed_by_peer(&mut self) -> bool {
-        loop {
+        for _ in 0..CLOSED_LOOK {
             match self.read_once(Duration::from_millis(1)) {
                 ReadStatus::Data(_) => {}
                 ReadStatus::Timeout => return false,
                 ReadStatus::Eof | ReadStatus::Reset => return true,
             }
         }
+        false
     }
 
     /// Waits for the server to close. Returns how it ended and any bytes that came first.

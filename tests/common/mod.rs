@@ -289,3 +289,19 @@ pub fn run_autograder_in(root: &Path, env: &[(&str, &str)]) -> Value {
     let results = root.join("results/results.json");
     serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap()
 }
+
+/// What each case of a JSON report concluded, in the order run: its id, status and finding.
+pub fn verdicts(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_owned(),
+                t["status"].as_str().unwrap().to_owned(),
+                t["finding"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}

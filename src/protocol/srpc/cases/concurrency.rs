@@ -155,7 +155,7 @@ fn blocked_by(ctx: &mut Ctx, prefix_len: usize, what: &str) -> Verdict {
     // at a time dropped the idle one first, then served the other.
     let delayed = ctx
         .delayed
-        .or((waited >= DROPPED_FIRST && idle.closed_by_peer()).then_some(waited));
+        .or_else(|| (waited >= DROPPED_FIRST && idle.closed_by_peer()).then_some(waited));
     // Finish the idle client properly, then let it go.
     let _ = idle.send(&idle_frame[prefix_len..]);
     let _ = reply::read(&mut idle);
