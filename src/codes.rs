@@ -41,10 +41,14 @@ pub struct Info {
 
 /// Declares a catalogue of codes: an enum named `$name` with one variant per entry, its
 /// `LISTED` codes in catalogue order and each one's [`Info`]. The shared catalogue (below) adds
-/// one variant per protocol that brings codes of its own (`extra`), each wrapping that
-/// protocol's enum, so a protocol's codes live in its own folder.
+/// one variant per registered protocol (the registry's lines, in [`crate::protocols`]), each
+/// wrapping that protocol's `findings::$codes` enum, so a protocol's codes live in its own
+/// folder.
 #[macro_export]
 macro_rules! catalogue {
+    ($([$module:ident $static:ident $extra:ident $codes:ident])*; $name:ident; $($rest:tt)*) => {
+        $crate::catalogue! { $name extra { $($extra($crate::protocol::$module::findings::$codes)),* }; $($rest)* }
+    };
     ($name:ident $(extra { $($extra:ident($ty:ty)),* })?; $($variant:ident {
         code: $code:literal,
         area: $area:literal,
@@ -136,11 +140,8 @@ impl std::fmt::Display for Code {
     }
 }
 
-catalogue! {
-    Code extra {
-        Srpc(crate::protocol::srpc::findings::SrpcCode),
-        App(crate::protocol::app::findings::AppCode)
-    };
+crate::protocols! { catalogue!
+    Code;
     NoClose {
         code: "no-close",
         area: "connections",

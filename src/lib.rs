@@ -24,6 +24,7 @@ pub mod net;
 pub mod observe;
 pub mod outcome;
 pub mod protocol;
+pub mod pyrepr;
 pub mod report;
 pub mod runner;
 pub mod sandbox;

@@ -1,5 +1,5 @@
-//! `reference-server`: serve srpc (or, with `--protocol app`, the lab 4 protocol) on a TCP port
-//! until Ctrl-C or SIGTERM.
+//! `reference-server`: serve srpc (or, with `--protocol app`, the lab 4 protocol; with
+//! `--protocol handshake`, the lab 3 pickle handshake) on a TCP port until Ctrl-C or SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -7,21 +7,23 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use reference_server::{run_with, App, Config, Srpc};
+use reference_server::Config;
 
 #[derive(Parser, Debug)]
 #[command(version, about = "The reference server of srpc-check's lab protocols")]
 struct Args {
-    /// The protocol to serve: srpc (the GET/PUT lab) or app (lab 4, Real Python's socket
-    /// tutorial, with the assignment's double and negate).
+    /// The protocol to serve: srpc (the GET/PUT lab), app (lab 4, Real Python's socket
+    /// tutorial, with the assignment's double and negate) or handshake (lab 3's pickle
+    /// handshake).
     #[arg(long, default_value = "srpc", value_parser = clap::builder::PossibleValuesParser::new(reference_server::PROTOCOLS))]
     protocol: String,
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
-    /// Port to bind; 0 picks a free one (printed on start).
-    #[arg(long, default_value_t = 4444)]
-    port: u16,
+    /// Port to bind; 0 picks a free one (printed on start) [default: the lab's: 4444 for
+    /// srpc, 65432 for app, 12000 for handshake].
+    #[arg(long)]
+    port: Option<u16>,
     /// Largest request payload (srpc) or content (app) in bytes; a longer declared length gets
     /// ERROR (srpc) or a close (app) unread.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
@@ -66,21 +68,24 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: Args) -> Result<(), String> {
-    let listener = bind(&args.host, args.port).await?;
+    let port = args
+        .port
+        .or_else(|| reference_server::default_port(&args.protocol))
+        .unwrap_or(4444);
+    let listener = bind(&args.host, port).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("listening on {addr}");
+    println!("{}", reference_server::listening_line(&args.protocol, addr));
     let _ = std::io::stdout().flush();
     let config = Config {
         max_payload: args.max_payload,
         read_timeout: args.read_timeout,
         max_connections: args.max_connections as usize,
+        log: reference_server::Log::stdout(),
         ..Config::default()
     };
-    let served = match args.protocol.as_str() {
-        "app" => run_with(listener, config, App, shutdown_signal()).await,
-        _ => run_with(listener, config, Srpc::default(), shutdown_signal()).await,
-    };
-    served.map_err(|e| e.to_string())
+    reference_server::run_named(&args.protocol, listener, config, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, String> {

@@ -27,6 +27,14 @@ pub enum Step {
     Reply { reply: Vec<u8>, unread_input: bool },
     /// Close with no reply (the protocol has no way to say "malformed"), draining first.
     Close,
+    /// Print `log` (when there is one), send `reply`, forget the first `consumed` bytes, and
+    /// keep the connection for the client's next message (a protocol in which one connection
+    /// carries a conversation, such as the lab 3 handshake). The read deadline starts again.
+    Answer {
+        reply: Vec<u8>,
+        consumed: usize,
+        log: Option<String>,
+    },
 }
 
 /// One protocol the server can speak.
@@ -37,4 +45,56 @@ pub trait Protocol: Clone + Send + Sync + 'static {
 
     /// The reply owed to a client whose request never became whole, if any.
     fn unfinished(&self, why: Unfinished) -> Option<Vec<u8>>;
+
+    /// What the server sends as soon as it accepts a client at `peer`, before it reads
+    /// anything (None: the client speaks first, the usual case).
+    fn greeting(&self, _peer: std::net::SocketAddr) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// The line the server prints once it listens on `addr`.
+    fn listening(&self, addr: std::net::SocketAddr) -> String {
+        format!("listening on {addr}")
+    }
+}
+
+/// Where the lines a protocol prints go (the lab 3 server's `Connected: ...`): the binary
+/// prints them; the default drops them; srpc-check's embedded server keeps them to check.
+#[derive(Clone, Default)]
+pub struct Log(Option<std::sync::Arc<Sink>>);
+
+/// What receives each printed line.
+type Sink = dyn Fn(&str) + Send + Sync;
+
+impl Log {
+    /// Every line goes to `sink`.
+    pub fn to(sink: impl Fn(&str) + Send + Sync + 'static) -> Log {
+        Log(Some(std::sync::Arc::new(sink)))
+    }
+
+    /// Lines printed on standard output, each flushed at once.
+    pub fn stdout() -> Log {
+        Log::to(|line| {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        })
+    }
+
+    pub fn line(&self, line: &str) {
+        if let Some(sink) = &self.0 {
+            sink(line);
+        }
+    }
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Log(on)"
+        } else {
+            "Log(off)"
+        })
+    }
 }

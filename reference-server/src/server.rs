@@ -34,6 +34,8 @@ pub struct Config {
     /// still waiting for its request is shed (closed) to make room; only when every open
     /// connection has a whole request (and is being answered) does the new one wait.
     pub max_connections: usize,
+    /// Where the lines the protocol prints go.
+    pub log: crate::protocol::Log,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             read_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(5),
             max_connections: 16 * 1024,
+            log: Default::default(),
         }
     }
 }
@@ -57,15 +60,14 @@ const DRAIN_TIME: Duration = Duration::from_millis(500);
 const DRAIN_BYTES: usize = 1024 * 1024;
 
 /// Reads until `protocol` decides on the bytes received (`buf` holds bytes already received),
-/// the peer closes, or `deadline` passes, and returns the reply that calls for (empty: close
-/// without one) and whether the client may still be sending.
+/// the peer closes, or `deadline` passes, and says what that calls for.
 pub async fn read_request<S: AsyncRead + Unpin, P: Protocol>(
     stream: &mut S,
     mut buf: Vec<u8>,
     protocol: &P,
     max_request: usize,
     deadline: Instant,
-) -> io::Result<(Vec<u8>, bool)> {
+) -> io::Result<Decision> {
     loop {
         match protocol.step(&buf, max_request) {
             Step::Incomplete { need } => {
@@ -75,8 +77,26 @@ pub async fn read_request<S: AsyncRead + Unpin, P: Protocol>(
             Step::Reply {
                 reply,
                 unread_input,
-            } => return Ok((reply, unread_input)),
-            Step::Close => return Ok((Vec::new(), true)),
+            } => {
+                return Ok(Decision::Finish {
+                    reply,
+                    unread_input,
+                })
+            }
+            Step::Close => {
+                return Ok(Decision::Finish {
+                    reply: Vec::new(),
+                    unread_input: true,
+                })
+            }
+            Step::Answer {
+                reply,
+                consumed,
+                log,
+            } => {
+                let rest = buf.get(consumed..).unwrap_or_default().to_vec();
+                return Ok(Decision::Answer { reply, rest, log });
+            }
         }
         let why = match timeout_at(deadline, stream.read_buf(&mut buf)).await {
             Err(_) => Unfinished::Timeout,
@@ -85,26 +105,103 @@ pub async fn read_request<S: AsyncRead + Unpin, P: Protocol>(
             Ok(Err(e)) => return Err(e),
         };
         let reply = protocol.unfinished(why).unwrap_or_default();
-        return Ok((reply, why == Unfinished::Timeout));
+        return Ok(Decision::Finish {
+            reply,
+            unread_input: why == Unfinished::Timeout,
+        });
+    }
+}
+
+/// What [`read_request`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Send `reply` (empty: none) and close; `unread_input`: the client may still be sending.
+    Finish { reply: Vec<u8>, unread_input: bool },
+    /// Print `log`, send `reply`, and read the next message, which starts with `rest`.
+    Answer {
+        reply: Vec<u8>,
+        rest: Vec<u8>,
+        log: Option<String>,
+    },
+}
+
+/// Carries on a connection from `buf` (bytes already received) until it finishes: answers
+/// each message of a conversation, each with a fresh read deadline, then the last reply and
+/// the close.
+async fn converse<S: AsyncRead + AsyncWrite + Unpin, P: Protocol>(
+    mut stream: S,
+    mut buf: Vec<u8>,
+    protocol: &P,
+    config: &Config,
+    mut deadline: Instant,
+) -> io::Result<()> {
+    loop {
+        match read_request(&mut stream, buf, protocol, config.max_payload, deadline).await? {
+            Decision::Finish {
+                reply,
+                unread_input,
+            } => return finish(stream, &reply, unread_input, config).await,
+            Decision::Answer { reply, rest, log } => {
+                answer(&mut stream, &reply, log, config).await?;
+                buf = rest;
+                deadline = Instant::now() + config.read_timeout;
+            }
+        }
+    }
+}
+
+/// Prints a conversation's line and sends its reply, keeping the connection.
+async fn answer<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    reply: &[u8],
+    log: Option<String>,
+    config: &Config,
+) -> io::Result<()> {
+    if let Some(line) = log {
+        config.log.line(&line);
+    }
+    send(stream, reply, config).await
+}
+
+async fn send<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+    config: &Config,
+) -> io::Result<()> {
+    match timeout(config.write_timeout, stream.write_all(bytes)).await {
+        Ok(result) => result,
+        Err(_) => Err(io::ErrorKind::TimedOut.into()),
     }
 }
 
 /// Serves one connection: one request, one reply, then the stream is closed.
 pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin, P: Protocol>(
-    mut stream: S,
+    stream: S,
     protocol: &P,
     config: &Config,
 ) -> io::Result<()> {
-    let deadline = Instant::now() + config.read_timeout;
-    let (reply, unread_input) = read_request(
-        &mut stream,
-        Vec::new(),
+    serve_session(
+        stream,
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         protocol,
-        config.max_payload,
-        deadline,
+        config,
     )
-    .await?;
-    finish(stream, &reply, unread_input, config).await
+    .await
+}
+
+/// Serves one connection from a client at `peer`: the protocol's greeting, if it has one,
+/// then its messages until the connection finishes.
+pub async fn serve_session<S: AsyncRead + AsyncWrite + Unpin, P: Protocol>(
+    mut stream: S,
+    peer: std::net::SocketAddr,
+    protocol: &P,
+    config: &Config,
+) -> io::Result<()> {
+    if let Some(greeting) = protocol.greeting(peer) {
+        send(&mut stream, &greeting, config).await?;
+    }
+    let deadline = Instant::now() + config.read_timeout;
+    converse(stream, Vec::new(), protocol, config, deadline).await
 }
 
 /// Writes what is left of the reply and closes.
@@ -114,10 +211,7 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
     unread_input: bool,
     config: &Config,
 ) -> io::Result<()> {
-    match timeout(config.write_timeout, stream.write_all(reply)).await {
-        Ok(result) => result?,
-        Err(_) => return Err(io::ErrorKind::TimedOut.into()),
-    }
+    send(&mut stream, reply, config).await?;
     if unread_input {
         // Half-close so the client sees the reply end, then swallow what it is still sending.
         let _ = timeout(config.write_timeout, stream.shutdown()).await;
@@ -173,6 +267,8 @@ enum Immediate {
     Read { received: Vec<u8> },
     /// The reply did not fit in the socket buffer: write the rest.
     Write { rest: Vec<u8>, unread_input: bool },
+    /// The protocol speaks first: send this, then read.
+    Greet(Vec<u8>),
 }
 
 /// Serves a just-accepted connection without waiting, if its whole request has already
@@ -409,7 +505,7 @@ async fn accept_loop<P: Protocol>(
         };
         let socket = match accepted {
             None => break,
-            Some((Ok((socket, _peer)), permit)) => (socket2::Socket::from(socket), permit),
+            Some((Ok((socket, peer)), permit)) => (socket2::Socket::from(socket), peer, permit),
             Some((Err(e), _)) => {
                 // Usually EMFILE or a connection reset before accept: back off, keep serving.
                 eprintln!("reference-server: accept failed: {e}");
@@ -417,13 +513,18 @@ async fn accept_loop<P: Protocol>(
                 continue;
             }
         };
-        let (socket, permit) = socket;
+        let (socket, peer, permit) = socket;
         // No TCP_NODELAY: the reply goes out in a single write followed by close, so Nagle's
         // algorithm never holds anything back, and the setsockopt would cost a syscall.
         let deadline = Instant::now() + config.read_timeout;
-        let next = match serve_immediately(&socket, &protocol, &config) {
-            Ok(Immediate::Done) | Err(_) => continue,
-            Ok(next) => next,
+        let greeting = protocol.greeting(peer);
+        let next = match greeting {
+            // A protocol in which the server speaks first: the slow path, from the greeting.
+            Some(greeting) => Immediate::Greet(greeting),
+            None => match serve_immediately(&socket, &protocol, &config) {
+                Ok(Immediate::Done) | Err(_) => continue,
+                Ok(next) => next,
+            },
         };
         let socket = match socket
             .set_nonblocking(true)
@@ -434,7 +535,7 @@ async fn accept_loop<P: Protocol>(
         };
         let protocol = protocol.clone();
         let config = config.clone();
-        let reading = matches!(next, Immediate::Read { .. });
+        let reading = matches!(next, Immediate::Read { .. } | Immediate::Greet(_));
         let ticket = waiting.ticket();
         let list = waiting.clone();
         let task = tokio::spawn(async move {
@@ -452,9 +553,28 @@ async fn accept_loop<P: Protocol>(
                     .await;
                     list.done(ticket);
                     match request {
-                        Ok((reply, unread_input)) => {
-                            finish(socket, &reply, unread_input, &config).await
+                        Ok(Decision::Finish {
+                            reply,
+                            unread_input,
+                        }) => finish(socket, &reply, unread_input, &config).await,
+                        Ok(Decision::Answer { reply, rest, log }) => {
+                            match answer(&mut socket, &reply, log, &config).await {
+                                Ok(()) => {
+                                    let deadline = Instant::now() + config.read_timeout;
+                                    converse(socket, rest, &protocol, &config, deadline).await
+                                }
+                                Err(e) => Err(e),
+                            }
                         }
+                        Err(e) => Err(e),
+                    }
+                }
+                // A conversation stays sheddable while it waits for its client: an idle one
+                // holds no one else back at the cap.
+                Immediate::Greet(greeting) => {
+                    let mut socket = socket;
+                    match send(&mut socket, &greeting, &config).await {
+                        Ok(()) => converse(socket, Vec::new(), &protocol, &config, deadline).await,
                         Err(e) => Err(e),
                     }
                 }

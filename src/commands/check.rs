@@ -106,6 +106,7 @@ pub(crate) fn check_command(args: CheckArgs) -> Result<u8> {
                 allow_missing_error: args.allow_missing_error,
                 seed,
                 watch: Default::default(),
+                printed: server.printed(),
             };
             if out.human() {
                 out.emit(&human::header(&target, addr, seed))?;

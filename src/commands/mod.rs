@@ -141,6 +141,16 @@ impl Server {
         }
     }
 
+    /// What the server prints, where srpc-check can see it (not for a remote server).
+    pub fn printed(&self) -> Option<crate::server::output::Output> {
+        match self {
+            Server::Builtin(b) => Some(b.printed()),
+            #[cfg(unix)]
+            Server::Exec(s) => Some(s.output_handle()),
+            Server::Remote => None,
+        }
+    }
+
     /// The process to restart, when srpc-check runs it.
     pub fn control(&mut self) -> Option<&mut dyn Control> {
         match self {

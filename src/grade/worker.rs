@@ -172,6 +172,7 @@ pub fn main(spec: &WorkerSpec) -> Result<WorkerResult, String> {
         allow_missing_error: false,
         seed: spec.seed,
         watch: Default::default(),
+        printed: Some(server.output_handle()),
     };
     let mut watched = Watched {
         server: &mut server,

@@ -8,8 +8,35 @@
 //! (`never-listens`, `stops-answering`, `no-close`, ...) are shared, in
 //! [`crate::codes`].
 
-pub mod app;
-pub mod srpc;
+/// Every protocol, one line each: its folder (a module), its [`Protocol`] static, the variant
+/// of [`Code`] that holds its own finding codes, and their enum (in its `findings` module).
+/// Adding a protocol is a folder and a line here. The macro hands the lines to `$then!`, before
+/// `$rest`: this module declares the folders and [`REGISTRY`] from them, [`crate::codes`] the
+/// variants of [`Code`].
+#[macro_export]
+macro_rules! protocols {
+    ($then:ident ! $($rest:tt)*) => {
+        $crate::$then! {
+            [srpc SRPC Srpc SrpcCode]
+            [app APP App AppCode];
+            $($rest)*
+        }
+    };
+}
+
+/// Declares the registered protocols' modules and [`REGISTRY`] (see [`crate::protocols`]).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! declare_protocols {
+    ($([$module:ident $static:ident $variant:ident $codes:ident])*;) => {
+        $(pub mod $module;)*
+
+        /// Every protocol, by name, in the registry's order.
+        pub static REGISTRY: &[&Protocol] = &[$(&$module::$static),*];
+    };
+}
+
+crate::protocols! { declare_protocols! }
 
 use crate::codes::Code;
 use crate::net::conn::ConnectError;
@@ -145,9 +172,6 @@ impl PartialEq for Protocol {
         self.name == other.name
     }
 }
-
-/// Every protocol, by name: adding one is a folder and a line here.
-pub static REGISTRY: &[&Protocol] = &[&srpc::SRPC, &app::APP];
 
 /// The protocol called `name`.
 pub fn by_name(name: &str) -> Option<&'static Protocol> {

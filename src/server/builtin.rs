@@ -7,11 +7,15 @@ use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use reference_server::{App, Config, Srpc};
+use reference_server::{Config, Log};
+
+use super::output::Output;
 use tokio::sync::oneshot;
 
 pub struct BuiltinServer {
     addr: SocketAddr,
+    /// What it printed (the lines its protocol prints, such as lab 3's `Connected: ...`).
+    printed: Output,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -25,7 +29,7 @@ impl BuiltinServer {
     /// Starts the reference server speaking the protocol called `protocol` (see
     /// [`reference_server::PROTOCOLS`]).
     pub fn speaking(protocol: &str, worker_threads: usize) -> std::io::Result<BuiltinServer> {
-        let app = protocol == "app";
+        let protocol = protocol.to_owned();
         // As the reference server's binary does: the connection cap decides, not the fd limit.
         reference_server::raise_fd_limit();
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -36,6 +40,12 @@ impl BuiltinServer {
             .thread_name("builtin-server")
             .enable_all()
             .build()?;
+        let printed = Output::default();
+        let log = {
+            let printed = printed.clone();
+            Log::to(move |line| printed.push(format!("{line}\n").as_bytes()))
+        };
+        printed.push(format!("{}\n", reference_server::listening_line(&protocol, addr)).as_bytes());
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("builtin-server".into())
@@ -52,16 +62,14 @@ impl BuiltinServer {
                         // Keep shutdown quick: the harness never leaves requests half-sent
                         // longer than its own operation timeout.
                         read_timeout: Duration::from_secs(5),
+                        log,
                         ..Config::default()
                     };
                     let stopped = async {
                         let _ = stopped.await;
                     };
-                    let served = if app {
-                        reference_server::run_with(listener, config, App, stopped).await
-                    } else {
-                        reference_server::run_with(listener, config, Srpc::default(), stopped).await
-                    };
+                    let served =
+                        reference_server::run_named(&protocol, listener, config, stopped).await;
                     if let Err(e) = served {
                         eprintln!("srpc-check: builtin server: {e}");
                     }
@@ -70,6 +78,7 @@ impl BuiltinServer {
             })?;
         Ok(BuiltinServer {
             addr,
+            printed,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -77,6 +86,11 @@ impl BuiltinServer {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// What it printed, from its listening line on.
+    pub fn printed(&self) -> Output {
+        self.printed.clone()
     }
 }
 

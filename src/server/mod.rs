@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 
 pub mod builtin;
 pub mod folder;
+pub mod output;
 #[cfg(unix)]
 pub mod supervisor;
 pub mod traceback;

@@ -29,7 +29,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{mpsc, Arc, LazyLock, Mutex, Once};
+use std::sync::{mpsc, LazyLock, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use super::{Control, EventKind, ServerEvent};
@@ -38,8 +38,7 @@ use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 
-/// Bytes of the server's output kept (the most recent ones).
-pub const OUTPUT_LIMIT: usize = 64 * 1024;
+pub use super::output::{Output, OUTPUT_LIMIT};
 /// Bytes of output attached to one event in the reports.
 pub const TAIL_LIMIT: usize = 4 * 1024;
 /// How long a server has to stop after SIGTERM before it gets SIGKILL.
@@ -68,65 +67,6 @@ pub struct ExecSpec {
     pub env: Vec<(String, String)>,
     /// Bytes of output kept [default: OUTPUT_LIMIT].
     pub output_limit: Option<usize>,
-}
-
-/// The server's output: one ring buffer for the whole session, across restarts.
-#[derive(Clone, Default)]
-pub struct Output(Arc<Mutex<Ring>>);
-
-struct Ring {
-    bytes: VecDeque<u8>,
-    /// Bytes ever written.
-    total: u64,
-    /// Bytes kept.
-    limit: usize,
-}
-
-impl Default for Ring {
-    fn default() -> Ring {
-        Ring {
-            bytes: VecDeque::new(),
-            total: 0,
-            limit: OUTPUT_LIMIT,
-        }
-    }
-}
-
-impl Output {
-    /// A ring that keeps the last `limit` bytes.
-    pub fn with_limit(limit: usize) -> Output {
-        Output(Arc::new(Mutex::new(Ring {
-            limit,
-            ..Ring::default()
-        })))
-    }
-
-    fn push(&self, data: &[u8]) {
-        let mut ring = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        ring.total += data.len() as u64;
-        ring.bytes.extend(data);
-        let excess = ring.bytes.len().saturating_sub(ring.limit);
-        ring.bytes.drain(..excess);
-    }
-
-    /// Bytes written so far.
-    pub fn total(&self) -> u64 {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).total
-    }
-
-    /// What was written after `mark` (as far as the ring still holds it).
-    pub fn since(&self, mark: u64) -> String {
-        let ring = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let held_from = ring.total - ring.bytes.len() as u64;
-        let skip = mark.saturating_sub(held_from) as usize;
-        let bytes: Vec<u8> = ring.bytes.iter().skip(skip).copied().collect();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-
-    /// Everything the ring holds.
-    pub fn all(&self) -> String {
-        self.since(0)
-    }
 }
 
 /// The last `limit` bytes of `text`, cut at a line start where one is near.
@@ -311,6 +251,11 @@ impl Supervised {
             restarts: 0,
             program: None,
         }
+    }
+
+    /// The ring its output goes to, across restarts: for the cases that read what it printed.
+    pub fn output_handle(&self) -> Output {
+        self.output.clone()
     }
 
     /// Everything it printed since it was last started.

@@ -221,6 +221,9 @@ pub struct Settings {
     pub seed: u64,
     /// The server's processes, when srpc-check runs it: waits are judged by watching them.
     pub watch: crate::observe::Watch,
+    /// What the server prints, when srpc-check runs it (or runs the reference server): for the
+    /// cases that check a line the lab asks it to print. None for a remote server.
+    pub printed: Option<crate::server::output::Output>,
 }
 
 /// What a case runs with: the settings, fresh keys, and the exchanges it made.

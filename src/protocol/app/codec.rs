@@ -265,23 +265,7 @@ pub fn why_not(bytes: &[u8]) -> String {
     }
 }
 
-/// Bytes as Python writes a bytes object (`b'...'`).
-pub fn py_bytes(bytes: &[u8]) -> String {
-    let mut out = String::from("b'");
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'\'' => out.push_str("\\'"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('\'');
-    out
-}
+pub use crate::pyrepr::bytes as py_bytes;
 
 #[cfg(test)]
 mod tests {
