@@ -47,9 +47,16 @@ pub trait Protocol: Clone + Send + Sync + 'static {
     fn unfinished(&self, why: Unfinished) -> Option<Vec<u8>>;
 
     /// What the server sends as soon as it accepts a client at `peer`, before it reads
-    /// anything (None: the client speaks first, the usual case).
+    /// anything (None: the client speaks first, the usual case). A protocol that greets says
+    /// so in [`Protocol::speaks_first`] too.
     fn greeting(&self, _peer: std::net::SocketAddr) -> Option<Vec<u8>> {
         None
+    }
+
+    /// The server speaks first: its clients send nothing until they have its greeting, so the
+    /// listener must not wait for their first bytes before it accepts them.
+    fn speaks_first(&self) -> bool {
+        false
     }
 
     /// The line the server prints once it listens on `addr`.

@@ -419,7 +419,9 @@ pub async fn run_with<P: Protocol>(
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let waiting = Arc::new(Waiting::default());
     let listener = listener.into_std()?;
-    defer_accept(&listener);
+    if !protocol.speaks_first() {
+        defer_accept(&listener);
+    }
     let loops = tokio::runtime::Handle::current()
         .metrics()
         .num_workers()

@@ -195,6 +195,8 @@ impl Live {
     }
 
     /// Writes the reply in the case's pieces, each once the client has read the ones before.
+    /// Pieces that start after byte 0 of `frame` follow bytes delivered earlier on the same
+    /// connection (a protocol of several messages): those count as sent.
     pub fn deliver(
         &mut self,
         frame: &[u8],
@@ -202,7 +204,7 @@ impl Live {
         timeout: Duration,
         program: &mut Program<'_>,
     ) {
-        let mut sent = 0;
+        let mut sent = pieces.first().map_or(0, |r| r.start);
         for (i, range) in pieces.iter().enumerate() {
             let bytes = &frame[range.clone()];
             if let Err(e) = std::io::Write::write_all(&mut &self.stream, bytes) {

@@ -132,6 +132,16 @@ impl Conn {
         self.timeout
     }
 
+    /// The server's address.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.stream.peer_addr().ok()
+    }
+
+    /// The port this end of the connection has (what the server's accept() calls addr[1]).
+    pub fn local_port(&self) -> Option<u16> {
+        self.stream.local_addr().ok().map(|a| a.port())
+    }
+
     /// Sends bytes in one write.
     pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.send_pieces(bytes, &[], Duration::ZERO)

@@ -18,7 +18,8 @@ macro_rules! protocols {
     ($then:ident ! $($rest:tt)*) => {
         $crate::$then! {
             [srpc SRPC Srpc SrpcCode]
-            [app APP App AppCode];
+            [app APP App AppCode]
+            [handshake HANDSHAKE Handshake HandshakeCode];
             $($rest)*
         }
     };

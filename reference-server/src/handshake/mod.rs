@@ -93,6 +93,10 @@ impl Protocol for Handshake {
         None
     }
 
+    fn speaks_first(&self) -> bool {
+        true
+    }
+
     fn greeting(&self, peer: SocketAddr) -> Option<Vec<u8>> {
         Some(pickle::dict_of_int("clientid", peer.port()))
     }
