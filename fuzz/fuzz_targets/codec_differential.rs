@@ -11,8 +11,8 @@ use reference_server::command::{parse_request, Command};
 use reference_server::frame::{decode, Decoded, HEADER_LEN};
 use reference_server::json;
 use serde_json::Value;
-use srpc_check::protocol::srpc::oracle;
 use srpc_check::protocol::srpc::codec;
+use srpc_check::protocol::srpc::oracle;
 use srpc_check_fuzz::{holds, json_value};
 
 srpc_check_fuzz::asan_defaults!();

@@ -575,6 +575,9 @@ async fn accept_loop<P: Protocol>(
                 // holds no one else back at the cap.
                 Immediate::Greet(greeting) => {
                     let mut socket = socket;
+                    // A conversation writes several small messages: Nagle's algorithm would
+                    // hold each after the first until the client acknowledged the one before.
+                    let _ = socket.set_nodelay(true);
                     match send(&mut socket, &greeting, &config).await {
                         Ok(()) => converse(socket, Vec::new(), &protocol, &config, deadline).await,
                         Err(e) => Err(e),
