@@ -559,6 +559,16 @@ mod tests {
             panic!()
         };
         assert_eq!(repr(&v), "{'clientid': 5000}");
+        // Protocol 5, Python 3.14's default: the same bytes but for PROTO.
+        let five = dumps(&Py::dict([("clientid", Py::Int(5))]), 5);
+        assert_eq!(
+            five,
+            b"\x80\x05\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94K\x05s."
+        );
+        let Read::Value(v, _) = read(&five) else {
+            panic!()
+        };
+        assert_eq!(repr(&v), "{'clientid': 5}");
     }
 
     #[test]

@@ -123,7 +123,16 @@ fn byte_at_a_time(ctx: &mut Ctx) -> Verdict {
     }
     let request = kind.request();
     let cuts: Vec<usize> = (1..request.len()).collect();
-    let v = expect_split(ctx, kind, &cuts, Duration::from_millis(1));
+    // Watched, each byte goes out once the server has read the one before, whatever the
+    // pause. Unwatched (a remote or portable run), the pause alone keeps the bytes apart: a
+    // millisecond is too short on a busy machine, where a server that reads the 2-byte length
+    // too soon would then find both bytes at once and pass.
+    let pause = if ctx.settings.watch.active() {
+        Duration::from_millis(1)
+    } else {
+        ctx.settings.split_pause
+    };
+    let v = expect_split(ctx, kind, &cuts, pause);
     if v.status == Status::Pass {
         return v;
     }

@@ -193,6 +193,10 @@ fn finish_stalled(live: &mut Live, frame: &[u8]) {
 fn read_info(live: &mut Live, timeout: Duration, program: &mut Program<'_>) -> Info {
     let deadline = Instant::now() + timeout;
     let mut buf = vec![0u8; 4096];
+    // A client that sent its info while the id was being delivered: the wait for its reading
+    // saw the bytes first and kept them as extra.
+    let early = std::mem::take(&mut live.log.extra);
+    live.log.request.extend_from_slice(&early);
     loop {
         match pickle::read(&live.log.request) {
             Read::Value(v, len) => {
