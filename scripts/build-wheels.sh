@@ -41,12 +41,11 @@ build_linux() {
 
 # Debian's toolchain with the standard library's source, and lld.
 debian_toolchain() {
-    local need=()
-    [ -x /usr/bin/rustc ] || need+=(rustc-web)
-    [ -x /usr/bin/cargo ] || need+=(cargo-web)
-    [ -d /usr/lib/rustlib/src/rust/library ] || need+=(rust-web-src)
-    if [ ${#need[@]} -gt 0 ]; then
-        install_debian "${need[@]}"
+    # The three together, so that their versions match; a rustc-web without rust-lld is one
+    # from before Debian shipped it (and too old for this crate), so it is upgraded too.
+    if [ ! -x /usr/bin/rustc ] || [ ! -x /usr/bin/cargo ] || [ ! -e /usr/bin/rust-lld ] ||
+        [ ! -d /usr/lib/rustlib/src/rust/library ]; then
+        install_debian rustc-web cargo-web rust-web-src
     fi
     # rust-lld (from rust-web-llvm) names the lld it runs, e.g. lld-22.
     if ! /usr/bin/rust-lld -flavor darwin --version >/dev/null 2>&1; then
@@ -61,10 +60,10 @@ install_debian() {
         exit 1
     fi
     echo "-- apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 || {
-        apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
-    }
+    # Fresh lists first: lists from an older image name an older toolchain, which installs
+    # without complaint and then cannot build.
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
 }
 
 # A macOS SDK of one file: zig's libSystem link stub (libc and libm are libSystem, as in

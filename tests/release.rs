@@ -216,6 +216,37 @@ fn the_release_notes_are_the_changelogs_section() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `cargo publish --workspace` verifies srpc-check against the reference server it has just
+/// packaged, through a registry it writes under `target/package/tmp-registry`. Cargo unpacks
+/// that crate into `$CARGO_HOME/registry/src/<hash of that path>/` and, when a directory of
+/// that name and version is already there, reuses it unread. On a machine whose cargo home
+/// outlives the checkout (the same path cloned again), the verify build then compiles against
+/// an earlier commit's reference server and fails on code that is fine. Neither crate is
+/// ever unpacked there from crates.io at this version, so removing their unpacked copies
+/// loses nothing; a release runner starts with an empty cargo home anyway.
+fn forget_unpacked_workspace_crates() {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let Ok(registries) = std::fs::read_dir(home.join("registry/src")) else {
+        return;
+    };
+    let ours = [
+        format!("srpc-reference-server-{}", version()),
+        format!("srpc-check-{}", version()),
+    ];
+    for registry in registries.flatten() {
+        for name in &ours {
+            let stale = registry.path().join(name);
+            if stale.is_dir() {
+                eprintln!("== removing {} (an earlier packaging's)", stale.display());
+                std::fs::remove_dir_all(&stale).unwrap();
+            }
+        }
+    }
+}
+
 /// The wheels job's build and check steps and the crates job's publish, from the file, the
 /// publish with `--dry-run`. Minutes: CI runs it (`-- --ignored`).
 #[test]
@@ -250,10 +281,17 @@ fn the_release_builds_and_checks_every_wheel_from_the_file() {
         "crates",
         "Publish (the reference server first, then srpc-check)",
     );
+    // Its own target directory: the verify build compiles the packaged reference server as a
+    // registry crate, which cargo never rebuilds for changed contents in a target directory
+    // that already holds it.
+    forget_unpacked_workspace_crates();
     let status = Command::new("bash")
         .args(["-eo", "pipefail", "-c", &format!("{publish} --dry-run")])
         .current_dir(root())
+        .env("CARGO_TARGET_DIR", format!("{temp}/publish-target"))
         .status()
         .unwrap();
+    forget_unpacked_workspace_crates();
+    let _ = std::fs::remove_dir_all(format!("{temp}/publish-target"));
     assert!(status.success(), "{publish} --dry-run");
 }

@@ -8,8 +8,10 @@
 //! missing or of another type) closes that connection unanswered; the server goes on serving.
 //!
 //! Nothing a client sends is executed: [`pickle::walk`] refuses every opcode that names or
-//! calls an object before [`serde_pickle`] decodes plain values.
+//! calls an object, and [`budget`] every value that would decode into more than a few
+//! megabytes or nest too deep, before [`serde_pickle`] decodes plain values.
 
+pub mod budget;
 pub mod pickle;
 
 use std::collections::BTreeMap;

@@ -4,8 +4,11 @@
 //! The walk never builds anything. It refuses every opcode that names or calls a Python object
 //! (GLOBAL, STACK_GLOBAL, REDUCE, BUILD, INST, OBJ, NEWOBJ, NEWOBJ_EX, EXT1-4, PERSID,
 //! BINPERSID) and out-of-band buffers, and it caps the memo lookups (each one may copy what it
-//! names, so a few dozen could make a short pickle decode into gigabytes). What it accepts,
+//! names, so a few dozen could make a short pickle decode into gigabytes) and, through
+//! [`Budget`], the size and depth of what the pickle would decode into. What it accepts,
 //! [`serde_pickle`] decodes into plain values.
+
+use super::budget::Budget;
 
 /// What the walk found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +19,8 @@ pub enum Walk {
     Incomplete,
     /// An opcode the server never decodes, at this offset.
     Refused(u8, usize),
-    /// Not a pickle: an unknown opcode, a bad length, or too many memo lookups.
+    /// Not a pickle: an unknown opcode, a bad length, too many memo lookups, or a value that
+    /// would decode too large or too deep ([`Budget`]).
     Malformed,
 }
 
@@ -27,13 +31,19 @@ pub const MAX_GETS: usize = 8;
 pub fn walk(bytes: &[u8]) -> Walk {
     let mut at = 0;
     let mut gets = 0;
+    let mut budget = Budget::new();
     loop {
         let Some(&op) = bytes.get(at) else {
             return Walk::Incomplete;
         };
         let arg = match op {
             // STOP
-            b'.' => return Walk::Whole(at + 1),
+            b'.' => {
+                return match budget.finish() {
+                    Ok(_) => Walk::Whole(at + 1),
+                    Err(_) => Walk::Malformed,
+                }
+            }
             // Opcodes with no argument that build plain values.
             b'('
             | b'0'
@@ -123,6 +133,9 @@ pub fn walk(bytes: &[u8]) -> Walk {
         if rest.len() < len {
             return Walk::Incomplete;
         }
+        if budget.op(op, &rest[..len]).is_err() {
+            return Walk::Malformed;
+        }
         at += len;
     }
 }
@@ -202,5 +215,15 @@ mod tests {
         assert_eq!(walk(b"\xffhello"), Walk::Malformed);
         assert_eq!(walk(b"\x80\x04\x8b\xff\xff\xff\xff"), Walk::Malformed);
         assert_eq!(walk(&[b'h', 0].repeat(MAX_GETS + 1)), Walk::Malformed);
+        // Plain opcodes whose value would be 2^40 items, or 30,000 lists deep.
+        let mut dup = vec![0x80, 4, b']', b'K', 1, b'a'];
+        dup.extend(b"2\x86".repeat(40));
+        dup.push(b'.');
+        assert_eq!(walk(&dup), Walk::Malformed);
+        let mut deep = vec![0x80, 4];
+        deep.extend([b']'; 30_000]);
+        deep.extend([b'a'; 29_999]);
+        deep.push(b'.');
+        assert_eq!(walk(&deep), Walk::Malformed);
     }
 }

@@ -7,10 +7,15 @@
 //! every opcode that names or calls a Python object (GLOBAL, STACK_GLOBAL, REDUCE, BUILD, INST,
 //! OBJ, NEWOBJ, NEWOBJ_EX, EXT1, EXT2, EXT4, PERSID, BINPERSID) and the out-of-band buffers of
 //! protocol 5, and it caps the memo lookups (each may copy what it names, so a short pickle
-//! could otherwise decode into gigabytes) and the message's size. Only what it accepts is
-//! decoded, by [`serde_pickle`], whose decoder builds values and runs nothing.
+//! could otherwise decode into gigabytes) and the message's size. It also follows what the
+//! opcodes build, as shapes, with the reference server's [`Budget`], and refuses a value that
+//! would decode into more than a few megabytes (DUP and memo lookups copy) or nest deeper than
+//! a recursive decoder's stack allows. Only what it accepts is decoded, by [`serde_pickle`],
+//! whose decoder builds values and runs nothing.
 
 use std::fmt::Write;
+
+use reference_server::handshake::budget::Budget;
 
 pub use serde_pickle::{HashableValue, Value};
 
@@ -134,6 +139,7 @@ enum Use {
 pub fn scan(bytes: &[u8]) -> Scan {
     let mut at = 0;
     let mut lookups = 0;
+    let mut budget = Budget::new();
     loop {
         if at >= MAX_MESSAGE {
             return Scan::Malformed(format!(
@@ -160,7 +166,10 @@ pub fn scan(bytes: &[u8]) -> Scan {
             Use::Plain => {}
         }
         if name == "STOP" {
-            return Scan::Whole { end: at + 1 };
+            return match budget.finish() {
+                Ok(_) => Scan::Whole { end: at + 1 },
+                Err(over) => Scan::Malformed(format!("refused before decoding: {over}")),
+            };
         }
         let rest = &bytes[at + 1..];
         let len = match arg {
@@ -201,6 +210,9 @@ pub fn scan(bytes: &[u8]) -> Scan {
         };
         if rest.len() < len {
             return Scan::Incomplete;
+        }
+        if let Err(over) = budget.op(op, &rest[..len]) {
+            return Scan::Malformed(format!("{name} at byte {at}: {over}"));
         }
         at += 1 + len;
     }
@@ -530,8 +542,42 @@ mod tests {
             scan(b"\x80\x04\x8d\x00\x00\x00\x00\x01\x00\x00\x00"),
             Scan::Malformed(m) if m.contains("declares")
         ));
-        assert!(matches!(scan(&[b'h', 0].repeat(MAX_MEMO_LOOKUPS + 1)), Scan::Malformed(_)));
+        let mut lookups = b"]q\x00(".to_vec();
+        lookups.extend([b'h', 0].repeat(MAX_MEMO_LOOKUPS + 1));
+        assert!(matches!(scan(&lookups), Scan::Malformed(m) if m.contains("memo lookups")));
         assert!(matches!(scan(&[b'('; MAX_MESSAGE + 1]), Scan::Malformed(_)));
+    }
+
+    /// Pickles of plain values a few bytes or kilobytes long that would decode into gigabytes
+    /// or overflow the decoder's stack: refused by the walk, before anything is decoded.
+    #[test]
+    fn refuses_values_that_would_decode_too_large_or_too_deep() {
+        // A pair of the pair before, by DUP TUPLE2, 40 times: 86 bytes, 2^40 items once
+        // decoded.
+        let mut dup = vec![0x80, 4, b']', b'K', 1, b'a'];
+        dup.extend(b"2\x86".repeat(40));
+        dup.push(b'.');
+        assert!(matches!(scan(&dup), Scan::Malformed(m) if m.contains("decode into more than")));
+        assert!(matches!(read(&dup), Read::Malformed(_)));
+        // 30,000 nested lists in 60 KB.
+        let n = 30_000;
+        let mut deep = vec![0x80, 4];
+        deep.extend(std::iter::repeat_n(b']', n));
+        deep.extend(std::iter::repeat_n(b'a', n - 1));
+        deep.push(b'.');
+        assert!(matches!(read(&deep), Read::Malformed(m) if m.contains("deeper than")));
+        // A list that holds itself, through the memo or DUP.
+        assert!(matches!(read(b"\x80\x04]2a."), Read::Malformed(m) if m.contains("itself")));
+        assert!(matches!(read(b"\x80\x04]q\x00h\x00a."), Read::Malformed(m) if m.contains("itself")));
+        // Sixty nested lists are fine, and the value is theirs.
+        let mut fine = vec![0x80, 4];
+        fine.extend(std::iter::repeat_n(b']', 60));
+        fine.extend(std::iter::repeat_n(b'a', 59));
+        fine.push(b'.');
+        let Read::Value(value, _) = read(&fine) else {
+            panic!("{:?}", read(&fine))
+        };
+        assert_eq!(repr(&value), format!("{}{}", "[".repeat(60), "]".repeat(60)));
     }
 
     #[test]
@@ -600,3 +646,4 @@ mod tests {
         );
     }
 }
+
