@@ -240,7 +240,10 @@ fn forget_unpacked_workspace_crates() {
         for name in &ours {
             let stale = registry.path().join(name);
             if stale.is_dir() {
-                eprintln!("== removing {} (an earlier packaging's)", stale.display());
+                eprintln!(
+                    "== removing {} (cargo would reuse it unread)",
+                    stale.display()
+                );
                 std::fs::remove_dir_all(&stale).unwrap();
             }
         }

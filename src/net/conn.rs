@@ -153,6 +153,17 @@ impl Conn {
     /// (at most [`READ_WAIT`] longer). A server that reads once is then caught every time, not
     /// only when the scheduler happens to run it between the pieces.
     pub fn send_pieces(&mut self, bytes: &[u8], cuts: &[usize], pause: Duration) -> io::Result<()> {
+        self.send_paced(bytes, cuts, &|_| pause)
+    }
+
+    /// [`Conn::send_pieces`] with a pause of its own before each piece: `pause_at(offset)` for
+    /// the piece that starts at `offset`.
+    pub fn send_paced(
+        &mut self,
+        bytes: &[u8],
+        cuts: &[usize],
+        pause_at: &dyn Fn(usize) -> Duration,
+    ) -> io::Result<()> {
         let mut start = 0;
         let ends = cuts
             .iter()
@@ -163,6 +174,7 @@ impl Conn {
             if end <= start {
                 continue;
             }
+            let pause = pause_at(start);
             let pause_before = if start == 0 {
                 Duration::ZERO
             } else if self.skip_pause_when_read && self.wait_until_read() {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::super::codec;
-use super::{code, expect, expect_split, part_at, AppCode, Kind};
+use super::{code, expect, expect_paced, expect_split, part_at, AppCode, Kind};
 use crate::suite::{Case, Ctx, Group, Status, Verdict};
 
 pub fn cases() -> Vec<Case> {
@@ -123,21 +123,29 @@ fn byte_at_a_time(ctx: &mut Ctx) -> Verdict {
     }
     let request = kind.request();
     let cuts: Vec<usize> = (1..request.len()).collect();
+    let (_, header_end, end) = codec::boundaries(&request).expect("a well-formed request");
     // Watched, each byte goes out once the server has read the one before, whatever the
-    // pause. Unwatched (a remote or portable run), the pause alone keeps the bytes apart: a
-    // millisecond is too short on a busy machine, where a server that reads the 2-byte length
-    // too soon would then find both bytes at once and pass.
-    let pause = if ctx.settings.watch.active() {
-        Duration::from_millis(1)
-    } else {
-        ctx.settings.split_pause
+    // pause. Unwatched (a remote or portable run), the pause alone keeps the bytes apart, and a
+    // millisecond is too short on a busy machine (a server that reads the 2-byte length too
+    // soon would find both bytes at once and pass). The whole pause goes where a reader's
+    // mistakes show, at the edges of the length, the header and the content; a millisecond
+    // elsewhere keeps the request within the few seconds a server may give one (the whole
+    // pause before each of 141 bytes would take 5.6 s).
+    let watched = ctx.settings.watch.active();
+    let split_pause = ctx.settings.split_pause;
+    let edges = [1, 2, 3, header_end - 1, header_end, header_end + 1, end - 1];
+    let pause_at = |offset: usize| {
+        if watched || !edges.contains(&offset) {
+            Duration::from_millis(1)
+        } else {
+            split_pause
+        }
     };
-    let v = expect_split(ctx, kind, &cuts, pause);
+    let v = expect_paced(ctx, kind, &cuts, &pause_at);
     if v.status == Status::Pass {
         return v;
     }
     // Which part's reading fails: one cut in each, with the whole pause.
-    let (_, header_end, end) = codec::boundaries(&request).expect("a well-formed request");
     let pause = ctx.settings.split_pause;
     for cut in [1, (2 + header_end) / 2, (header_end + end) / 2] {
         let single = try_cuts(ctx, kind, &[cut], pause);

@@ -72,8 +72,19 @@ pub fn send(
     pause: Duration,
     wait_close: bool,
 ) -> Result<Result<Message, NoReply>, Verdict> {
+    send_paced(ctx, bytes, cuts, &|_| pause, wait_close)
+}
+
+/// [`send`] with a pause of its own before each piece (see [`crate::net::Conn::send_paced`]).
+pub fn send_paced(
+    ctx: &mut Ctx,
+    bytes: &[u8],
+    cuts: &[usize],
+    pause_at: &dyn Fn(usize) -> Duration,
+    wait_close: bool,
+) -> Result<Result<Message, NoReply>, Verdict> {
     let mut conn = ctx.connect()?;
-    let _ = conn.send_pieces(bytes, cuts, pause);
+    let _ = conn.send_paced(bytes, cuts, pause_at);
     let deadline = Instant::now() + ctx.settings.timeout;
     let reply = codec::read_reply(&mut conn, deadline, wait_close);
     ctx.delayed = conn.delayed_by();
@@ -104,8 +115,18 @@ pub fn expect(ctx: &mut Ctx, kind: Kind<'_>) -> Verdict {
 
 /// Sends the request of `kind` cut at `cuts` and judges the reply.
 pub fn expect_split(ctx: &mut Ctx, kind: Kind<'_>, cuts: &[usize], pause: Duration) -> Verdict {
+    expect_paced(ctx, kind, cuts, &|_| pause)
+}
+
+/// [`expect_split`] with a pause of its own before each piece.
+pub fn expect_paced(
+    ctx: &mut Ctx,
+    kind: Kind<'_>,
+    cuts: &[usize],
+    pause_at: &dyn Fn(usize) -> Duration,
+) -> Verdict {
     let request = kind.request();
-    match send(ctx, &request, cuts, pause, false) {
+    match send_paced(ctx, &request, cuts, pause_at, false) {
         Err(v) => v,
         Ok(Err(e)) => no_reply(&e, ctx.settings.timeout),
         Ok(Ok(m)) => judge(&request, &m, kind),
