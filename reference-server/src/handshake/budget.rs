@@ -4,14 +4,16 @@
 //! DUP repeats what it names, so a few dozen two-byte opcodes double a list a few dozen times;
 //! and thirty thousand nested lists in 60 KB are deeper than any recursive decoder's stack.
 //! [`Budget`] follows a pickle's opcodes as the unpickler would, but keeps only the shape of
-//! what they build: which containers hold which, and how many bytes each leaf carries. At STOP
-//! it measures the value as the decoder would build it (every lookup a copy) and refuses it
-//! when that is larger than [`MAX_WEIGHT`] or deeper than [`MAX_DEPTH`].
+//! what they build: which containers hold which, and how many bytes each leaf carries. It
+//! counts the copies a decoder makes as it reads (`serde-pickle` copies at each DUP, even a
+//! value it later drops), and at STOP it measures the value as the decoder returns it (every
+//! memo lookup a copy). It refuses a pickle when those weigh more than [`MAX_WEIGHT`] or the
+//! value nests deeper than [`MAX_DEPTH`].
 //!
 //! Both pickle readers feed it: the reference server's walk ([`super::pickle::walk`]) and
 //! srpc-check's own. It sees only opcodes the readers have already accepted as plain values.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// The most a decoded message may weigh: a leaf weighs its bytes plus one, a container one
@@ -71,7 +73,12 @@ pub struct Budget {
     stack: Vec<Item>,
     marks: Vec<usize>,
     memo: HashMap<u64, Item>,
+    /// The containers the memo holds.
+    memoized: HashSet<usize>,
     containers: Vec<Container>,
+    /// The weight of the copies a decoder makes while it reads (DUP, a put of a memoized
+    /// value), on top of the value it returns.
+    copies: u64,
 }
 
 impl Budget {
@@ -99,6 +106,8 @@ impl Budget {
                     .stack
                     .last()
                     .ok_or(Over::Malformed("DUP on an empty stack"))?;
+                // A decoder copies the value there and then, even one it later drops.
+                self.copied(top)?;
                 self.stack.push(top);
             }
             // Empty containers.
@@ -143,6 +152,12 @@ impl Budget {
                 } else {
                     memo_slot(op, arg)?
                 };
+                // Putting what the memo already holds copies it.
+                if let Item::Container(id) = top {
+                    if !self.memoized.insert(id) {
+                        self.copied(top)?;
+                    }
+                }
                 self.memo.insert(slot, top);
             }
             // GET, BINGET, LONG_BINGET
@@ -163,11 +178,25 @@ impl Budget {
     /// At STOP: the weight and depth of the value the pickle returns, as its decoder builds
     /// it, or why it is refused.
     pub fn finish(&self) -> Result<(u64, u32), Over> {
-        match self.stack.last() {
-            None => Err(Over::Malformed("STOP on an empty stack")),
-            Some(Item::Leaf(weight)) => Ok((*weight, 0)),
-            Some(Item::Container(root)) => self.measure(*root),
+        let top = *self
+            .stack
+            .last()
+            .ok_or(Over::Malformed("STOP on an empty stack"))?;
+        let (weight, depth) = self.measure(top)?;
+        if weight.saturating_add(self.copies) > MAX_WEIGHT {
+            return Err(Over::Weight);
         }
+        Ok((weight, depth))
+    }
+
+    /// Counts a copy of `item` as it stands.
+    fn copied(&mut self, item: Item) -> Result<(), Over> {
+        let (weight, _) = self.measure(item)?;
+        self.copies = self.copies.saturating_add(weight);
+        if self.copies > MAX_WEIGHT {
+            return Err(Over::Weight);
+        }
+        Ok(())
     }
 
     fn new_container(&mut self, items: Vec<Item>) {
@@ -223,21 +252,27 @@ impl Budget {
     /// The weight and depth of container `root` with every shared container counted once per
     /// place it appears (the decoder copies each), without recursion: the pickle decides how
     /// deep the containers go.
-    fn measure(&self, root: usize) -> Result<(u64, u32), Over> {
+    /// Its cost is bounded by the containers it reaches, so by the weight it finds (or by
+    /// [`MAX_WEIGHT`], where it stops).
+    fn measure(&self, item: Item) -> Result<(u64, u32), Over> {
         #[derive(Clone, Copy, PartialEq)]
         enum State {
             New,
             Open,
             Done(u64, u32),
         }
-        let mut state = vec![State::New; self.containers.len()];
+        let root = match item {
+            Item::Leaf(weight) => return Ok((weight, 0)),
+            Item::Container(root) => root,
+        };
+        let mut state: HashMap<usize, State> = HashMap::new();
         let mut work = vec![root];
         while let Some(&id) = work.last() {
-            match state[id] {
+            match state.get(&id).copied().unwrap_or(State::New) {
                 State::New => {
-                    state[id] = State::Open;
+                    state.insert(id, State::Open);
                     for &child in &self.containers[id].children {
-                        match state[child] {
+                        match state.get(&child).copied().unwrap_or(State::New) {
                             State::Open => return Err(Over::Recursive),
                             State::New => work.push(child),
                             State::Done(..) => {}
@@ -249,7 +284,7 @@ impl Budget {
                     let mut weight = 1u64.saturating_add(c.leaves);
                     let mut depth = 1u32;
                     for &child in &c.children {
-                        let State::Done(w, d) = state[child] else {
+                        let Some(&State::Done(w, d)) = state.get(&child) else {
                             // A child pushed twice is measured by its first visit; one still
                             // open here holds its parent.
                             return Err(Over::Recursive);
@@ -263,7 +298,7 @@ impl Budget {
                     if depth > MAX_DEPTH {
                         return Err(Over::Depth);
                     }
-                    state[id] = State::Done(weight, depth);
+                    state.insert(id, State::Done(weight, depth));
                     work.pop();
                 }
                 State::Done(..) => {
@@ -271,8 +306,8 @@ impl Budget {
                 }
             }
         }
-        match state[root] {
-            State::Done(weight, depth) => Ok((weight, depth)),
+        match state.get(&root) {
+            Some(&State::Done(weight, depth)) => Ok((weight, depth)),
             _ => Err(Over::Recursive),
         }
     }
@@ -342,6 +377,13 @@ mod tests {
         for _ in 0..2000 {
             ops.extend([(b'h', &b"\x00"[..]), (b'a', b"")]);
         }
+        assert_eq!(run(&ops), Err(Over::Weight));
+        // Pairs doubled by DUP and then dropped: the copies were made all the same.
+        let mut ops: Vec<(u8, &[u8])> = vec![(b']', b""), (b'K', b"\x01"), (b'a', b"")];
+        for _ in 0..40 {
+            ops.extend([(b'2', &b""[..]), (0x86, b"")]);
+        }
+        ops.extend([(b'0', &b""[..]), (b'N', b"")]);
         assert_eq!(run(&ops), Err(Over::Weight));
         // DUP APPEND appends a list to itself, as Python's unpickler does.
         let ops = [(b']', &b""[..]), (b'2', b""), (b'a', b"")];
