@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::*;
@@ -71,16 +71,8 @@ fn serve(mut conn: TcpStream, mutant: Mutant) {
     }
 }
 
-/// Starts the mutant on a free port. Its threads end with the test process.
 fn start(mutant: Mutant) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            std::thread::spawn(move || serve(conn, mutant));
-        }
-    });
-    addr
+    start_mutant(serve, mutant)
 }
 
 fn findings_of(mutant: Mutant) -> (i32, serde_json::Value) {

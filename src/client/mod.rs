@@ -86,6 +86,33 @@ pub const OUTPUT_LIMIT: usize = 2 << 20;
 
 /// The program spec for a client command: its output kept whole, and printed as UTF-8
 /// whatever the locale, so printing non-ASCII text is not what fails.
+/// The verdict on a client that never connected: srpc-check stopped it after
+/// `settings.start_timeout` (`hung`), or it exited (with `status`, when one is worth saying).
+/// `where_it_connects` tells the student where srpc-check listened and where the lab's client
+/// connects; `{}` in it becomes the address srpc-check listened on.
+pub fn never_connected(
+    hung: bool,
+    status: Option<&str>,
+    settings: &Settings,
+    where_it_connects: &str,
+) -> Verdict {
+    let what = if hung {
+        format!(
+            "the client did not connect within {}; srpc-check stopped it",
+            humantime::format_duration(settings.start_timeout)
+        )
+    } else {
+        match status {
+            Some(status) => format!("the client exited ({status}) without connecting"),
+            None => "the client exited without connecting".to_owned(),
+        }
+    };
+    Verdict::fail(what).because(
+        crate::codes::Code::ClientNeverConnects,
+        where_it_connects.replace("{}", &settings.listening.to_string()),
+    )
+}
+
 pub fn program(command: &str) -> ExecSpec {
     ExecSpec {
         command: command.to_owned(),

@@ -305,3 +305,19 @@ pub fn verdicts(report: &serde_json::Value) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// A Rust mutant server on a free loopback port: each connection served on a thread of its own
+/// by `serve(conn, mutant)`. Its threads end with the test process.
+pub fn start_mutant<M: Copy + Send + 'static>(
+    serve: fn(std::net::TcpStream, M),
+    mutant: M,
+) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || serve(conn, mutant));
+        }
+    });
+    addr
+}

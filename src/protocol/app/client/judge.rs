@@ -6,7 +6,7 @@
 
 use super::serve::{AppConn, RunLog, Sent};
 use super::Delivery;
-use crate::client::{Judged, Settings};
+use crate::client::{never_connected, Judged, Settings};
 use crate::codes::Code;
 use crate::protocol::app::codec::{self, py_bytes};
 use crate::protocol::app::findings::AppCode;
@@ -42,20 +42,11 @@ fn verdict(
     crashed: bool,
 ) -> Verdict {
     let Some(conn) = log.conns.first() else {
-        let what = if hung {
-            format!(
-                "the client did not connect within {}; srpc-check stopped it",
-                humantime::format_duration(settings.start_timeout)
-            )
-        } else {
-            "the client exited without connecting".to_owned()
-        };
-        return Verdict::fail(what).because(
-            Code::ClientNeverConnects,
-            format!(
-                "srpc-check listened on {}; give the client that address ({{host}} and {{port}} in the command become it)",
-                settings.listening
-            ),
+        return never_connected(
+            hung,
+            None,
+            settings,
+            "srpc-check listened on {}; give the client that address ({host} and {port} in the command become it)",
         );
     };
     if let Some(v) = request_problem(conn) {

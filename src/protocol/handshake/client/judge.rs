@@ -6,7 +6,7 @@
 
 use super::serve::{HandshakeConn, Info, RunLog};
 use super::Delivery;
-use crate::client::{Judged, Settings};
+use crate::client::{never_connected, Judged, Settings};
 use crate::codes::Code;
 use crate::protocol::handshake::cases::type_name;
 use crate::protocol::handshake::findings::HandshakeCode;
@@ -70,20 +70,11 @@ fn verdict(
     crashed: bool,
 ) -> Verdict {
     let Some(conn) = log.conns.first() else {
-        let what = if hung {
-            format!(
-                "the client did not connect within {}; srpc-check stopped it",
-                humantime::format_duration(settings.start_timeout)
-            )
-        } else {
-            "the client exited without connecting".to_owned()
-        };
-        return Verdict::fail(what).because(
-            Code::ClientNeverConnects,
-            format!(
-                "srpc-check listened on {}, where the lab's client connects (127.0.0.1, 12000)",
-                settings.listening
-            ),
+        return never_connected(
+            hung,
+            None,
+            settings,
+            "srpc-check listened on {}, where the lab's client connects (127.0.0.1, 12000)",
         );
     };
     let with_bytes = |v: Verdict| Verdict {

@@ -16,7 +16,7 @@ use crate::words::{clip, count};
 use super::serve::{ConnLog, End, RunLog};
 use super::Delivery;
 use crate::client::listen::Ended;
-use crate::client::{Judged, Settings};
+use crate::client::{never_connected, Judged, Settings};
 
 /// Characters of a printed or expected reply shown in a report.
 const SHOWN: usize = 300;
@@ -58,20 +58,11 @@ fn verdict(
     };
     let wait = humantime::format_duration(settings.timeout).to_string();
     if conns.is_empty() {
-        let what = if hung {
-            format!(
-                "the client did not connect within {}; srpc-check stopped it",
-                humantime::format_duration(settings.start_timeout)
-            )
-        } else {
-            format!("the client exited ({status}) without connecting")
-        };
-        return Verdict::fail(what).because(
-            Code::ClientNeverConnects,
-            format!(
-                "srpc-check listened on {}; the lab's client connects to (socket.gethostname(), 4444)",
-                settings.listening
-            ),
+        return never_connected(
+            hung,
+            Some(&status),
+            settings,
+            "srpc-check listened on {}; the lab's client connects to (socket.gethostname(), 4444)",
         );
     }
     let last = total - 1;
