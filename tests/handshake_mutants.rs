@@ -16,6 +16,9 @@ use reference_server::{Handshake, Protocol, Step};
 enum Mutant {
     /// No mistake.
     None,
+    /// No mistake, on Python 3.14: it writes protocol 5, and (to tell whether srpc-check
+    /// answers in kind) acknowledges only an info in protocol 5.
+    Protocol5,
     /// The id is another port than the client's.
     IdOfAnotherPort,
     /// The id is pickled twice: `pickle.dumps(pickle.dumps({'clientid': port}))`.
@@ -42,6 +45,11 @@ fn serve(mut conn: TcpStream, mutant: Mutant) {
             out
         }
         Mutant::IdNamesAFunction => b"(dp0\nVclientid\np1\ncposix\nsystem\np2\ns.".to_vec(),
+        Mutant::Protocol5 => {
+            let mut five = id;
+            five[1] = 5;
+            five
+        }
         _ => id,
     };
     if conn.write_all(&greeting).is_err() {
@@ -52,9 +60,15 @@ fn serve(mut conn: TcpStream, mutant: Mutant) {
     loop {
         match Handshake.step(&buf, 1 << 16) {
             Step::Answer { consumed, .. } => {
+                if let Mutant::Protocol5 = mutant {
+                    if !buf.starts_with(&[0x80, 5]) {
+                        return;
+                    }
+                }
                 buf.drain(..consumed);
                 let ack = match mutant {
                     Mutant::AckTrue => vec![0x80, 4, 0x88, b'.'],
+                    Mutant::Protocol5 => vec![0x80, 5, b'K', 1, b'.'],
                     Mutant::MoreAfterAck => [just_int(1), just_int(2)].concat(),
                     _ => just_int(1),
                 };
@@ -142,4 +156,14 @@ fn an_id_that_names_a_function_is_refused_unread() {
         .unwrap()
         .to_owned();
     assert!(message.contains("GLOBAL"), "{message}");
+}
+
+#[test]
+fn a_server_that_writes_protocol_5_is_answered_in_protocol_5() {
+    let (exit, report) = findings_of(Mutant::Protocol5);
+    assert_eq!(exit, 0, "{report:#}");
+    assert!(findings(&report).is_empty(), "{report:#}");
+    // What srpc-check sent after the id begins PROTO 5.
+    let ack = test_by_id(&report, "grading/ack");
+    assert_eq!(ack["status"], "pass", "{ack:#}");
 }

@@ -30,8 +30,18 @@ pub(crate) fn code(c: HandshakeCode) -> Code {
     Code::Handshake(c)
 }
 
-/// The pickle protocol srpc-check writes: Python's default (4 on 3.8 to 3.13).
+/// The pickle protocol srpc-check writes until the peer has shown its own: Python's default on
+/// 3.8 to 3.13, which every Python 3 reads.
 pub const PICKLE_PROTOCOL: u8 = 4;
+
+/// The protocol to answer `message` in: 5 when the peer wrote 5 (Python 3.14's default), so
+/// that a server on 3.14 gets the bytes its own client would send; else [`PICKLE_PROTOCOL`].
+pub fn answer_protocol(message: &[u8]) -> u8 {
+    match message {
+        [0x80, 5, ..] => 5,
+        _ => PICKLE_PROTOCOL,
+    }
+}
 
 /// A student info, as the lab's client builds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +75,12 @@ impl Info {
     }
 
     pub fn pickle(&self) -> Vec<u8> {
-        pickle::dumps(&self.value(), PICKLE_PROTOCOL)
+        self.pickle_as(PICKLE_PROTOCOL)
+    }
+
+    /// `pickle.dumps(info, protocol)`.
+    pub fn pickle_as(&self, protocol: u8) -> Vec<u8> {
+        pickle::dumps(&self.value(), protocol)
     }
 
     /// The line the lab's server prints for it.
@@ -114,6 +129,8 @@ impl Missing {
 pub struct Shake {
     pub conn: Conn,
     pub port: u16,
+    /// The protocol srpc-check answers in: the one the server's id came in.
+    pub protocol: u8,
     at: usize,
 }
 
@@ -125,12 +142,22 @@ impl Shake {
 
     pub fn on(conn: Conn) -> Shake {
         let port = conn.local_port().unwrap_or(0);
-        Shake { conn, port, at: 0 }
+        Shake {
+            conn,
+            port,
+            protocol: PICKLE_PROTOCOL,
+            at: 0,
+        }
     }
 
     /// Reads the next message, until `deadline`.
     pub fn message(&mut self, deadline: Instant) -> Result<Value, Missing> {
-        read_message(&mut self.conn, &mut self.at, deadline)
+        let start = self.at;
+        let message = read_message(&mut self.conn, &mut self.at, deadline);
+        if start == 0 && message.is_ok() {
+            self.protocol = answer_protocol(&self.conn.transcript.received);
+        }
+        message
     }
 
     /// Bytes received after the messages read so far.
@@ -314,7 +341,9 @@ pub fn handshake(
         if let Some(problem) = id_problem(&id, shake.port) {
             return Err(id_wrong(&id, problem, shake.port));
         }
-        let _ = shake.conn.send_pieces(&info.pickle(), cuts, pause);
+        let _ = shake
+            .conn
+            .send_pieces(&info.pickle_as(shake.protocol), cuts, pause);
         let ack = shake
             .message(Instant::now() + timeout)
             .map_err(|m| no_ack(&m, timeout))?;
@@ -395,7 +424,7 @@ pub fn fresh(ctx: &mut Ctx) -> crate::protocol::Fresh {
     let mut id_seen = false;
     let result = shake.message(Instant::now() + timeout).and_then(|id| {
         id_seen = true;
-        let _ = shake.conn.send(&info.pickle());
+        let _ = shake.conn.send(&info.pickle_as(shake.protocol));
         shake
             .message(Instant::now() + timeout)
             .map(|ack| (id, ack))
@@ -443,7 +472,8 @@ pub fn greet(conn: &mut Conn, seed: u64) {
             github: format!("srpc-check-{seed:x}"),
             sid: 1,
         };
-        let _ = conn.send(&info.pickle());
+        let protocol = answer_protocol(&conn.transcript.received);
+        let _ = conn.send(&info.pickle_as(protocol));
         let _ = read_message(conn, &mut at, deadline);
     }
 }
