@@ -1,8 +1,9 @@
 //! The portable mode (what macOS gets: no /proc observation, no namespaces, the process table
 //! from sysinfo and the listeners from the `listeners` crate), run here on Linux with
-//! `SRPC_CHECK_PORTABLE=1`. Every fixture server and client of the corpus gets the same verdict
-//! in each case, the same findings on the same lines, as in Linux's own mode; the portable run
-//! says once that it is portable, and leaves no process behind.
+//! `SRPC_CHECK_PORTABLE=1`. Every fixture server and client of the corpus (srpc, lab 4 and
+//! lab 3) gets the same verdict in each case, the same findings on the same lines, as in
+//! Linux's own mode; the portable run says once that it is portable, and leaves no process
+//! behind.
 
 mod common;
 
@@ -211,46 +212,66 @@ const CLIENT_BUGS: &[&str] = &[
     "timeout-1s",
 ];
 
-/// The lab client connects to port 4444 itself: both modes run in a private network of their
-/// own (`__box`), where the portable mode listens on 0.0.0.0:4444 as it does on a laptop.
-fn lab_client_both(bug: &str) {
-    let token = format!("portable-client-{bug}-{}", std::process::id());
-    let client = format!("python3 lab_client.py --bug {bug} --token {token}");
+/// `srpc-check ARGS` from `dir` in both modes, each in a private network of its own
+/// (`__box`): for the programs that bind or connect to a lab's fixed port themselves, where
+/// the portable mode listens on 0.0.0.0:PORT as it does on a laptop. Asserts the same
+/// verdicts and that nothing whose command line holds `token` is left; returns the portable
+/// run's stderr.
+fn boxed_both(what: &str, dir: &Path, args: &[&str], token: &str) -> String {
     let mut reports = Vec::new();
+    let mut portable_stderr = String::new();
     for portable in [false, true] {
         let out = cmd()
-            .current_dir(FIXTURES)
+            .current_dir(dir)
             .args(["__box", "--", "env"])
             .arg(format!(
                 "SRPC_CHECK_PORTABLE={}",
                 if portable { "1" } else { "0" }
             ))
             .arg(assert_cmd::cargo::cargo_bin("srpc-check"))
-            .args(["client", "--exec", &client, "--format", "json"])
+            .args(args)
+            .args(["--format", "json"])
+            .args(if args[0] == "client" {
+                &[][..]
+            } else {
+                &["--seed", "7"][..]
+            })
             .output()
             .unwrap();
         let report: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{bug}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
-        let stderr = String::from_utf8_lossy(&out.stderr);
+            .unwrap_or_else(|e| panic!("{what}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
         if portable {
-            assert!(
-                stderr.contains("network namespaces are Linux's")
-                    && stderr.contains("0.0.0.0:4444"),
-                "{bug}: says where it listens instead: {stderr}"
-            );
-            assert!(report["portable"].is_string(), "{bug}");
+            assert!(report["portable"].is_string(), "{what}");
+            portable_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         }
         reports.push((out.status.code(), report));
     }
     let (kernel, portable) = (&reports[0], &reports[1]);
-    assert_eq!(portable.0, kernel.0, "{bug}: exit code");
+    assert_eq!(portable.0, kernel.0, "{what}: exit code");
     assert_eq!(
         verdicts(&portable.1),
         verdicts(&kernel.1),
-        "{bug}: verdicts"
+        "{what}: verdicts"
     );
-    assert_eq!(located(&portable.1), located(&kernel.1), "{bug}: findings");
-    assert_eq!(leftovers(&token), Vec::<u32>::new(), "{bug}: left behind");
+    assert_eq!(located(&portable.1), located(&kernel.1), "{what}: findings");
+    assert_eq!(leftovers(token), Vec::<u32>::new(), "{what}: left behind");
+    portable_stderr
+}
+
+/// The lab client connects to port 4444 itself.
+fn lab_client_both(bug: &str) {
+    let token = format!("portable-client-{bug}-{}", std::process::id());
+    let client = format!("python3 lab_client.py --bug {bug} --token {token}");
+    let stderr = boxed_both(
+        bug,
+        Path::new(FIXTURES),
+        &["client", "--exec", &client],
+        &token,
+    );
+    assert!(
+        stderr.contains("network namespaces are Linux's") && stderr.contains("0.0.0.0:4444"),
+        "{bug}: says where it listens instead: {stderr}"
+    );
 }
 
 #[test]
@@ -333,4 +354,75 @@ fn grade_is_a_usage_error_naming_linux_in_portable_mode() {
         .args(["grade", "--print-rubric"])
         .assert()
         .success();
+}
+
+/// A copy of the lab 3 fixtures' folder (a server may write files where it runs).
+fn handshake_dir(name: &str) -> PathBuf {
+    let dir = tempdir(&format!("portable-handshake-{name}"));
+    for f in ["server.py", "client.py"] {
+        std::fs::copy(Path::new(FIXTURES).join("handshake").join(f), dir.join(f)).unwrap();
+    }
+    dir
+}
+
+/// Lab 3's server binds 127.0.0.1:12000 and its client connects there: both run boxed.
+#[test]
+fn every_lab_3_server_gets_the_same_verdicts_portable() {
+    for bug in [
+        "",
+        "never-binds",
+        "no-listening-line",
+        "exits-after-one",
+        "socket-error-only",
+        "eof-crash",
+        "wrapped-id",
+        "address-id",
+        "unsafe-id",
+        "single-recv",
+        "log-misspelled",
+        "ack-dict",
+        "ack-string",
+    ] {
+        let name = if bug.is_empty() { "correct" } else { bug };
+        let dir = handshake_dir(name);
+        let token = format!(
+            "portable_handshake_{}_{}",
+            std::process::id(),
+            fastrand_token()
+        );
+        let mut command = format!("python3 -X {token} server.py");
+        if !bug.is_empty() {
+            command.push_str(&format!(" --bug {bug}"));
+        }
+        boxed_both(
+            name,
+            &dir,
+            &["--protocol", "handshake", "--exec", &command],
+            &token,
+        );
+    }
+}
+
+#[test]
+fn lab_3_clients_get_the_same_verdicts_portable() {
+    for bug in ["", "recv-each", "info-keys", "no-check", "reads-until-eof"] {
+        let name = if bug.is_empty() { "client" } else { bug };
+        let dir = handshake_dir(name);
+        let token = format!(
+            "portable_handshake_client_{}_{}",
+            std::process::id(),
+            fastrand_token()
+        );
+        let mut command = format!("python3 -X {token} client.py");
+        if !bug.is_empty() {
+            command.push_str(&format!(" --bug {bug}"));
+        }
+        let stderr = boxed_both(
+            name,
+            &dir,
+            &["client", "--protocol", "handshake", "--exec", &command],
+            &token,
+        );
+        assert!(stderr.contains("0.0.0.0:12000"), "{name}: {stderr}");
+    }
 }
