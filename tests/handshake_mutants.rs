@@ -101,6 +101,14 @@ fn only_finding(mutant: Mutant, code: &str) -> serde_json::Value {
     report
 }
 
+/// The message of case `id`.
+fn message_of(report: &serde_json::Value, id: &str) -> String {
+    test_by_id(report, id)["message"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn the_server_without_a_mistake_passes() {
     // The control: every mutant below differs from it in one message.
@@ -120,10 +128,7 @@ fn an_id_of_another_port_is_clientid_wrong() {
 #[test]
 fn an_id_pickled_twice_is_clientid_wrong() {
     let report = only_finding(Mutant::IdPickledTwice, "clientid-wrong");
-    let message = test_by_id(&report, "grading/client-id")["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = message_of(&report, "grading/client-id");
     // The evidence shows the value as Python prints it: bytes that hold a pickle.
     assert!(message.contains("b'\\x80\\x04"), "{message}");
 }
@@ -131,10 +136,7 @@ fn an_id_pickled_twice_is_clientid_wrong() {
 #[test]
 fn an_ack_of_true_is_ack_wrong() {
     let report = only_finding(Mutant::AckTrue, "ack-wrong");
-    let message = test_by_id(&report, "grading/ack")["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = message_of(&report, "grading/ack");
     assert!(message.contains("True"), "{message}");
 }
 
@@ -151,10 +153,7 @@ fn a_message_after_the_ack_is_ack_wrong() {
 #[test]
 fn an_id_that_names_a_function_is_refused_unread() {
     let report = only_finding(Mutant::IdNamesAFunction, "unsafe-pickle-refused");
-    let message = test_by_id(&report, "grading/client-id")["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = message_of(&report, "grading/client-id");
     assert!(message.contains("GLOBAL"), "{message}");
 }
 

@@ -90,12 +90,19 @@ fn same_in_both(what: &str, dir: &Path, args: &[&str]) -> Value {
 /// `command` starts with `python3 `; an `-X` option (which Python keeps and ignores) names
 /// the run's processes for the leftover check.
 fn exec_both(what: &str, dir: &Path, command: &str, extra: &[&str]) {
-    let token = format!("portable_{}_{}", std::process::id(), fastrand_token());
-    let command = command.replacen("python3 ", &format!("python3 -X {token} "), 1);
+    let (command, token) = tokened(command);
     let mut args = vec!["--exec", command.as_str()];
     args.extend(extra);
     same_in_both(what, dir, &args);
     assert_eq!(leftovers(&token), Vec::<u32>::new(), "{what}: left behind");
+}
+
+/// `command` (which starts with `python3 `) with an `-X` option that names the run's
+/// processes, and that name, for the leftover check.
+fn tokened(command: &str) -> (String, String) {
+    let token = format!("portable_{}_{}", std::process::id(), fastrand_token());
+    let command = command.replacen("python3 ", &format!("python3 -X {token} "), 1);
+    (command, token)
 }
 
 fn fastrand_token() -> u64 {
@@ -365,7 +372,22 @@ fn handshake_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Lab 3's server binds 127.0.0.1:12000 and its client connects there: both run boxed.
+/// Lab 3's `program` (server.py or client.py), correct or with `bug`, checked by
+/// `srpc-check ARGS --exec` in both modes; the portable run's stderr. Its server binds
+/// 127.0.0.1:12000 and its client connects there: both run boxed.
+fn lab_3_both(program: &str, bug: &str, args: &[&str]) -> String {
+    let name = if bug.is_empty() { program } else { bug };
+    let dir = handshake_dir(name);
+    let mut command = format!("python3 {program}");
+    if !bug.is_empty() {
+        command.push_str(&format!(" --bug {bug}"));
+    }
+    let (command, token) = tokened(&command);
+    let mut args = args.to_vec();
+    args.extend(["--exec", command.as_str()]);
+    boxed_both(name, &dir, &args, &token)
+}
+
 #[test]
 fn every_lab_3_server_gets_the_same_verdicts_portable() {
     for bug in [
@@ -383,46 +405,14 @@ fn every_lab_3_server_gets_the_same_verdicts_portable() {
         "ack-dict",
         "ack-string",
     ] {
-        let name = if bug.is_empty() { "correct" } else { bug };
-        let dir = handshake_dir(name);
-        let token = format!(
-            "portable_handshake_{}_{}",
-            std::process::id(),
-            fastrand_token()
-        );
-        let mut command = format!("python3 -X {token} server.py");
-        if !bug.is_empty() {
-            command.push_str(&format!(" --bug {bug}"));
-        }
-        boxed_both(
-            name,
-            &dir,
-            &["--protocol", "handshake", "--exec", &command],
-            &token,
-        );
+        lab_3_both("server.py", bug, &["--protocol", "handshake"]);
     }
 }
 
 #[test]
 fn lab_3_clients_get_the_same_verdicts_portable() {
     for bug in ["", "recv-each", "info-keys", "no-check", "reads-until-eof"] {
-        let name = if bug.is_empty() { "client" } else { bug };
-        let dir = handshake_dir(name);
-        let token = format!(
-            "portable_handshake_client_{}_{}",
-            std::process::id(),
-            fastrand_token()
-        );
-        let mut command = format!("python3 -X {token} client.py");
-        if !bug.is_empty() {
-            command.push_str(&format!(" --bug {bug}"));
-        }
-        let stderr = boxed_both(
-            name,
-            &dir,
-            &["client", "--protocol", "handshake", "--exec", &command],
-            &token,
-        );
-        assert!(stderr.contains("0.0.0.0:12000"), "{name}: {stderr}");
+        let stderr = lab_3_both("client.py", bug, &["client", "--protocol", "handshake"]);
+        assert!(stderr.contains("0.0.0.0:12000"), "{bug}: {stderr}");
     }
 }

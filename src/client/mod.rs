@@ -84,8 +84,6 @@ pub struct Settings {
 /// Bytes of the client's output kept per run (the large case prints a 256 KiB value).
 pub const OUTPUT_LIMIT: usize = 2 << 20;
 
-/// The program spec for a client command: its output kept whole, and printed as UTF-8
-/// whatever the locale, so printing non-ASCII text is not what fails.
 /// The verdict on a client that never connected: srpc-check stopped it after
 /// `settings.start_timeout` (`hung`), or it exited (with `status`, when one is worth saying).
 /// `where_it_connects` tells the student where srpc-check listened and where the lab's client
@@ -113,6 +111,8 @@ pub fn never_connected(
     )
 }
 
+/// The program spec for a client command: its output kept whole, and printed as UTF-8
+/// whatever the locale, so printing non-ASCII text is not what fails.
 pub fn program(command: &str) -> ExecSpec {
     ExecSpec {
         command: command.to_owned(),

@@ -252,6 +252,7 @@ impl Budget {
     /// The weight and depth of container `root` with every shared container counted once per
     /// place it appears (the decoder copies each), without recursion: the pickle decides how
     /// deep the containers go.
+    ///
     /// Its cost is bounded by the containers it reaches, so by the weight it finds (or by
     /// [`MAX_WEIGHT`], where it stops).
     fn measure(&self, item: Item) -> Result<(u64, u32), Over> {
