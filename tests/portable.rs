@@ -15,12 +15,23 @@ use serde_json::Value;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
-/// One run of srpc-check with `args` from `dir`, portable or not: exit code, JSON report and
-/// stderr.
-fn run(portable: bool, dir: &Path, args: &[&str]) -> (i32, Value, String) {
-    let out = cmd()
-        .current_dir(dir)
-        .env("SRPC_CHECK_PORTABLE", if portable { "1" } else { "0" })
+/// One run of srpc-check with `args` from `dir`, portable or not, and `boxed` in a private
+/// network of its own (`__box`: for the programs that bind or connect to a lab's fixed port
+/// themselves, where the portable mode listens on 0.0.0.0:PORT as it does on a laptop): exit
+/// code, JSON report and stderr.
+fn run(portable: bool, boxed: bool, dir: &Path, args: &[&str]) -> (i32, Value, String) {
+    let flag = if portable { "1" } else { "0" };
+    let mut command = cmd();
+    command.current_dir(dir);
+    if boxed {
+        command
+            .args(["__box", "--", "env"])
+            .arg(format!("SRPC_CHECK_PORTABLE={flag}"))
+            .arg(assert_cmd::cargo::cargo_bin("srpc-check"));
+    } else {
+        command.env("SRPC_CHECK_PORTABLE", flag);
+    }
+    let out = command
         .args(args)
         .args(["--format", "json"])
         // The server checks' random choices stay the same between the two runs.
@@ -66,11 +77,11 @@ fn located(report: &Value) -> BTreeMap<String, (String, u64)> {
         .collect()
 }
 
-/// Runs `args` from `dir` in both modes and asserts the same verdicts; returns the portable
-/// report.
-fn same_in_both(what: &str, dir: &Path, args: &[&str]) -> Value {
-    let (code, kernel, _) = run(false, dir, args);
-    let (pcode, portable, _) = run(true, dir, args);
+/// Runs `args` from `dir` in both modes (see [`run`] for `boxed`) and asserts the same
+/// verdicts; returns the portable report and stderr.
+fn same_in_both(what: &str, boxed: bool, dir: &Path, args: &[&str]) -> (Value, String) {
+    let (code, kernel, _) = run(false, boxed, dir, args);
+    let (pcode, portable, stderr) = run(true, boxed, dir, args);
     assert_eq!(pcode, code, "{what}: exit code");
     assert_eq!(verdicts(&portable), verdicts(&kernel), "{what}: verdicts");
     assert_eq!(located(&portable), located(&kernel), "{what}: findings");
@@ -84,7 +95,7 @@ fn same_in_both(what: &str, dir: &Path, args: &[&str]) -> Value {
         // A server run says its verdicts were not by observation.
         assert_eq!(portable["observed"], false, "{what}");
     }
-    portable
+    (portable, stderr)
 }
 
 /// `command` starts with `python3 `; an `-X` option (which Python keeps and ignores) names
@@ -93,7 +104,7 @@ fn exec_both(what: &str, dir: &Path, command: &str, extra: &[&str]) {
     let (command, token) = tokened(command);
     let mut args = vec!["--exec", command.as_str()];
     args.extend(extra);
-    same_in_both(what, dir, &args);
+    same_in_both(what, false, dir, &args);
     assert_eq!(leftovers(&token), Vec::<u32>::new(), "{what}: left behind");
 }
 
@@ -219,50 +230,12 @@ const CLIENT_BUGS: &[&str] = &[
     "timeout-1s",
 ];
 
-/// `srpc-check ARGS` from `dir` in both modes, each in a private network of its own
-/// (`__box`): for the programs that bind or connect to a lab's fixed port themselves, where
-/// the portable mode listens on 0.0.0.0:PORT as it does on a laptop. Asserts the same
-/// verdicts and that nothing whose command line holds `token` is left; returns the portable
-/// run's stderr.
+/// `srpc-check ARGS` from `dir` in both modes, each boxed, with the same verdicts, and
+/// nothing left whose command line holds `token`; the portable run's stderr.
 fn boxed_both(what: &str, dir: &Path, args: &[&str], token: &str) -> String {
-    let mut reports = Vec::new();
-    let mut portable_stderr = String::new();
-    for portable in [false, true] {
-        let out = cmd()
-            .current_dir(dir)
-            .args(["__box", "--", "env"])
-            .arg(format!(
-                "SRPC_CHECK_PORTABLE={}",
-                if portable { "1" } else { "0" }
-            ))
-            .arg(assert_cmd::cargo::cargo_bin("srpc-check"))
-            .args(args)
-            .args(["--format", "json"])
-            .args(if args[0] == "client" {
-                &[][..]
-            } else {
-                &["--seed", "7"][..]
-            })
-            .output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{what}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
-        if portable {
-            assert!(report["portable"].is_string(), "{what}");
-            portable_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        }
-        reports.push((out.status.code(), report));
-    }
-    let (kernel, portable) = (&reports[0], &reports[1]);
-    assert_eq!(portable.0, kernel.0, "{what}: exit code");
-    assert_eq!(
-        verdicts(&portable.1),
-        verdicts(&kernel.1),
-        "{what}: verdicts"
-    );
-    assert_eq!(located(&portable.1), located(&kernel.1), "{what}: findings");
+    let (_, stderr) = same_in_both(what, true, dir, args);
     assert_eq!(leftovers(token), Vec::<u32>::new(), "{what}: left behind");
-    portable_stderr
+    stderr
 }
 
 /// The lab client connects to port 4444 itself.
@@ -313,6 +286,7 @@ fn lab_4_clients_get_the_same_verdicts_portable_on_a_free_port() {
         }
         let (_, _, stderr) = run(
             true,
+            false,
             &dir,
             &[
                 "client",
@@ -330,6 +304,7 @@ fn lab_4_clients_get_the_same_verdicts_portable_on_a_free_port() {
         );
         same_in_both(
             bug,
+            false,
             &dir,
             &["client", "--protocol", "app", "--exec", &command],
         );
