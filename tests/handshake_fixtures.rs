@@ -8,6 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
+use predicates::prelude::*;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
@@ -330,6 +331,35 @@ fn list_and_explain_speak_handshake() {
             .success()
             .stdout(predicates::str::contains("Fix:"));
     }
+    // A shared code in lab 3's words: the EOFError of pickle.loads(b""), not srpc's ERROR
+    // reply, which srpc still gets.
+    cmd()
+        .args([
+            "explain",
+            "crash-when-client-leaves",
+            "--protocol",
+            "handshake",
+        ])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("EOFError"))
+        .stdout(predicates::str::contains("ERROR reply").not());
+    cmd()
+        .args(["explain", "crash-when-client-leaves"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("the ERROR reply included"));
+}
+
+#[test]
+fn a_server_that_dies_on_a_departed_clients_eof_is_told_lab_3s_fix() {
+    let (code, report, _) = server(Some("eof-crash"));
+    assert_eq!(code, 1, "{report:#}");
+    let fix = finding(&report, "crash-when-client-leaves")["fix"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(fix.contains("pickle.loads"), "{fix}");
 }
 
 #[test]

@@ -23,7 +23,7 @@ pub(crate) fn explain_command(code: &str, protocol: &Protocol) -> Result<u8> {
             protocol.name
         )));
     }
-    write_stdout(&human::explain(code))?;
+    write_stdout(&human::explain(protocol, code))?;
     Ok(EXIT_OK)
 }
 

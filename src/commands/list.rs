@@ -25,7 +25,7 @@ pub(crate) fn list_findings_command(protocol: &Protocol) -> Result<u8> {
     let mut out = String::new();
     let mut area = "";
     for code in protocol.codes() {
-        let info = code.info();
+        let info = protocol.info(code);
         if info.area != area {
             area = info.area;
             out.push_str(&format!(

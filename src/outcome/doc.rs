@@ -223,7 +223,7 @@ impl Doc {
                 .findings
                 .iter()
                 .map(|f| {
-                    let info = f.code.info();
+                    let info = report.protocol.info(f.code);
                     Finding {
                         code: info.code.into(),
                         title: info.title.into(),

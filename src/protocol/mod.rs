@@ -92,6 +92,9 @@ pub struct Protocol {
     pub rubrics: crate::outcome::rubric::Rubrics,
     /// Its own finding codes, in catalogue order (the shared ones are [`Code::SHARED`]).
     pub own_codes: fn() -> Vec<Code>,
+    /// Its own words for a shared code whose catalogue text speaks of another lab's code
+    /// (`None`: the catalogue's). Read through [`Protocol::info`].
+    pub shared_text: fn(Code) -> Option<&'static crate::codes::Info>,
     /// The port its lab's servers listen on when none is given.
     pub default_port: u16,
     /// What its grading cases are, for the summary line ("lab autograder cases: 3/3").
@@ -154,6 +157,12 @@ pub type Refine =
     fn(&crate::runner::RunReport, &mut [Option<Code>], Option<&crate::diagnose::Source>);
 
 impl Protocol {
+    /// What a finding of `code` says in this protocol: its title, explanation, fix and
+    /// examples.
+    pub fn info(&self, code: Code) -> &'static crate::codes::Info {
+        (self.shared_text)(code).unwrap_or_else(|| code.info())
+    }
+
     /// Its finding codes: its own, then the shared ones.
     pub fn codes(&self) -> Vec<Code> {
         let mut codes = (self.own_codes)();

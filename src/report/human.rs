@@ -479,9 +479,9 @@ fn summary(report: &RunReport, doc: &json::Doc, style: Style) -> String {
     out
 }
 
-/// `srpc-check explain CODE`: the catalogue's long form of one code.
-pub fn explain(code: Code) -> String {
-    let info = code.info();
+/// `srpc-check explain CODE`: the long form of one code, in `protocol`'s words.
+pub fn explain(protocol: &crate::protocol::Protocol, code: Code) -> String {
+    let info = protocol.info(code);
     let mut out = format!(
         "{}[{}]: {}\n\n{}\n\nFix: {}\n",
         info.severity.name(),

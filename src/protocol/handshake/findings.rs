@@ -4,9 +4,30 @@
 //! Codes that mean the same in every protocol (`exits-after-one`, `crash-when-client-leaves`,
 //! `stops-answering`, ...) are the shared catalogue's, in [`crate::codes`].
 
-use crate::codes::Code;
+use crate::codes::{Code, Info, Severity};
 use crate::diagnose::source::Source;
 use crate::runner::{Outcome, RunReport};
+
+/// Lab 3's words for `crash-when-client-leaves`: the catalogue's speak of sending srpc's
+/// ERROR reply, where a lab 3 server dies unpickling the b"" of a client that left.
+static CRASH_WHEN_CLIENT_LEAVES: Info = Info {
+    code: "crash-when-client-leaves",
+    area: "crashes",
+    severity: Severity::Error,
+    title: "the server crashes when a client leaves early",
+    explanation: "When a client closes, recv() returns b\"\", and pickle.loads(b\"\") raises EOFError: Ran out of input. A client that resets makes recv() raise ConnectionResetError, and sending to a client that has gone raises BrokenPipeError. Your server catches none of these around its handling of one client, so any client that leaves early, before it sends its info or right after the id, stops the server for every client after it.",
+    fix: "treat b\"\" from recv() as the client having left (return before pickle.loads), and catch EOFError and OSError around the handling of each client, then go on to accept the next",
+    wrong: "data = conn.recv(1024)\ninfo = pickle.loads(data)  # EOFError when the client left",
+    right: "data = conn.recv(1024)\nif not data:\n    return  # the client left\ninfo = pickle.loads(data)",
+};
+
+/// Lab 3's own words for a shared code (see [`crate::protocol::Protocol::shared_text`]).
+pub fn shared_text(code: Code) -> Option<&'static Info> {
+    match code {
+        Code::CrashWhenClientLeaves => Some(&CRASH_WHEN_CLIENT_LEAVES),
+        _ => None,
+    }
+}
 
 crate::catalogue! {
     HandshakeCode;

@@ -41,6 +41,7 @@ pub static HANDSHAKE: Protocol = Protocol {
         client: rubrics::DEFAULT_CLIENT,
     },
     own_codes: findings::own,
+    shared_text: findings::shared_text,
     default_port: 12000,
     grading_label: "the lab's handshake",
     #[cfg(unix)]

@@ -41,6 +41,7 @@ pub static SRPC: Protocol = Protocol {
         client: rubrics::DEFAULT_CLIENT,
     },
     own_codes: findings::own,
+    shared_text: |_| None,
     default_port: 4444,
     grading_label: "lab autograder cases",
     client_cases: Some(client::cases),
